@@ -1,0 +1,48 @@
+// Every tunable's default lives here, one constant each, so a reader finds them in one place.
+
+/** Retry schedule: 9 attempts over about 4 hours (60 s, doubling, ±20 % jitter: 60+120+…+7680 s ≈ 4.25 h). */
+export const DEFAULT_RETRY_MAX_ATTEMPTS = 9;
+export const DEFAULT_RETRY_INITIAL_DELAY_MS = 60_000;
+export const DEFAULT_RETRY_MULTIPLIER = 2;
+export const DEFAULT_RETRY_MAX_DELAY_MS = 2 * 60 * 60_000;
+export const DEFAULT_RETRY_JITTER = 0.2;
+/** A Retry-After longer than this is capped, so a destination cannot park a sync for a day. */
+export const DEFAULT_RETRY_AFTER_CAP_MS = 60 * 60_000;
+/** Waits up to this long stay in process; longer ones go back to JetStream as nak(delay). */
+export const DEFAULT_MAX_IN_PROCESS_WAIT_MS = 5_000;
+/** In-process retries per JetStream delivery before the wait is handed to JetStream anyway. */
+export const DEFAULT_MAX_IN_PROCESS_RETRIES = 3;
+
+/** HTTP: connect, response headers and response body timeouts, and the whole-request bound. */
+export const DEFAULT_CONNECT_TIMEOUT_MS = 5_000;
+export const DEFAULT_REQUEST_TIMEOUT_MS = 10_000;
+/** Connections per destination origin in the undici pool. */
+export const DEFAULT_POOL_CONNECTIONS = 64;
+/** How much of a response body a dead letter keeps. */
+export const DEFAULT_RESPONSE_EXCERPT_BYTES = 1_024;
+
+/** Deliveries (requests) in flight per sync: the capacity gate before pulling more messages. */
+export const DEFAULT_MAX_IN_FLIGHT_PER_SYNC = 256;
+/** JetStream consumer: unacknowledged messages allowed, and how long before redelivery. */
+export const DEFAULT_MAX_ACK_PENDING = 1_000;
+export const DEFAULT_ACK_WAIT_MS = 30_000;
+/** Limiter queue bound (requests) before it pushes back. */
+export const DEFAULT_LIMITER_HIGH_WATER = 10_000;
+
+/** An event larger than this (bytes of JSON) is dead-lettered as event_too_large, whatever the destination. */
+export const DEFAULT_MAX_EVENT_BYTES = 1_048_576;
+/** Render budget: a template that produces more than this is stopped. */
+export const DEFAULT_RENDER_MAX_OUTPUT_BYTES = 5 * 1_048_576;
+
+/** Graceful stop: in-flight deliveries get this long to finish before they are nak'ed. */
+export const DEFAULT_DRAIN_TIMEOUT_MS = 10_000;
+
+export const DEFAULT_STREAM_NAME = 'EVENTS';
+export const DEFAULT_STREAM_SUBJECTS = ['events.>'];
+export const DEFAULT_DEAD_LETTER_STREAM = 'DEAD';
+export const DEFAULT_DEAD_LETTER_SUBJECT_PREFIX = 'dead';
+export const DEFAULT_NATS_SERVERS = ['nats://127.0.0.1:4222'];
+export const DEFAULT_DESTINATIONS_DIR = 'destinations';
+export const DEFAULT_ADMIN_HOST = '127.0.0.1';
+export const DEFAULT_ADMIN_PORT = 9464;
+export const DEFAULT_LOG_LEVEL = 'info';
