@@ -46,3 +46,5 @@ export const DEFAULT_DESTINATIONS_DIR = 'destinations';
 export const DEFAULT_ADMIN_HOST = '127.0.0.1';
 export const DEFAULT_ADMIN_PORT = 9464;
 export const DEFAULT_LOG_LEVEL = 'info';
+/** Render budget: loop iterations and macro calls in one render. */
+export const DEFAULT_RENDER_MAX_ITERATIONS = 100_000;

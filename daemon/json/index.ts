@@ -1,0 +1,1 @@
+export { jsonSyntaxError, placeOfOffset, placeOfPointer, type TextPlace } from './json-text.js';

@@ -1,0 +1,60 @@
+// What loading a destinations folder produces. The daemon, the CLI tools and the tests all work
+// on these; only the registry builds them.
+import type { DestinationDefinition } from '../../schema/generated/destination.js';
+import type { SyncDefinition } from '../../schema/generated/sync.js';
+import type { EventPredicate } from '../events/filter.js';
+import type { EventSelection, RequestTemplates } from '../render/index.js';
+
+/** One problem found while loading: file, place (1-based) or JSON pointer, and message. */
+export interface LoadProblem {
+  file: string;
+  line?: number;
+  column?: number;
+  pointer?: string;
+  message: string;
+  severity: 'error' | 'warning';
+}
+
+export interface LoadedDestination {
+  slug: string;
+  dir: string;
+  /** Content hash of destination.json and its templates: traces and dead letters carry it. */
+  version: string;
+  definition: DestinationDefinition;
+  track: RequestTemplates;
+  identify?: RequestTemplates;
+  syncs: LoadedSync[];
+}
+
+/** Parameter values with secrets resolved; what never to print travels alongside. */
+export interface ResolvedParameters {
+  values: Record<string, unknown>;
+  /** Names of parameters declared secret. */
+  secretNames: ReadonlySet<string>;
+  /** The resolved secret values themselves, for redaction of anything leaving the process. */
+  secretValues: readonly string[];
+  /** Secret references that could not be resolved (unset variable, missing file): name → why. */
+  unresolved: ReadonlyMap<string, string>;
+}
+
+export interface LoadedSync {
+  /** `<slug>.<name>`: unique across the folder; consumer and dead-letter subjects derive from it. */
+  id: string;
+  name: string;
+  file: string;
+  destination: LoadedDestination;
+  definition: SyncDefinition;
+  enabled: boolean;
+  identifyForwarding: boolean;
+  parameters: ResolvedParameters;
+  filter: EventPredicate;
+  selection: EventSelection;
+}
+
+export interface LoadResult {
+  destinations: LoadedDestination[];
+  /** Every problem of every folder; a folder with an error is left out of `destinations`. */
+  problems: LoadProblem[];
+  /** Folders that had at least one error, by slug. */
+  rejected: string[];
+}

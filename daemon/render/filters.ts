@@ -1,0 +1,76 @@
+// Template filters. Templates write JSON by hand, so every value goes through `json`, which
+// produces valid JSON whatever the data holds (quotes, newlines, unicode, bigints, NaN).
+
+/** JSON-encodes any value; undefined becomes null, non-finite numbers null, bigints their digits. */
+export function json(value: unknown, indent?: number): string {
+  if (value === undefined) return 'null';
+  let sawBigint = false;
+  let text = JSON.stringify(
+    value,
+    (_key, entry: unknown) => {
+      if (typeof entry !== 'bigint') return entry;
+      sawBigint = true;
+      return `${BIGINT_MARK}${entry}${BIGINT_MARK}`;
+    },
+    indent,
+  );
+  // A bigint keeps every digit as a JSON number rather than losing precision as a double.
+  if (sawBigint) text = text.replace(BIGINT_PATTERN, '$1');
+  // U+2028/2029 are valid JSON but break JavaScript consumers that eval or embed it.
+  return text.replace(/[\u2028\u2029]/g, (ch) => (ch === '\u2028' ? '\\u2028' : '\\u2029'));
+}
+
+const BIGINT_MARK = '\u0000bigint\u0000';
+const BIGINT_PATTERN = /"\\u0000bigint\\u0000(-?\d+)\\u0000bigint\\u0000"/g;
+
+/** Milliseconds (or an ISO string) → Date; throws on anything else so a template error is loud. */
+function toDate(value: unknown, filter: string): Date {
+  const date = typeof value === 'number' || typeof value === 'string' ? new Date(value) : undefined;
+  if (!date || Number.isNaN(date.getTime())) throw new Error(`${filter}: not a time: ${JSON.stringify(value)}`);
+  return date;
+}
+
+/** ISO 8601 UTC; seconds precision by default ("2022-01-06T17:29:04Z"), "ms" for milliseconds. */
+export function iso8601(value: unknown, precision: 's' | 'ms' = 's'): string {
+  const iso = toDate(value, 'iso8601').toISOString();
+  return precision === 'ms' ? iso : `${iso.slice(0, 19)}Z`;
+}
+
+export function unixSeconds(value: unknown): number {
+  return Math.floor(toDate(value, 'unix_seconds').getTime() / 1000);
+}
+
+export function unixMs(value: unknown): number {
+  return toDate(value, 'unix_ms').getTime();
+}
+
+/** The value, or the fallback when it is null or undefined (nunjucks' `default` treats only undefined). */
+export function orDefault(value: unknown, fallback: unknown): unknown {
+  return value === undefined || value === null ? fallback : value;
+}
+
+/** Drops null and undefined entries of an object, so optional fields can be left out of JSON. */
+export function compact(value: unknown): unknown {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return value;
+  const result: Record<string, unknown> = {};
+  for (const [key, entry] of Object.entries(value)) if (entry !== undefined && entry !== null) result[key] = entry;
+  return result;
+}
+
+/** Truncates a string to at most `bytes` UTF-8 bytes without splitting a character. */
+export function truncateBytes(value: unknown, bytes: number): string {
+  const text = String(value);
+  const buffer = Buffer.from(text);
+  if (buffer.length <= bytes) return text;
+  return buffer.subarray(0, bytes).toString('utf8').replace(/\uFFFD$/, '');
+}
+
+export const TEMPLATE_FILTERS = {
+  json,
+  iso8601,
+  unix_seconds: unixSeconds,
+  unix_ms: unixMs,
+  or_default: orDefault,
+  compact,
+  truncate_bytes: truncateBytes,
+} as const;

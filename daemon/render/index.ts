@@ -1,0 +1,13 @@
+export { compileTemplate, TemplateSyntaxError, RenderError, type CompiledTemplate } from './template.js';
+export { renderRequest, type RenderedRequest, type RequestTemplates, type RenderOptions, type HttpMethod } from './render-request.js';
+export {
+  buildEventContext,
+  EventContextError,
+  EVENT_CONTEXT_REASONS,
+  type EventContext,
+  type EventContextReason,
+  type EventSelection,
+  type FieldMapping,
+  type RenderContext,
+} from './context.js';
+export { TEMPLATE_FILTERS } from './filters.js';

@@ -1,0 +1,120 @@
+// One nunjucks environment for every template: autoescape off (we write JSON, not HTML),
+// undefined throws (a typo must not render as an empty string), templates compiled once.
+import nunjucks from 'nunjucks';
+import { DEFAULT_RENDER_MAX_ITERATIONS, DEFAULT_RENDER_MAX_OUTPUT_BYTES } from '../defaults.js';
+import { TEMPLATE_FILTERS } from './filters.js';
+
+/** A template that does not compile: file, 1-based line and column where nunjucks knows them. */
+export class TemplateSyntaxError extends Error {
+  override name = 'TemplateSyntaxError';
+  readonly code = 'template_syntax';
+  constructor(
+    readonly file: string,
+    readonly line: number | undefined,
+    readonly column: number | undefined,
+    readonly detail: string,
+  ) {
+    super(`${formatPlace(file, line, column)}: ${detail}`);
+  }
+}
+
+/** A template that failed while rendering one input (undefined value, bad filter input, budget). */
+export class RenderError extends Error {
+  override name = 'RenderError';
+  readonly code = 'render_failed';
+  constructor(
+    readonly file: string,
+    readonly line: number | undefined,
+    readonly column: number | undefined,
+    readonly detail: string,
+  ) {
+    super(`${formatPlace(file, line, column)}: ${detail}`);
+  }
+}
+
+function formatPlace(file: string, line?: number, column?: number): string {
+  return line === undefined ? file : `${file}:${line}:${column ?? 1}`;
+}
+
+export interface CompiledTemplate {
+  readonly name: string;
+  readonly source: string;
+  /** Renders synchronously; throws RenderError. */
+  render(context: object): string;
+}
+
+interface BudgetedEnvironment extends nunjucks.Environment {
+  opts: object;
+  tickBudget(): void;
+}
+
+/** nunjucks' compiler is public at run time but missing from its type definitions. */
+const nunjucksCompiler = (nunjucks as unknown as {
+  compiler: { compile(source: string, asyncFilters: string[], extensions: unknown[], name: string, options: object): string };
+}).compiler;
+
+let iterationsLeft = DEFAULT_RENDER_MAX_ITERATIONS;
+
+const environment = new nunjucks.Environment(null, {
+  autoescape: false,
+  throwOnUndefined: true,
+  trimBlocks: true,
+  lstripBlocks: true,
+}) as BudgetedEnvironment;
+for (const [name, filter] of Object.entries(TEMPLATE_FILTERS)) environment.addFilter(name, filter as (...args: unknown[]) => unknown);
+// Loops and macro calls tick the budget, so a template cannot spin forever; the output size is
+// checked after each render. nunjucks renders synchronously, so one counter serves every render.
+environment.tickBudget = () => {
+  if (--iterationsLeft < 0) throw new Error(`render budget exceeded: more than ${DEFAULT_RENDER_MAX_ITERATIONS} loop iterations or macro calls`);
+};
+
+const LOOP_TICK = /frame\.set\("loop\.index", /g;
+const MACRO_TICK = /frame = new runtime\.Frame\(\);/g;
+const PLACE = /\[Line (\d+), Column (\d+)\]/;
+
+function splitNunjucksMessage(message: string): { line?: number; column?: number; detail: string } {
+  const place = PLACE.exec(message);
+  const detail = message
+    .replace(/^Template render error: /, '')
+    .replace(/^\([^)]*\)\s*/, '')
+    .replace(PLACE, '')
+    .replace(/^\s*(Error: )?/, '')
+    .trim();
+  return place ? { line: Number(place[1]), column: Number(place[2]), detail } : { detail };
+}
+
+/** Compiles a template once; throws TemplateSyntaxError with the template's file and place. */
+export function compileTemplate(source: string, name: string): CompiledTemplate {
+  let code: string;
+  try {
+    code = nunjucksCompiler.compile(source, [], [], name, environment.opts);
+  } catch (error) {
+    const { lineno, colno } = error as { lineno?: number; colno?: number };
+    const { line, column, detail } = splitNunjucksMessage(error instanceof Error ? error.message : String(error));
+    // nunjucks names no place for an unclosed block: it is at the end of the file.
+    const endOfFile = detail.includes('unexpected end of file') ? source.split('\n').length : undefined;
+    throw new TemplateSyntaxError(name, lineno ?? line ?? endOfFile, colno ?? column ?? (endOfFile && 1), detail);
+  }
+  const budgeted = code.replace(LOOP_TICK, 'env.tickBudget(); $&').replace(MACRO_TICK, 'env.tickBudget(); $&');
+  // The precompiled-template path of nunjucks: the same code it would run, with budget ticks added.
+  const properties = new Function(budgeted)() as object;
+  const template = new nunjucks.Template({ type: 'code', obj: properties } as never, environment, name, true);
+  return {
+    name,
+    source,
+    render(context: object): string {
+      iterationsLeft = DEFAULT_RENDER_MAX_ITERATIONS;
+      let output: string;
+      try {
+        output = template.render(context);
+      } catch (error) {
+        const { line, column, detail } = splitNunjucksMessage(error instanceof Error ? error.message : String(error));
+        throw new RenderError(name, line, column, detail);
+      }
+      if (output.length > DEFAULT_RENDER_MAX_OUTPUT_BYTES) {
+        throw new RenderError(name, undefined, undefined, `render budget exceeded: output over ${DEFAULT_RENDER_MAX_OUTPUT_BYTES} bytes`);
+      }
+      return output;
+    },
+  };
+}

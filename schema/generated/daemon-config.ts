@@ -1,0 +1,76 @@
+/* eslint-disable */
+/**
+ * Generated from schema/daemon-config.schema.json by tools/generate-types.ts. DO NOT EDIT BY HAND:
+ * change the schema and run `npm run generate-types`.
+ */
+
+export type SecretRef =
+  | {
+      env: string;
+    }
+  | {
+      file: string;
+    };
+
+/**
+ * The daemon's configuration (.destinationsrc.json, JSON or YAML, found by cosmiconfig). Every field has a default.
+ */
+export interface DaemonConfig {
+  $schema?: string;
+  nats?: {
+    /**
+     * @minItems 1
+     */
+    servers?: [string, ...string[]];
+    name?: string;
+    user?: string;
+    password?: SecretRef;
+    token?: SecretRef;
+    /**
+     * A NATS .creds file (JWT and NKey seed).
+     */
+    credentialsFile?: string;
+    /**
+     * When no server answers at the first address and nats-server is on the PATH, start one from this config and stop it on exit.
+     */
+    embedded?: {
+      enabled?: boolean;
+      /**
+       * nats-server configuration file, relative to the config file.
+       */
+      config?: string;
+    };
+  };
+  stream?: {
+    name?: string;
+    /**
+     * @minItems 1
+     */
+    subjects?: [string, ...string[]];
+    deadLetterStream?: string;
+    deadLetterSubjectPrefix?: string;
+    maxAckPending?: number;
+    ackWaitMs?: number;
+  };
+  /**
+   * Relative to the config file.
+   */
+  destinationsDir?: string;
+  /**
+   * Requests in flight per sync before the consumer stops pulling.
+   */
+  maxInFlightPerSync?: number;
+  maxEventBytes?: number;
+  requestTimeoutMs?: number;
+  connectTimeoutMs?: number;
+  /**
+   * On SIGTERM, in-flight deliveries get this long before they are nak'ed.
+   */
+  drainTimeoutMs?: number;
+  admin?: {
+    enabled?: boolean;
+    host?: string;
+    port?: number;
+  };
+  logLevel?: 'debug' | 'info' | 'warn' | 'error';
+}

@@ -1,0 +1,203 @@
+/* eslint-disable */
+/**
+ * Generated from schema/destination.schema.json by tools/generate-types.ts. DO NOT EDIT BY HAND:
+ * change the schema and run `npm run generate-types`.
+ */
+
+export type Method = 'PUT' | 'POST' | 'PATCH';
+
+/**
+ * A destination: how events are turned into HTTP requests for one product. Written by the partner, reviewed in git. The folder name is the destination's slug.
+ */
+export interface DestinationDefinition {
+  $schema?: string;
+  /**
+   * Display name shown in the catalog and on the tile.
+   */
+  name: string;
+  /**
+   * Catalog category, used to filter the catalog.
+   */
+  category:
+    | 'Analytics'
+    | 'Attribution'
+    | 'CDP'
+    | 'CRM'
+    | 'Customer Engagement'
+    | 'Customer Support'
+    | 'Data Warehouse'
+    | 'Email Marketing'
+    | 'Experimentation'
+    | 'Marketing Automation'
+    | 'Monitoring'
+    | 'Notifications'
+    | 'Personalization'
+    | 'Product Analytics'
+    | 'Sales'
+    | 'Webhook'
+    | 'Other';
+  /**
+   * A brief overview of the product.
+   */
+  summary: string;
+  /**
+   * Full description, with common use cases.
+   */
+  description: string;
+  /**
+   * Logo file in the folder; must be a real PNG.
+   */
+  logo?: string;
+  /**
+   * Values the operator provides in a sync, used in the URL, header and body templates as parameters.<name>.
+   */
+  parameters?: Parameter[];
+  /**
+   * Fields the operator fills from an event field or a user, event or group property; templates see them as mappedFields.<name>.
+   */
+  userPropertyMappings?: UserPropertyMapping[];
+  request: Request;
+  identify?: IdentifyRequest;
+  limits?: Limits;
+  retry?: RetryPolicy;
+  batch?: Batch;
+  /**
+   * Send a W3C traceparent header with each request.
+   */
+  propagateTraceContext?: boolean;
+}
+export interface Parameter {
+  /**
+   * Identifier used in templates: parameters.<name>.
+   */
+  name: string;
+  displayName: string;
+  description?: string;
+  required?: boolean;
+  /**
+   * A secret is given in a sync by reference only and never appears in logs, traces, dead letters or previews.
+   */
+  secret?: boolean;
+  default?: string | number | boolean;
+}
+export interface UserPropertyMapping {
+  /**
+   * Destination property name: the field name in mappedFields and its display name.
+   */
+  name: string;
+  /**
+   * A sync must map a required field, and an event without a value for it is dead-lettered as missing_required_field.
+   */
+  required?: boolean;
+  /**
+   * The field identifies a user; limits.maxIdentifierBytes applies to it.
+   */
+  identifier?: boolean;
+  description?: string;
+}
+export interface Request {
+  method: Method;
+  /**
+   * URL template (nunjucks).
+   */
+  url: string;
+  headers?: Headers;
+  /**
+   * Body template file in the folder.
+   */
+  body: string;
+  contentType?: string;
+  /**
+   * Header that carries the event's insert_id (or the batch's), so duplicates after a crash are harmless.
+   */
+  idempotencyHeader?: string;
+  multiStatus?: MultiStatus;
+}
+/**
+ * Header name to value template.
+ */
+export interface Headers {
+  [k: string]: string | undefined;
+}
+/**
+ * Where a 2xx response of a batched request lists the items that failed, so only those are retried or dead-lettered.
+ */
+export interface MultiStatus {
+  /**
+   * Dot path in the JSON response to an array of failed items.
+   */
+  failedItemsPath: string;
+  /**
+   * Field of a failed item holding the event's position in the batch.
+   */
+  indexField?: string;
+  /**
+   * Field of a failed item holding an HTTP-like status that classifies it.
+   */
+  statusField?: string;
+}
+/**
+ * Present when the destination supports identify forwarding: the request an $identify event becomes.
+ */
+export interface IdentifyRequest {
+  method?: Method;
+  /**
+   * URL template; the event request's URL when absent.
+   */
+  url?: string;
+  headers?: Headers;
+  body: string;
+}
+export interface Limits {
+  /**
+   * At most this many requests per period, spread evenly (no burst at the top of the period).
+   */
+  rate?: {
+    requests: number;
+    periodSeconds: number;
+  };
+  /**
+   * Requests in flight at once, per sync.
+   */
+  maxConcurrency?: number;
+  /**
+   * An event whose JSON is larger is dead-lettered as event_too_large.
+   */
+  maxEventBytes?: number;
+  /**
+   * Applies to user_id and to every mapped field marked identifier.
+   */
+  maxIdentifierBytes?: number;
+  /**
+   * A sync must filter to at most this many event types.
+   */
+  maxEventTypes?: number;
+  /**
+   * A sync may select at most this many properties to forward.
+   */
+  maxSelectedProperties?: number;
+}
+/**
+ * Overrides the default schedule (9 attempts over about 4 hours, exponential with jitter).
+ */
+export interface RetryPolicy {
+  maxAttempts?: number;
+  initialDelayMs?: number;
+  multiplier?: number;
+  maxDelayMs?: number;
+  jitter?: number;
+}
+/**
+ * Send several events in one request. The body template then gets events: a list of {input, mappedProperties, mappedFields}.
+ */
+export interface Batch {
+  maxEvents: number;
+  /**
+   * Upper bound on the summed size of the events' JSON in one request.
+   */
+  maxBytes?: number;
+  /**
+   * An event waits at most this long for its batch to fill.
+   */
+  maxWaitMs?: number;
+}
