@@ -24,16 +24,30 @@ export interface LoadedDestination {
   track: RequestTemplates;
   identify?: RequestTemplates;
   syncs: LoadedSync[];
+  /** DECLARED vs USED: every declared or used parameter and the templates that use it. */
+  parameterUsage: ParameterUsage[];
+}
+
+/** One row of the DECLARED vs USED table. */
+export interface ParameterUsage {
+  name: string;
+  declared: boolean;
+  secret: boolean;
+  /** Labels of the templates that use it ("URL", "header Authorization", "body.njk", …); empty when unused. */
+  usedIn: string[];
 }
 
 /** Parameter values with secrets resolved; what never to print travels alongside. */
 export interface ResolvedParameters {
   values: Record<string, unknown>;
-  /** Names of parameters declared secret. */
+  /** Names of parameters declared secret, or given by reference (a referenced value is treated as secret). */
   secretNames: ReadonlySet<string>;
+  /** Names given by reference ({"env"} or {"file"}) in the sync; resolved ones are in `values`. */
+  referenced: ReadonlySet<string>;
   /** The resolved secret values themselves, for redaction of anything leaving the process. */
   secretValues: readonly string[];
-  /** Secret references that could not be resolved (unset variable, missing file): name → why. */
+  /** Secret references that could not be resolved (unset variable, missing file): name → why. A reference
+   *  that was not tried (loaded with resolveSecrets: false) is in neither `values` nor `unresolved`. */
   unresolved: ReadonlyMap<string, string>;
 }
 
@@ -57,4 +71,16 @@ export interface LoadResult {
   problems: LoadProblem[];
   /** Folders that had at least one error, by slug. */
   rejected: string[];
+  /** Every folder's own result, accepted or not, in slug order (validate --verbose prints their tables). */
+  folders: DestinationLoad[];
+}
+
+/** Loading one folder: the destination when it has no error, its problems, and its parameter table
+ *  (present whenever destination.json itself could be read, even when the folder is rejected). */
+export interface DestinationLoad {
+  slug: string;
+  dir: string;
+  destination?: LoadedDestination;
+  problems: LoadProblem[];
+  parameterUsage?: ParameterUsage[];
 }

@@ -1,0 +1,116 @@
+// Examples are golden tests: an event rendered through a sync (secrets masked, as in a preview)
+// must give exactly the expected request. Each difference is its own problem, placed at the
+// expected value in the example file.
+import type { DestinationExample } from '../../schema/generated/example.js';
+import { checkEvent } from '../events/index.js';
+import { renderEventRequest } from './event-request.js';
+import { pointerOf, type JsonDocument, type Problems } from './problems.js';
+import { templatesFor } from './render-for-sync.js';
+import { show } from './schemas.js';
+import type { LoadedSync } from './types.js';
+
+/** At most this many differences are reported per example; the rest are counted. */
+const MAX_DIFFERENCES = 20;
+
+export interface ExampleSyncs {
+  /** Sync names in name order; a name maps to undefined when that sync failed to load. */
+  names: readonly string[];
+  byName: ReadonlyMap<string, LoadedSync | undefined>;
+}
+
+export function checkExample(document: JsonDocument, example: DestinationExample, syncs: ExampleSyncs, problems: Problems): void {
+  const name = example.sync ?? syncs.names[0];
+  if (name === undefined) {
+    problems.at(document, '', 'an example needs a sync to render with: add one in syncs/');
+    return;
+  }
+  if (!syncs.byName.has(name)) {
+    problems.at(document, '/sync', `no sync named "${name}" in syncs/ (there ${syncs.names.length === 1 ? 'is' : 'are'}: ${syncs.names.join(', ')})`);
+    return;
+  }
+  const sync = syncs.byName.get(name);
+  if (!sync) return; // the sync has errors of its own, reported where they are
+  const checked = checkEvent(example.event);
+  if (!checked.ok) {
+    problems.at(document, '/event', `invalid event: ${checked.message}`);
+    return;
+  }
+  let rendered;
+  try {
+    rendered = renderEventRequest(sync, checked.event, 'mask');
+  } catch (error) {
+    problems.at(document, '/event', `cannot render this event with sync ${name}: ${(error as Error).message}`);
+    return;
+  }
+  const dropped = rendered.warnings.find((warning) => warning.startsWith("the sync's filter drops"));
+  if (dropped) {
+    problems.at(document, '/event', `${dropped}; an example must be an event that is sent`);
+    return;
+  }
+  const { request } = rendered;
+  const differences: Difference[] = [];
+  const { expect } = example;
+  if (expect.method !== request.method) differences.push(difference('/expect/method', expect.method, request.method));
+  if (expect.url !== request.url) differences.push(difference('/expect/url', expect.url, request.url));
+  for (const [header, value] of Object.entries(expect.headers ?? {})) {
+    const actual = request.headers[header.toLowerCase()];
+    if (actual !== value) differences.push(difference(pointerOf('expect', 'headers', header), value, actual));
+  }
+  const contentType = templatesFor(sync, rendered.kind).contentType;
+  if (/[/+]json\b/i.test(contentType)) {
+    diffJson(expect.body, JSON.parse(request.body), '/expect/body', differences);
+  } else if (expect.body !== request.body) {
+    differences.push(difference('/expect/body', expect.body, request.body));
+  }
+  for (const found of differences.slice(0, MAX_DIFFERENCES)) {
+    problems.at(document, found.pointer, `example does not match the rendered request: ${found.message}`);
+  }
+  if (differences.length > MAX_DIFFERENCES) {
+    problems.at(document, '/expect', `example does not match the rendered request: ${differences.length - MAX_DIFFERENCES} more differences`);
+  }
+}
+
+interface Difference {
+  pointer: string;
+  message: string;
+}
+
+function label(pointer: string): string {
+  return pointer.replace(/^\/expect\//, '').replace(/~1/g, '/').replace(/~0/g, '~') || 'expect';
+}
+
+function difference(pointer: string, expected: unknown, actual: unknown): Difference {
+  if (actual === undefined) return { pointer, message: `expected ${show(expected)}, but the rendered request has no ${label(pointer)}` };
+  return { pointer, message: `expected ${show(expected)}, rendered ${show(actual)}` };
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** Structural difference of two JSON values; object key order does not matter, types do (3 is not "3"). */
+export function diffJson(expected: unknown, actual: unknown, pointer: string, out: Difference[]): void {
+  if (isObject(expected) && isObject(actual)) {
+    for (const [key, value] of Object.entries(expected)) {
+      const child = `${pointer}${pointerOf(key)}`;
+      if (!Object.hasOwn(actual, key)) out.push(difference(child, value, undefined));
+      else diffJson(value, actual[key], child, out);
+    }
+    for (const key of Object.keys(actual)) {
+      if (!Object.hasOwn(expected, key)) {
+        out.push({ pointer, message: `the rendered request also has ${label(`${pointer}${pointerOf(key)}`)}: ${show(actual[key])}` });
+      }
+    }
+    return;
+  }
+  if (Array.isArray(expected) && Array.isArray(actual)) {
+    if (expected.length !== actual.length) {
+      out.push({ pointer, message: `expected ${expected.length} items, rendered ${actual.length}` });
+    }
+    for (let index = 0; index < Math.min(expected.length, actual.length); index++) {
+      diffJson(expected[index], actual[index], `${pointer}/${index}`, out);
+    }
+    return;
+  }
+  if (!Object.is(expected, actual) && JSON.stringify(expected) !== JSON.stringify(actual)) out.push(difference(pointer, expected, actual));
+}

@@ -1,0 +1,29 @@
+// The registry's public surface: the daemon, the CLI tools and the tests import only from here.
+export {
+  loadDestinations,
+  loadDestination,
+  loadDestinationDefinition,
+  loadSync,
+  listSyncFiles,
+  syncNameOf,
+  SLUG_PATTERN,
+  SYNC_NAME_PATTERN,
+  type LoadOptions,
+} from './load.js';
+export {
+  renderForSync,
+  renderEventsForSync,
+  templatesFor,
+  requestKindOf,
+  defaultIdempotencyKey,
+  RequestNotPossibleError,
+  REQUEST_KINDS,
+  type RequestKind,
+  type RenderForSyncOptions,
+} from './render-for-sync.js';
+export { renderEventRequest, type EventRequest } from './event-request.js';
+export { redactSecrets, previewParameters, missingSecrets, resolveParameters, SECRET_PLACEHOLDERS, type SecretDisplay } from './parameters.js';
+export { formatProblem, sortProblems } from './problems.js';
+export { findTemplateUses, type TemplateUse, type TemplateUses } from './template-uses.js';
+export { pngProblem, crc32 } from './png.js';
+export type { LoadedDestination, LoadedSync, LoadProblem, LoadResult, DestinationLoad, ParameterUsage, ResolvedParameters } from './types.js';

@@ -1,0 +1,110 @@
+// The one place that decides how a sync's request is rendered, so the daemon, preview, send and
+// the examples all produce the same request: one event gets {input, mappedProperties,
+// mappedFields, parameters}; a batched destination gets {events: [...], parameters}, whatever
+// the number of events (a preview is a one-event batch).
+import { createHash } from 'node:crypto';
+import type { AmplitudeEvent } from '../../schema/generated/event.js';
+import { isIdentifyEvent } from '../events/index.js';
+import {
+  buildEventContext,
+  renderRequest,
+  type EventContext,
+  type RenderContext,
+  type RenderedRequest,
+  type RequestTemplates,
+} from '../render/index.js';
+import { missingSecrets } from './parameters.js';
+import type { LoadedSync } from './types.js';
+
+export const REQUEST_KINDS = { track: 'track', identify: 'identify' } as const;
+export type RequestKind = (typeof REQUEST_KINDS)[keyof typeof REQUEST_KINDS];
+
+/** `$identify` events use the identify request; every other event the track request. */
+export function requestKindOf(event: AmplitudeEvent): RequestKind {
+  return isIdentifyEvent(event) ? 'identify' : 'track';
+}
+
+/** A sync that cannot make this request at all: not an event's fault, the configuration's. */
+export class RequestNotPossibleError extends Error {
+  override name = 'RequestNotPossibleError';
+  constructor(
+    readonly code: 'identify_not_supported' | 'identify_not_forwarded' | 'unresolved_secret' | 'batch_size',
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export interface RenderForSyncOptions {
+  /** Parameter values to render with instead of the sync's own (previews pass masked ones). */
+  parameters?: Record<string, unknown>;
+  /** Headers the daemon adds (traceparent); the destination's own headers win. */
+  extraHeaders?: Record<string, string>;
+}
+
+/** The templates of a request kind; throws when the destination or the sync does not do identify. */
+export function templatesFor(sync: LoadedSync, kind: RequestKind): RequestTemplates {
+  if (kind === 'track') return sync.destination.track;
+  if (!sync.destination.identify) {
+    throw new RequestNotPossibleError('identify_not_supported', `destination ${sync.destination.slug} has no identify request`);
+  }
+  if (!sync.identifyForwarding) {
+    throw new RequestNotPossibleError('identify_not_forwarded', `sync ${sync.id} does not forward identify events (identifyForwarding is off)`);
+  }
+  return sync.destination.identify;
+}
+
+/**
+ * Renders the request for one event, or for a batch of events of one kind, of a sync. This is the
+ * function the daemon calls. `contexts` come from `buildEventContext(event, sync.selection)` (which
+ * is where an event that cannot be delivered is found, one event at a time). A destination without
+ * `batch` takes exactly one context; with `batch`, 1..batch.maxEvents. Throws RenderError (template),
+ * RequestNotPossibleError (configuration: identify, unresolved secret, batch size).
+ */
+export function renderForSync(
+  sync: LoadedSync,
+  contexts: readonly EventContext[],
+  kind: RequestKind,
+  idempotencyKey?: string,
+  options: RenderForSyncOptions = {},
+): RenderedRequest {
+  const templates = templatesFor(sync, kind);
+  const batch = sync.destination.definition.batch;
+  const count = contexts.length;
+  if (count === 0 || (!batch && count !== 1) || (batch && count > batch.maxEvents)) {
+    throw new RequestNotPossibleError(
+      'batch_size',
+      `${sync.destination.slug} takes ${batch ? `1 to ${batch.maxEvents} events` : 'one event'} per request, not ${count}`,
+    );
+  }
+  let parameters = options.parameters;
+  if (!parameters) {
+    const missing = missingSecrets(sync.parameters);
+    if (missing.length) {
+      const reasons = missing.map((name) => `${name}: ${sync.parameters.unresolved.get(name) ?? 'not read'}`);
+      throw new RequestNotPossibleError('unresolved_secret', `sync ${sync.id} has unresolved secrets (${reasons.join('; ')})`);
+    }
+    parameters = sync.parameters.values;
+  }
+  const context: RenderContext = batch ? { events: [...contexts], parameters } : { ...contexts[0], parameters };
+  return renderRequest(templates, context, { idempotencyKey: idempotencyKey ?? defaultIdempotencyKey(contexts), extraHeaders: options.extraHeaders });
+}
+
+/** One event's insert_id; for several, a hash of their insert_ids (absent when one lacks it). */
+export function defaultIdempotencyKey(contexts: readonly EventContext[]): string | undefined {
+  if (contexts.length === 1) return contexts[0].input.insert_id;
+  if (contexts.some((context) => context.input.insert_id === undefined)) return undefined;
+  const hash = createHash('sha256');
+  for (const context of contexts) hash.update(String(context.input.insert_id)).update('\n');
+  return hash.digest('hex').slice(0, 32);
+}
+
+/** Convenience for tools and tests: events in, request out (builds each event's context). */
+export function renderEventsForSync(
+  sync: LoadedSync,
+  events: readonly AmplitudeEvent[],
+  kind: RequestKind = requestKindOf(events[0]),
+  options: RenderForSyncOptions = {},
+): RenderedRequest {
+  return renderForSync(sync, events.map((event) => buildEventContext(event, sync.selection)), kind, undefined, options);
+}
