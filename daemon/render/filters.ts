@@ -65,6 +65,12 @@ export function truncateBytes(value: unknown, bytes: number): string {
   return buffer.subarray(0, bytes).toString('utf8').replace(/\uFFFD$/, '');
 }
 
+/** UTF-8 text as base64, e.g. HTTP Basic credentials: {{ (parameters.site_id ~ ":" ~ parameters.api_key) | base64 }}. */
+export function base64(value: unknown): string {
+  if (value === undefined || value === null) throw new Error('base64: no value to encode');
+  return Buffer.from(String(value), 'utf8').toString('base64');
+}
+
 export const TEMPLATE_FILTERS = {
   json,
   iso8601,
@@ -73,4 +79,5 @@ export const TEMPLATE_FILTERS = {
   or_default: orDefault,
   compact,
   truncate_bytes: truncateBytes,
+  base64,
 } as const;

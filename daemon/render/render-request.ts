@@ -39,6 +39,8 @@ export function renderRequest(templates: RequestTemplates, context: RenderContex
   for (const [name, value] of templates.headers) {
     const rendered = value.render(context).trim();
     if (/[\r\n]/.test(rendered)) throw new RenderError(value.name, undefined, undefined, `header ${name} renders a line break`);
+    // A header that renders to nothing is left out: that is how a template makes a header optional.
+    if (rendered === '') continue;
     headers[name.toLowerCase()] = rendered;
   }
   const body = templates.body.render(context);
