@@ -1,0 +1,73 @@
+// destinations send DEST_DIR --event FILE [--sync FILE]
+// Renders the request an event produces and sends it once, for real; prints status and response.
+import { Agent, request } from 'undici';
+import { DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_REQUEST_TIMEOUT_MS } from '../../daemon/defaults.js';
+import { redactSecrets, renderEventRequest } from '../../daemon/registry/index.js';
+import { loadRequestInput } from '../request-input.js';
+import { parseCommandArgs, UsageError } from './usage.js';
+
+const USAGE = 'destinations send DEST_DIR --event FILE [--sync FILE]';
+const HELP = `usage: ${USAGE}
+
+Renders the request EVENT produces through a sync of the destination in DEST_DIR (--sync FILE,
+or the folder's first sync in name order) and sends it once: no retries, a ${DEFAULT_REQUEST_TIMEOUT_MS / 1000} s timeout.
+Prints the response status and body. Refuses to send while a secret parameter is unresolved.
+
+Exit 0 on a 2xx response, 1 otherwise (invalid input, render error, unresolved secret, network
+error, non-2xx status), 2 on usage errors.`;
+
+export async function run(args: string[]): Promise<number> {
+  const { values, positionals } = parseCommandArgs(
+    args,
+    { event: { type: 'string' }, sync: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+    USAGE,
+  );
+  if (values.help) {
+    console.log(HELP);
+    return 0;
+  }
+  if (positionals.length !== 1) throw new UsageError(`expected one DEST_DIR\n\nusage: ${USAGE}`);
+  if (!values.event) throw new UsageError(`--event FILE is required\n\nusage: ${USAGE}`);
+
+  const input = await loadRequestInput({ dir: positionals[0], eventFile: values.event, syncFile: values.sync, resolveSecrets: true });
+  if (!input) return 1;
+  const { sync } = input;
+  const secrets = sync.parameters.secretValues;
+  if (sync.parameters.unresolved.size > 0) {
+    for (const [name, why] of sync.parameters.unresolved) console.error(`destinations send: secret parameter ${name} is not resolved: ${why}`);
+    console.error('destinations send: refusing to send with an unresolved secret');
+    return 1;
+  }
+  let rendered;
+  try {
+    rendered = renderEventRequest(sync, input.event, 'send');
+  } catch (error) {
+    console.error(`destinations send: ${redactSecrets((error as Error).message, secrets)}`);
+    return 1;
+  }
+  for (const warning of rendered.warnings) console.error(`warning: ${warning}`);
+  const { method, url, headers, body } = rendered.request;
+  const dispatcher = new Agent({ connect: { timeout: DEFAULT_CONNECT_TIMEOUT_MS } });
+  try {
+    const response = await request(url, {
+      method,
+      headers,
+      body,
+      dispatcher,
+      headersTimeout: DEFAULT_REQUEST_TIMEOUT_MS,
+      bodyTimeout: DEFAULT_REQUEST_TIMEOUT_MS,
+      signal: AbortSignal.timeout(DEFAULT_REQUEST_TIMEOUT_MS),
+    });
+    const text = await response.body.text();
+    console.log(`HTTP ${response.statusCode}`);
+    if (text) console.log(redactSecrets(text, secrets));
+    return response.statusCode >= 200 && response.statusCode < 300 ? 0 : 1;
+  } catch (error) {
+    const cause = (error as { cause?: { code?: string; message?: string } }).cause;
+    const detail = [(error as Error).message, cause?.code ?? cause?.message].filter(Boolean).join(': ');
+    console.error(`destinations send: ${method} ${redactSecrets(url, secrets)} failed: ${redactSecrets(detail, secrets)}`);
+    return 1;
+  } finally {
+    await dispatcher.close();
+  }
+}
