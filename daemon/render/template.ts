@@ -68,6 +68,25 @@ environment.tickBudget = () => {
   if (--iterationsLeft < 0) throw new Error(`render budget exceeded: more than ${DEFAULT_RENDER_MAX_ITERATIONS} loop iterations or macro calls`);
 };
 
+// nunjucks' range() builds its whole list before the loop's first tick, so range(0, 1000000000)
+// would exhaust memory (a fatal V8 error, not an exception) before the budget could stop it: this
+// one charges its length up front. It also refuses a non-number, because nunjucks reads `1e9` as a
+// variable name, and range(0, undefined) would otherwise quietly be empty.
+environment.addGlobal('range', (...args: unknown[]) => {
+  if (args.length === 0 || args.length > 3 || args.some((arg) => typeof arg !== 'number' || !Number.isFinite(arg))) {
+    throw new Error(`range: arguments must be finite numbers, got (${args.map((arg) => JSON.stringify(arg) ?? 'undefined').join(', ')}); note that 1e9 is read as a name: write 1000000000`);
+  }
+  const [start, stop, step] = (args.length === 1 ? [0, args[0], 1] : [args[0], args[1], args[2] ?? 1]) as [number, number, number];
+  if (step === 0) throw new Error('range: step must not be 0');
+  const length = Math.max(0, Math.ceil((stop - start) / step));
+  if (length > iterationsLeft) {
+    throw new Error(
+      `render budget exceeded: range of ${length} items, but only ${Math.max(0, iterationsLeft)} of the ${DEFAULT_RENDER_MAX_ITERATIONS} loop iterations allowed are left`,
+    );
+  }
+  return Array.from({ length }, (_, index) => start + index * step);
+});
+
 const LOOP_TICK = /frame\.set\("loop\.index", /g;
 const MACRO_TICK = /frame = new runtime\.Frame\(\);/g;
 const PLACE = /\[Line (\d+), Column (\d+)\]/;
