@@ -48,3 +48,8 @@ export const DEFAULT_ADMIN_PORT = 9464;
 export const DEFAULT_LOG_LEVEL = 'info';
 /** Render budget: loop iterations and macro calls in one render. */
 export const DEFAULT_RENDER_MAX_ITERATIONS = 100_000;
+
+/** Rate limiter pacing: a rate-limited sync admits a group of requests about this often (833/s → 16 every ~19 ms). */
+export const DEFAULT_LIMITER_GROUP_INTERVAL_MS = 20;
+/** An oversized response body is read and thrown away up to this many bytes, keeping the connection; past it the connection is closed. */
+export const DEFAULT_RESPONSE_DRAIN_BYTES = 64 * 1_024;

@@ -10,6 +10,8 @@ const COMMANDS: Record<string, Command> = {
   preview: { summary: 'print the request an event would produce, as cURL or JSON', load: () => import('./commands/preview.js') },
   send: { summary: 'render and send one event for real; print status and response', load: () => import('./commands/send.js') },
   daemon: { summary: 'run the daemon', load: () => import('./commands/daemon.js') },
+  publish: { summary: 'publish events to the events stream (a file, a JSON array, or one event per line)', load: () => import('./commands/publish.js') },
+  sink: { summary: 'run a local HTTP sink that prints every request it receives', load: () => import('./commands/sink.js') },
   dead: { summary: 'list, show and replay dead letters', load: () => import('./commands/dead.js') },
   status: { summary: "print the running daemon's destinations, syncs and limiter state", load: () => import('./commands/status.js') },
 };

@@ -67,6 +67,10 @@ export interface DaemonConfig {
    * On SIGTERM, in-flight deliveries get this long before they are nak'ed.
    */
   drainTimeoutMs?: number;
+  /**
+   * A retry wait up to this long stays in process; a longer one is handed to JetStream as nak(delay), which survives restarts.
+   */
+  maxInProcessWaitMs?: number;
   admin?: {
     enabled?: boolean;
     host?: string;

@@ -1,0 +1,1 @@
+export { startAdminServer, destinationsReport, isReady, type AdminServer, type AdminRoute } from './admin-server.js';

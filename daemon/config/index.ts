@@ -1,0 +1,1 @@
+export { loadConfig, settingsFrom, ConfigError, type DaemonSettings } from './load-config.js';

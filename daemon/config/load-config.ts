@@ -1,0 +1,93 @@
+// The daemon's configuration: found by cosmiconfig (.destinationsrc.json, JSON or YAML only — no
+// config that executes code), validated against schema/daemon-config.schema.json, defaults filled,
+// every error naming the file and field.
+import { readFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { Ajv } from 'ajv';
+import { cosmiconfig, defaultLoaders } from 'cosmiconfig';
+import type { DaemonConfig } from '../../schema/generated/daemon-config.js';
+import { placeOfPointer } from '../json/index.js';
+import { SCHEMA_DIR } from '../paths.js';
+
+export const CONFIG_NAME = 'destinations';
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+  constructor(readonly problems: string[]) {
+    super(problems.join('\n'));
+  }
+}
+
+type Defaulted<T> = { [K in keyof T]-?: NonNullable<T[K]> extends object[] | string[] ? NonNullable<T[K]> : NonNullable<T[K]> extends object ? Defaulted<NonNullable<T[K]>> : NonNullable<T[K]> };
+
+/** The configuration with every default filled in and paths made absolute. */
+export type DaemonSettings = Defaulted<Omit<DaemonConfig, '$schema' | 'nats'>> & {
+  nats: Defaulted<Omit<NonNullable<DaemonConfig['nats']>, 'user' | 'password' | 'token' | 'credentialsFile'>> &
+    Pick<NonNullable<DaemonConfig['nats']>, 'user' | 'password' | 'token' | 'credentialsFile'>;
+  /** The file it came from, or undefined when every value is a default. */
+  file?: string;
+  baseDir: string;
+};
+
+const ajv = new Ajv({ allErrors: true, strict: false, useDefaults: true });
+const validate = ajv.compile<DaemonConfig>(JSON.parse(readFileSync(join(SCHEMA_DIR, 'daemon-config.schema.json'), 'utf8')));
+
+const explorer = cosmiconfig(CONFIG_NAME, {
+  searchPlaces: ['.destinationsrc.json', '.destinationsrc.yaml', '.destinationsrc.yml', '.destinationsrc'],
+  loaders: { '.json': defaultLoaders['.json'], '.yaml': defaultLoaders['.yaml'], '.yml': defaultLoaders['.yaml'], noExt: defaultLoaders['.yaml'] },
+  searchStrategy: 'none',
+});
+
+/** Loads `file`, or searches from `cwd` for .destinationsrc.json; with none found, all defaults. */
+export async function loadConfig(options: { file?: string; cwd?: string } = {}): Promise<DaemonSettings> {
+  const cwd = options.cwd ?? process.cwd();
+  let found: { config: unknown; filepath: string } | null;
+  try {
+    found = options.file ? await explorer.load(resolve(cwd, options.file)) : await explorer.search(cwd);
+  } catch (error) {
+    const where = options.file ? resolve(cwd, options.file) : cwd;
+    throw new ConfigError([`${where}: ${(error as Error).message.split('\n')[0]}`]);
+  }
+  return settingsFrom(found?.config ?? {}, found?.filepath, found ? dirname(found.filepath) : cwd);
+}
+
+/** Validates a parsed configuration object; `file` is used to name places in errors. */
+export function settingsFrom(raw: unknown, file: string | undefined, baseDir: string): DaemonSettings {
+  const config = structuredClone(raw ?? {}) as DaemonConfig;
+  if (!validate(config)) {
+    const text = file ? safeRead(file) : undefined;
+    const problems = (validate.errors ?? []).map((error) => {
+      const pointer = error.instancePath || '/';
+      const extra = error.keyword === 'additionalProperties' ? ` (${(error.params as { additionalProperty: string }).additionalProperty})` : '';
+      const place = text && file?.endsWith('.json') ? placeOfPointer(text, error.instancePath) : undefined;
+      const at = place ? `${file}:${place.line}:${place.column}` : `${file ?? '<config>'}`;
+      return `${at}: ${pointer}: ${error.message}${extra}`;
+    });
+    throw new ConfigError(problems);
+  }
+  // Nested objects get their defaults only when present; make them present and validate again.
+  config.nats ??= {};
+  config.nats.embedded ??= {};
+  config.stream ??= {};
+  config.admin ??= {};
+  validate(config);
+  return {
+    ...(config as unknown as DaemonSettings),
+    destinationsDir: resolve(baseDir, config.destinationsDir!),
+    nats: {
+      ...(config.nats as DaemonSettings['nats']),
+      embedded: { ...(config.nats.embedded as DaemonSettings['nats']['embedded']), config: resolve(baseDir, config.nats.embedded.config!) },
+      credentialsFile: config.nats.credentialsFile && resolve(baseDir, config.nats.credentialsFile),
+    },
+    file,
+    baseDir,
+  };
+}
+
+function safeRead(file: string): string | undefined {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,366 @@
+// One sync's life: its durable consumer, the capacity gate, batching, a delivery machine per
+// request, and what each outcome does to the messages (ack, nak(delay), dead letter + term).
+import { AckPolicy, DeliverPolicy, type ConsumerMessages, type JetStreamClient, type JetStreamManager, type JsMsg } from '@nats-io/jetstream';
+import { headers as natsHeaders } from '@nats-io/nats-core';
+import { createActor } from 'xstate';
+import type { DaemonSettings } from '../config/index.js';
+import { DEFAULT_MAX_IN_PROCESS_RETRIES, DEFAULT_MAX_IN_PROCESS_WAIT_MS } from '../defaults.js';
+import {
+  classify,
+  deliveryMachine,
+  resolveRetryPolicy,
+  type DeliveryActorRef,
+  type DeliveryOutput,
+  type DeliveryWorld,
+  type RetryPolicy,
+} from '../delivery/index.js';
+import { buildDeadLetter, deadLetterSubject } from '../dead-letter/index.js';
+import { decodeEvent, isIdentifyEvent, type AmplitudeEvent } from '../events/index.js';
+import type { Logger } from '../log.js';
+import { LimiterStoppedError, SyncLimiter } from '../limit/index.js';
+import type { LoadedSync } from '../registry/index.js';
+import { renderForSync } from '../registry/index.js';
+import { buildEventContext, EventContextError, type EventContext, type RenderedRequest } from '../render/index.js';
+import type { HttpSender } from '../send/index.js';
+import { Batcher } from './batcher.js';
+import { SyncStats } from './sync-stats.js';
+
+/** Header on a replayed message: only the named sync delivers it, the others skip it. */
+export const REPLAY_SYNC_HEADER = 'Destinations-Replay-Sync';
+
+export interface RunnerServices {
+  js: JetStreamClient;
+  jsm: JetStreamManager;
+  settings: DaemonSettings;
+  sender: HttpSender;
+  log: Logger;
+}
+
+type Kind = 'track' | 'identify';
+
+interface Item {
+  msg: JsMsg;
+  context: EventContext;
+  bytes: number;
+}
+
+/** Durable consumer names allow letters, digits, - and _. */
+export function consumerName(sync: LoadedSync): string {
+  return `${sync.destination.slug}__${sync.name}`.replace(/[^A-Za-z0-9_-]/g, '_');
+}
+
+export class SyncRunner {
+  readonly stats = new SyncStats();
+  readonly limiter: SyncLimiter;
+  private readonly policy: RetryPolicy;
+  private readonly batchers: Record<Kind, Batcher<Item>>;
+  private readonly maxEventBytes: number;
+  private readonly inFlightMessages = new Set<JsMsg>();
+  private readonly deliveries = new Set<DeliveryActorRef>();
+  private messages: ConsumerMessages | undefined;
+  private loop: Promise<void> | undefined;
+  private capacityWaiter: (() => void) | undefined;
+  private idleWaiters: Array<() => void> = [];
+  private heartbeat: NodeJS.Timeout | undefined;
+  private pulling = false;
+  readonly log: Logger;
+
+  constructor(
+    readonly sync: LoadedSync,
+    private readonly services: RunnerServices,
+  ) {
+    const definition = sync.destination.definition;
+    this.log = services.log.child({ sync: sync.id, version: sync.destination.version });
+    this.limiter = new SyncLimiter({ name: sync.id, rate: definition.limits?.rate, maxConcurrency: definition.limits?.maxConcurrency });
+    this.policy = resolveRetryPolicy(definition.retry);
+    const batch = definition.batch && { maxEvents: definition.batch.maxEvents, maxBytes: definition.batch.maxBytes, maxWaitMs: definition.batch.maxWaitMs ?? 100 };
+    this.batchers = {
+      track: new Batcher(batch, (items) => this.deliver(items, 'track')),
+      identify: new Batcher(batch, (items) => this.deliver(items, 'identify')),
+    };
+    this.maxEventBytes = Math.min(definition.limits?.maxEventBytes ?? Infinity, services.settings.maxEventBytes);
+  }
+
+  get consumerName(): string {
+    return consumerName(this.sync);
+  }
+
+  /** Creates (or updates) the durable consumer and starts pulling. */
+  async start(): Promise<void> {
+    const { jsm, js, settings } = this.services;
+    const stream = settings.stream;
+    const config = {
+      durable_name: this.consumerName,
+      ack_policy: AckPolicy.Explicit,
+      deliver_policy: DeliverPolicy.All,
+      ack_wait: stream.ackWaitMs * 1_000_000,
+      max_ack_pending: stream.maxAckPending,
+      // The delivery machine decides when to give up; JetStream must never drop a message itself.
+      max_deliver: -1,
+    };
+    try {
+      await jsm.consumers.info(stream.name, this.consumerName);
+      await jsm.consumers.update(stream.name, this.consumerName, { ack_wait: config.ack_wait, max_ack_pending: config.max_ack_pending, max_deliver: -1 });
+    } catch {
+      await jsm.consumers.add(stream.name, config);
+    }
+    const consumer = await js.consumers.get(stream.name, this.consumerName);
+    this.messages = await consumer.consume({ max_messages: Math.min(stream.maxAckPending, settings.maxInFlightPerSync * 2) });
+    this.pulling = true;
+    // While a message waits (limiter queue, batch, in-process retry), tell JetStream it is in hand.
+    this.heartbeat = setInterval(() => {
+      for (const msg of this.inFlightMessages) msg.working();
+    }, Math.max(1_000, Math.floor(stream.ackWaitMs / 3)));
+    this.heartbeat.unref();
+    this.loop = this.pull(this.messages).catch((error) => this.log.error('consumer loop failed', { error }));
+    this.log.info('sync consuming', { consumer: this.consumerName });
+  }
+
+  private async pull(messages: ConsumerMessages): Promise<void> {
+    for await (const msg of messages) {
+      this.accept(msg);
+      // The capacity gate: stop taking messages while the sync has its fill of requests in flight.
+      if (this.stats.inFlight >= this.services.settings.maxInFlightPerSync && this.pulling) {
+        await new Promise<void>((resolve) => (this.capacityWaiter = resolve));
+      }
+    }
+  }
+
+  /** Decides what one message is: not ours, invalid, filtered, or an event to deliver. */
+  accept(msg: JsMsg): void {
+    const replayFor = msg.headers?.get(REPLAY_SYNC_HEADER);
+    if (replayFor && replayFor !== this.sync.id) return msg.ack();
+    this.stats.received += 1;
+    const decoded = decodeEvent(msg.data, this.maxEventBytes);
+    if (!decoded.ok) {
+      this.track(msg);
+      void this.deadLetter([msg], { reason: decoded.reason, message: decoded.message, attempts: msg.info.deliveryCount });
+      return;
+    }
+    const event = decoded.event;
+    const kind: Kind = isIdentifyEvent(event) ? 'identify' : 'track';
+    const wanted = kind === 'identify' ? this.sync.identifyForwarding && this.sync.destination.identify !== undefined : this.sync.filter(event);
+    if (!wanted) {
+      this.stats.filtered += 1;
+      return msg.ack();
+    }
+    let context: EventContext;
+    try {
+      context = buildEventContext(event, this.sync.selection);
+    } catch (error) {
+      if (!(error instanceof EventContextError)) throw error;
+      this.track(msg);
+      void this.deadLetter([msg], { reason: error.code, message: error.message, attempts: msg.info.deliveryCount, events: [event] });
+      return;
+    }
+    this.track(msg);
+    this.batchers[kind].add({ msg, context, bytes: decoded.bytes });
+  }
+
+  private track(msg: JsMsg): void {
+    this.inFlightMessages.add(msg);
+  }
+
+  private untrack(msgs: readonly JsMsg[]): void {
+    for (const msg of msgs) this.inFlightMessages.delete(msg);
+    if (this.inFlightMessages.size === 0) for (const resolve of this.idleWaiters.splice(0)) resolve();
+  }
+
+  /** Starts the delivery machine for one request carrying `items`. */
+  private deliver(items: Item[], kind: Kind): void {
+    let attempt = 1;
+    for (const item of items) attempt = Math.max(attempt, item.msg.info.deliveryCount);
+    this.stats.inFlight += 1;
+    let lastResponse: { status: number; bodyExcerpt: string } | undefined;
+    const world: DeliveryWorld = {
+      render: (self) => {
+        try {
+          const request = renderForSync(this.sync, items.map((item) => item.context), kind);
+          self.send({ type: 'rendered', request });
+        } catch (error) {
+          const code = error instanceof EventContextError ? error.code : 'render_failed';
+          self.send({ type: 'render.failed', code, message: (error as Error).message });
+        }
+      },
+      send: (self, request, signal) => {
+        this.stats.requests += 1;
+        this.limiter
+          .run(() => this.services.sender.send(request, { signal, timeoutMs: this.services.settings.requestTimeoutMs }))
+          .then(
+            (response) => {
+              lastResponse = response;
+              this.stats.countResponse(response.status);
+              self.send({ type: 'sent', result: classify({ status: response.status, headers: response.headers }) });
+            },
+            (error: unknown) => {
+              if (error instanceof LimiterStoppedError || signal.aborted) return self.send({ type: 'abort' });
+              lastResponse = undefined;
+              this.stats.countResponse(undefined);
+              self.send({ type: 'sent', result: classify({ error }) });
+            },
+          );
+      },
+      pause: (ms) => {
+        this.limiter.pause(ms);
+        this.log.warn('destination asked to slow down; sync paused', { pauseMs: ms });
+      },
+      entered: (state) => {
+        if (state === 'waiting') this.stats.waiting += 1;
+      },
+    };
+    const actor = createActor(deliveryMachine, {
+      input: {
+        attempt,
+        policy: this.policy,
+        maxInProcessWaitMs: this.services.settings.maxInProcessWaitMs,
+        maxInProcessRetries: DEFAULT_MAX_IN_PROCESS_RETRIES,
+        world,
+      },
+    });
+    this.deliveries.add(actor);
+    actor.subscribe({
+      complete: () => {
+        this.deliveries.delete(actor);
+        void this.settle(items, kind, actor.getSnapshot().output!, lastResponse);
+      },
+      // A machine error is a bug; the messages go back to JetStream so nothing is lost.
+      error: (error) => {
+        this.deliveries.delete(actor);
+        this.log.error('delivery machine failed', { error });
+        this.finish(items, () => items.forEach((item) => item.msg.nak(DEFAULT_MAX_IN_PROCESS_WAIT_MS)));
+      },
+    });
+    actor.start();
+  }
+
+  private async settle(items: Item[], kind: Kind, output: DeliveryOutput, response: { status: number; bodyExcerpt: string } | undefined): Promise<void> {
+    const msgs = items.map((item) => item.msg);
+    switch (output.outcome) {
+      case 'delivered':
+        if (output.attempt === 1 && output.requests === 1) this.stats.deliveredFirstAttempt += items.length;
+        else this.stats.deliveredAfterRetry += items.length;
+        return this.finish(items, () => msgs.forEach((msg) => msg.ack()));
+      case 'deferred':
+        this.stats.deferred += items.length;
+        this.log.info('delivery will be retried', { attempt: output.attempt, status: output.status, reason: output.reason, delayMs: output.delayMs, events: items.length, kind });
+        return this.finish(items, () => msgs.forEach((msg) => msg.nak(output.delayMs)));
+      case 'released':
+        return this.finish(items, () => msgs.forEach((msg) => msg.nak()));
+      case 'dead': {
+        this.stats.inFlight -= 1;
+        this.wake();
+        await this.deadLetter(msgs, {
+          reason: output.reason ?? 'unknown',
+          message: output.message,
+          attempts: output.attempt,
+          lastStatus: output.status,
+          responseExcerpt: response?.bodyExcerpt,
+          request: output.request,
+          events: items.map((item) => item.context.input),
+        });
+        return;
+      }
+    }
+  }
+
+  private finish(items: Item[], settle: () => void): void {
+    settle();
+    this.stats.inFlight -= 1;
+    this.untrack(items.map((item) => item.msg));
+    this.wake();
+  }
+
+  private wake(): void {
+    if (this.stats.inFlight < this.services.settings.maxInFlightPerSync && this.capacityWaiter) {
+      const resolve = this.capacityWaiter;
+      this.capacityWaiter = undefined;
+      resolve();
+    }
+  }
+
+  /** Publishes a dead letter per message to the DEAD stream, then terminates the message. If the
+   *  dead letter cannot be written, the message goes back to JetStream: nothing is lost. */
+  private async deadLetter(
+    msgs: JsMsg[],
+    what: { reason: string; message?: string; attempts: number; lastStatus?: number; responseExcerpt?: string; request?: RenderedRequest; events?: AmplitudeEvent[] },
+  ): Promise<void> {
+    const { js, settings } = this.services;
+    const subject = deadLetterSubject(settings.stream.deadLetterSubjectPrefix, this.sync.destination.slug, this.sync.name);
+    if (what.reason === 'retries_exhausted') this.stats.expired += msgs.length;
+    else this.stats.countDiscarded(what.reason, msgs.length);
+    await Promise.all(
+      msgs.map(async (msg, index) => {
+        const letter = buildDeadLetter({
+          destination: this.sync.destination.slug,
+          sync: this.sync.id,
+          definitionVersion: this.sync.destination.version,
+          reason: what.reason,
+          message: what.message,
+          attempts: what.attempts,
+          lastStatus: what.lastStatus,
+          responseExcerpt: what.responseExcerpt,
+          request: what.request,
+          event: what.events?.[index] ?? parseOrUndefined(msg.data),
+          data: msg.data,
+          source: { stream: msg.info.stream, sequence: msg.info.streamSequence, subject: msg.subject, publishedAt: msg.time.toISOString() },
+          secrets: this.sync.parameters.secretValues,
+        });
+        const headers = natsHeaders();
+        headers.set('Destinations-Reason', what.reason);
+        headers.set('Destinations-Sync', this.sync.id);
+        try {
+          await js.publish(subject, JSON.stringify(letter), { headers, msgID: `${this.sync.id}:${msg.info.streamSequence}:${msg.info.deliveryCount}` });
+          msg.term(what.reason);
+        } catch (error) {
+          this.stats.deadLetterFailures += 1;
+          this.log.error('cannot write dead letter; message returned to the stream', { error, reason: what.reason });
+          msg.nak(DEFAULT_MAX_IN_PROCESS_WAIT_MS);
+        }
+        this.log.warn('dead-lettered', { reason: what.reason, message: letter.message, insertId: letter.insertId, attempts: what.attempts, status: what.lastStatus });
+      }),
+    );
+    this.untrack(msgs);
+  }
+
+  /** Stops taking messages; deliveries already started go on. */
+  async stopPulling(): Promise<void> {
+    if (!this.pulling) return;
+    this.pulling = false;
+    await this.messages?.close().catch(() => undefined);
+    // Let a loop parked at the capacity gate end.
+    this.capacityWaiter?.();
+    this.capacityWaiter = undefined;
+    await this.loop;
+    // Whatever the client had buffered but not handed to us is redelivered by JetStream after ack_wait.
+    this.batchers.track.flush();
+    this.batchers.identify.flush();
+  }
+
+  /** Waits up to `timeoutMs` for in-flight deliveries, then releases the rest back to JetStream. */
+  async drain(timeoutMs: number): Promise<void> {
+    await this.stopPulling();
+    if (this.inFlightMessages.size > 0) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        new Promise<void>((resolve) => this.idleWaiters.push(resolve)),
+        new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs))),
+      ]);
+      clearTimeout(timer);
+    }
+    for (const actor of this.deliveries) actor.send({ type: 'abort' });
+    await this.limiter.stop();
+    if (this.heartbeat) clearInterval(this.heartbeat);
+  }
+
+  get pendingMessages(): number {
+    return this.inFlightMessages.size;
+  }
+}
+
+function parseOrUndefined(data: Uint8Array): unknown {
+  try {
+    return JSON.parse(Buffer.from(data).toString('utf8'));
+  } catch {
+    return undefined;
+  }
+}

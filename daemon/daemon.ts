@@ -1,0 +1,167 @@
+// The daemon: connect, make sure the streams exist, load the destinations folder, run one
+// SyncRunner per enabled sync; reload on request; drain and stop.
+import { jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
+import type { DaemonSettings } from './config/index.js';
+import { SyncRunner } from './consumer/index.js';
+import type { Logger } from './log.js';
+import { connectNats, ensureStreams, type NatsSession } from './nats/index.js';
+import { formatProblem, loadDestinations, type LoadedDestination, type LoadedSync, type LoadProblem } from './registry/index.js';
+import { HttpSender } from './send/index.js';
+
+export class DestinationsInvalidError extends Error {
+  override name = 'DestinationsInvalidError';
+  constructor(readonly problems: LoadProblem[]) {
+    super(`the destinations folder has errors:\n${problems.map((problem) => formatProblem(problem)).join('\n')}`);
+  }
+}
+
+export interface ReloadResult {
+  ok: boolean;
+  rejected: string[];
+  problems: LoadProblem[];
+  started: string[];
+  stopped: string[];
+  kept: string[];
+}
+
+export class Daemon {
+  private session: NatsSession | undefined;
+  private js!: JetStreamClient;
+  private jsm!: JetStreamManager;
+  private readonly sender: HttpSender;
+  private destinations = new Map<string, LoadedDestination>();
+  readonly runners = new Map<string, SyncRunner>();
+  private reloading: Promise<ReloadResult> | undefined;
+  readonly startedAt = new Date();
+  lastReload: (ReloadResult & { at: Date }) | undefined;
+  private stopping = false;
+
+  constructor(
+    readonly settings: DaemonSettings,
+    readonly log: Logger,
+  ) {
+    this.sender = new HttpSender({ connectTimeoutMs: settings.connectTimeoutMs, requestTimeoutMs: settings.requestTimeoutMs });
+  }
+
+  /** Every secret value of every loaded sync, for the logger's redaction. */
+  secretValues(): string[] {
+    return [...this.destinations.values()].flatMap((destination) => destination.syncs.flatMap((sync) => [...sync.parameters.secretValues]));
+  }
+
+  get connected(): boolean {
+    return this.session !== undefined && !this.session.connection.isClosed();
+  }
+
+  get loadedDestinations(): LoadedDestination[] {
+    return [...this.destinations.values()];
+  }
+
+  async start(): Promise<void> {
+    // Load first: a bad folder is fatal at start-up, before anything connects.
+    const loaded = await loadDestinations(this.settings.destinationsDir, { resolveSecrets: true });
+    const problems = [...loaded.problems.filter((problem) => problem.severity === 'error'), ...unresolvedSecretProblems(loaded.destinations)];
+    if (problems.length > 0) throw new DestinationsInvalidError(problems);
+    for (const destination of loaded.destinations) this.destinations.set(destination.slug, destination);
+    this.log.info('loaded destinations', {
+      destinations: loaded.destinations.map((destination) => ({ slug: destination.slug, version: destination.version, syncs: destination.syncs.map((sync) => sync.name) })),
+    });
+
+    this.session = await connectNats(this.settings.nats, this.log);
+    this.js = jetstream(this.session.connection);
+    this.jsm = await jetstreamManager(this.session.connection);
+    await ensureStreams(this.jsm, this.settings.stream, this.log);
+    for (const sync of this.enabledSyncs()) await this.startRunner(sync);
+    this.log.info('daemon ready', { syncs: [...this.runners.keys()] });
+  }
+
+  private enabledSyncs(): LoadedSync[] {
+    return [...this.destinations.values()].flatMap((destination) => destination.syncs.filter((sync) => sync.enabled));
+  }
+
+  private async startRunner(sync: LoadedSync): Promise<void> {
+    const runner = new SyncRunner(sync, { js: this.js, jsm: this.jsm, settings: this.settings, sender: this.sender, log: this.log });
+    await runner.start();
+    this.runners.set(sync.id, runner);
+  }
+
+  /** Re-reads the destinations folder. A folder with errors keeps its last good version; a changed
+   *  sync's old runner stops pulling and finishes what it has while the new one takes over. */
+  reload(): Promise<ReloadResult> {
+    this.reloading ??= this.doReload().finally(() => (this.reloading = undefined));
+    return this.reloading;
+  }
+
+  private async doReload(): Promise<ReloadResult> {
+    const loaded = await loadDestinations(this.settings.destinationsDir, { resolveSecrets: true });
+    const secretProblems = unresolvedSecretProblems(loaded.destinations);
+    const badSlugs = new Set([...loaded.rejected, ...secretProblems.map((problem) => slugOfProblem(problem, loaded.destinations))]);
+    const next = new Map<string, LoadedDestination>();
+    for (const destination of loaded.destinations) if (!badSlugs.has(destination.slug)) next.set(destination.slug, destination);
+    // A rejected folder keeps its last good version.
+    for (const slug of badSlugs) {
+      const previous = this.destinations.get(slug);
+      if (previous) next.set(slug, previous);
+    }
+    const result: ReloadResult = { ok: badSlugs.size === 0, rejected: [...badSlugs], problems: [...loaded.problems, ...secretProblems], started: [], stopped: [], kept: [] };
+    const wanted = new Map<string, LoadedSync>();
+    for (const destination of next.values()) for (const sync of destination.syncs) if (sync.enabled) wanted.set(sync.id, sync);
+
+    for (const [id, runner] of this.runners) {
+      const replacement = wanted.get(id);
+      if (replacement && sameSync(runner.sync, replacement)) {
+        result.kept.push(id);
+        continue;
+      }
+      this.runners.delete(id);
+      result.stopped.push(id);
+      // In-flight deliveries of the old version finish in the background; nothing is dropped.
+      void runner.drain(this.settings.drainTimeoutMs).catch((error) => this.log.error('draining an old sync failed', { sync: id, error }));
+    }
+    this.destinations = next;
+    for (const [id, sync] of wanted) {
+      if (this.runners.has(id)) continue;
+      await this.startRunner(sync);
+      result.started.push(id);
+    }
+    this.lastReload = { ...result, at: new Date() };
+    if (result.ok) this.log.info('reloaded destinations', { started: result.started, stopped: result.stopped, kept: result.kept.length });
+    else this.log.error('reload rejected some destinations; their last good version keeps running', { rejected: result.rejected, problems: result.problems.map((problem) => formatProblem(problem)) });
+    return result;
+  }
+
+  /** Stops pulling everywhere, lets in-flight deliveries finish within the drain bound, releases
+   *  the rest back to JetStream, and closes the connection. */
+  async stop(): Promise<void> {
+    if (this.stopping) return;
+    this.stopping = true;
+    this.log.info('stopping: draining in-flight deliveries', { drainTimeoutMs: this.settings.drainTimeoutMs });
+    await Promise.all([...this.runners.values()].map((runner) => runner.drain(this.settings.drainTimeoutMs)));
+    this.runners.clear();
+    await this.sender.close();
+    await this.session?.close();
+    this.log.info('stopped');
+  }
+}
+
+function sameSync(a: LoadedSync, b: LoadedSync): boolean {
+  return a.destination.version === b.destination.version && JSON.stringify(a.definition) === JSON.stringify(b.definition) && sameSecrets(a, b);
+}
+
+function sameSecrets(a: LoadedSync, b: LoadedSync): boolean {
+  return a.parameters.secretValues.length === b.parameters.secretValues.length && a.parameters.secretValues.every((value, index) => value === b.parameters.secretValues[index]);
+}
+
+/** The daemon cannot run a sync whose secret it cannot read: that is an error of its folder. */
+function unresolvedSecretProblems(destinations: LoadedDestination[]): LoadProblem[] {
+  return destinations.flatMap((destination) =>
+    destination.syncs
+      .filter((sync) => sync.enabled)
+      .flatMap((sync) =>
+        [...sync.parameters.unresolved].map(([name, why]) => ({ file: sync.file, severity: 'error' as const, pointer: `/parameters/${name}`, message: `secret parameter ${name}: ${why}` })),
+      ),
+  );
+}
+
+function slugOfProblem(problem: LoadProblem, destinations: LoadedDestination[]): string {
+  return destinations.find((destination) => problem.file.startsWith(destination.dir))?.slug ?? problem.file;
+}

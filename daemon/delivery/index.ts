@@ -1,0 +1,15 @@
+export {
+  deliveryMachine,
+  DELIVERY_OUTCOMES,
+  type DeliveryActorRef,
+  type DeliveryEvent,
+  type DeliveryHandle,
+  type DeliveryInput,
+  type DeliveryOutcome,
+  type DeliveryOutput,
+  type DeliveryWorld,
+  type SendResult,
+} from './delivery-machine.js';
+export * from './errors.js';
+export * from './classify.js';
+export * from './backoff.js';

@@ -1,0 +1,66 @@
+// Connecting to NATS, with the embedded default when nothing answers at the configured address.
+import { readFileSync } from 'node:fs';
+import { connect } from '@nats-io/transport-node';
+import { credsAuthenticator, type NatsConnection } from '@nats-io/nats-core';
+import type { DaemonSettings } from '../config/index.js';
+import type { Logger } from '../log.js';
+import { resolveSecretRef } from '../secrets/index.js';
+import { natsServerInstalled, startEmbeddedServer, type EmbeddedServer } from './embedded-server.js';
+
+export interface NatsSession {
+  connection: NatsConnection;
+  embedded?: EmbeddedServer;
+  close(): Promise<void>;
+}
+
+export class NatsUnavailableError extends Error {
+  override name = 'NatsUnavailableError';
+}
+
+function connectOptions(settings: DaemonSettings['nats']) {
+  const secret = (ref: typeof settings.password) => (ref ? resolveSecretRef(ref, { baseDir: process.cwd() }) : undefined);
+  return {
+    servers: settings.servers,
+    name: settings.name,
+    user: settings.user,
+    pass: secret(settings.password),
+    token: secret(settings.token),
+    authenticator: settings.credentialsFile ? credsAuthenticator(readFileSync(settings.credentialsFile)) : undefined,
+    maxReconnectAttempts: -1,
+  };
+}
+
+/** Connects; when nothing answers and the embedded default is on, starts nats-server first. */
+export async function connectNats(settings: DaemonSettings['nats'], log: Logger): Promise<NatsSession> {
+  const options = connectOptions(settings);
+  let embedded: EmbeddedServer | undefined;
+  let connection: NatsConnection;
+  try {
+    connection = await connect({ ...options, reconnect: true, waitOnFirstConnect: false });
+  } catch (error) {
+    if (!settings.embedded.enabled) {
+      throw new NatsUnavailableError(
+        `cannot reach NATS at ${settings.servers.join(', ')} (${(error as Error).message}); start a server there, ` +
+          'or set nats.embedded.enabled in .destinationsrc.json to start one from nats.conf',
+      );
+    }
+    if (!natsServerInstalled()) {
+      throw new NatsUnavailableError(
+        `cannot reach NATS at ${settings.servers.join(', ')} and nats-server is not on the PATH; ` +
+          'install it (Debian: apt-get install nats-server) or point nats.servers at a running server',
+      );
+    }
+    log.info('no NATS server answered; starting the embedded default', { servers: settings.servers });
+    embedded = await startEmbeddedServer(settings.embedded.config, log);
+    connection = await connect(options);
+  }
+  log.info('connected to NATS', { server: connection.getServer() });
+  return {
+    connection,
+    embedded,
+    async close() {
+      await connection.drain().catch(() => connection.close());
+      await embedded?.stop();
+    },
+  };
+}

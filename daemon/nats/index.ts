@@ -1,0 +1,3 @@
+export { connectNats, NatsUnavailableError, type NatsSession } from './connect.js';
+export { ensureStreams } from './streams.js';
+export { natsServerInstalled, startEmbeddedServer, type EmbeddedServer } from './embedded-server.js';

@@ -1,0 +1,57 @@
+// Running the daemon as a process: config, logger, admin port, signals.
+//   SIGTERM/SIGINT: stop pulling, drain within the bound, release the rest, exit 0; a second one exits at once.
+//   SIGHUP: reload the destinations folder.
+import { loadConfig, type DaemonSettings } from './config/index.js';
+import { Daemon } from './daemon.js';
+import { createLogger, type Logger } from './log.js';
+import { startAdminServer, type AdminServer } from './admin/index.js';
+
+export interface RunningDaemon {
+  daemon: Daemon;
+  admin?: AdminServer;
+  log: Logger;
+  /** Resolves when the daemon has stopped after a signal or stop(). */
+  stopped: Promise<void>;
+  stop(): Promise<void>;
+}
+
+export async function runDaemon(options: { configFile?: string; settings?: DaemonSettings; handleSignals?: boolean } = {}): Promise<RunningDaemon> {
+  const settings = options.settings ?? (await loadConfig({ file: options.configFile }));
+  let daemon: Daemon | undefined;
+  const log = createLogger({ level: settings.logLevel, secrets: () => daemon?.secretValues() ?? [] });
+  daemon = new Daemon(settings, log);
+  log.info('starting', { config: settings.file ?? '(defaults)', destinationsDir: settings.destinationsDir });
+  await daemon.start();
+  const admin = settings.admin.enabled ? await startAdminServer(daemon) : undefined;
+  if (admin) log.info('admin listening', { url: `http://${settings.admin.host}:${admin.port}` });
+
+  let resolveStopped!: () => void;
+  const stopped = new Promise<void>((resolve) => (resolveStopped = resolve));
+  let stopping: Promise<void> | undefined;
+  const stop = () => {
+    stopping ??= (async () => {
+      await daemon!.stop();
+      await admin?.close();
+      resolveStopped();
+    })();
+    return stopping;
+  };
+
+  if (options.handleSignals) {
+    const onStop = (signal: NodeJS.Signals) => {
+      if (stopping) {
+        log.warn('second signal: exiting now', { signal });
+        process.exit(130);
+      }
+      log.info('signal received', { signal });
+      void stop();
+    };
+    process.on('SIGTERM', onStop);
+    process.on('SIGINT', onStop);
+    process.on('SIGHUP', () => {
+      log.info('signal received', { signal: 'SIGHUP' });
+      void daemon!.reload().catch((error) => log.error('reload failed', { error }));
+    });
+  }
+  return { daemon, admin, log, stopped, stop };
+}

@@ -1,0 +1,1 @@
+export { resolveSecretRef, isSecretRef, describeSecretRef, redact, REDACTED, SecretUnresolvedError, type SecretRef } from './resolve-secret.js';

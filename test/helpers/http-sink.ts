@@ -1,0 +1,93 @@
+// A real node:http destination on 127.0.0.1 whose answers a test scripts: a status (200, 400,
+// 429 with Retry-After, 500 …), a hang, or a reset connection. It records every request and lets
+// a test await the n-th one instead of sleeping.
+import { once } from 'node:events';
+import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
+import type { Socket } from 'node:net';
+
+export interface RecordedRequest {
+  method: string;
+  url: string;
+  headers: IncomingHttpHeaders;
+  body: string;
+  at: number;
+}
+
+export type SinkAnswer = { status: number; headers?: Record<string, string>; body?: string } | 'hang' | 'reset';
+export type SinkBehaviour = (request: RecordedRequest, index: number) => SinkAnswer;
+
+export interface TestSink {
+  url: string;
+  port: number;
+  requests: RecordedRequest[];
+  behave(behaviour: SinkBehaviour): void;
+  /** Resolves when at least `count` requests have arrived; rejects after `timeoutMs`. */
+  waitForRequests(count: number, timeoutMs?: number): Promise<RecordedRequest[]>;
+  close(): Promise<void>;
+}
+
+export const answer = {
+  ok: (): SinkAnswer => ({ status: 200, body: '{"ok":true}' }),
+  status: (status: number, headers?: Record<string, string>): SinkAnswer => ({ status, headers, body: `{"status":${status}}` }),
+};
+
+export async function startTestSink(behaviour: SinkBehaviour = () => answer.ok()): Promise<TestSink> {
+  let current = behaviour;
+  const requests: RecordedRequest[] = [];
+  const sockets = new Set<Socket>();
+  const waiters: Array<{ count: number; resolve: () => void }> = [];
+  const server: Server = createServer((request, response) => {
+    const chunks: Buffer[] = [];
+    request.on('data', (chunk: Buffer) => chunks.push(chunk));
+    request.on('end', () => {
+      const recorded: RecordedRequest = {
+        method: request.method ?? '',
+        url: request.url ?? '',
+        headers: request.headers,
+        body: Buffer.concat(chunks).toString('utf8'),
+        at: Date.now(),
+      };
+      requests.push(recorded);
+      const reply = current(recorded, requests.length - 1);
+      for (const waiter of waiters.filter((w) => requests.length >= w.count)) {
+        waiters.splice(waiters.indexOf(waiter), 1);
+        waiter.resolve();
+      }
+      if (reply === 'hang') return;
+      if (reply === 'reset') return request.socket.destroy();
+      response.writeHead(reply.status, { 'content-type': 'application/json', ...reply.headers });
+      response.end(reply.body ?? '');
+    });
+  });
+  server.on('connection', (socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : 0;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    port,
+    requests,
+    behave: (next) => (current = next),
+    waitForRequests(count, timeoutMs = 20_000) {
+      if (requests.length >= count) return Promise.resolve(requests);
+      return new Promise((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`sink got ${requests.length} of ${count} requests within ${timeoutMs} ms`)), timeoutMs);
+        waiters.push({
+          count,
+          resolve: () => {
+            clearTimeout(timer);
+            resolve(requests);
+          },
+        });
+      });
+    },
+    close() {
+      for (const socket of sockets) socket.destroy();
+      return new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}

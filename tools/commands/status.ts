@@ -1,0 +1,49 @@
+// destinations status [--config FILE] [--url http://127.0.0.1:9464] [--json]
+// Prints what the running daemon's admin port reports at /destinations.
+import { request } from 'undici';
+import { loadConfig } from '../../daemon/config/index.js';
+import type { destinationsReport } from '../../daemon/admin/index.js';
+import { parseCommandArgs } from './usage.js';
+
+const USAGE = 'destinations status [--config FILE] [--url http://127.0.0.1:9464] [--json]';
+
+type Report = ReturnType<typeof destinationsReport>;
+
+export function formatStatus(report: Report): string {
+  const lines = [`daemon started ${report.startedAt}, NATS ${report.connected ? 'connected' : 'DISCONNECTED'}`];
+  if (report.lastReload) lines.push(`last reload ${report.lastReload.at}: ${report.lastReload.ok ? 'ok' : `rejected ${report.lastReload.rejected.join(', ')}`}`);
+  for (const destination of report.destinations) {
+    lines.push('', `${destination.slug} (${destination.name}) version ${destination.version}`);
+    for (const sync of destination.syncs) {
+      const counts = sync.counts;
+      const limiter = sync.limiter ? `${sync.limiter.state}${sync.limiter.pausedUntil ? ` until ${sync.limiter.pausedUntil}` : ''}, queued ${sync.limiter.queued}` : '-';
+      lines.push(`  ${sync.id.padEnd(30)} ${sync.enabled ? (sync.running ? 'running ' : 'stopped ') : 'disabled'}  limiter ${limiter}`);
+      if (counts) {
+        const discarded = Object.values(counts.discarded).reduce((sum, count) => sum + count, 0);
+        lines.push(
+          `    delivered ${counts.deliveredFirstAttempt} first try, ${counts.deliveredAfterRetry} after retry; filtered ${counts.filtered}; discarded ${discarded}; expired ${counts.expired}; in flight ${counts.inFlight}; retrying ${counts.deferred}`,
+        );
+      }
+    }
+  }
+  return lines.join('\n');
+}
+
+export async function run(args: string[]): Promise<number> {
+  const { values } = parseCommandArgs(args, { config: { type: 'string' }, url: { type: 'string' }, json: { type: 'boolean' } }, USAGE);
+  let base = values.url;
+  if (!base) {
+    const settings = await loadConfig({ file: values.config });
+    base = `http://${settings.admin.host}:${settings.admin.port}`;
+  }
+  let report: Report;
+  try {
+    const response = await request(`${base}/destinations`, { headersTimeout: 5_000, bodyTimeout: 5_000 });
+    report = (await response.body.json()) as Report;
+  } catch (error) {
+    console.error(`cannot reach the daemon's admin port at ${base}: ${(error as Error).message}`);
+    return 1;
+  }
+  console.log(values.json ? JSON.stringify(report, null, 2) : formatStatus(report));
+  return 0;
+}

@@ -1,0 +1,45 @@
+// A local HTTP sink for trying destinations: prints every request it receives and answers 200.
+// `destinations sink [--port 3000]`, also started by the quick start.
+import { createServer, type Server } from 'node:http';
+
+export interface SinkOptions {
+  port?: number;
+  host?: string;
+  write?: (text: string) => void;
+}
+
+export async function startSink(options: SinkOptions = {}): Promise<{ server: Server; port: number; close(): Promise<void> }> {
+  const write = options.write ?? ((text: string) => process.stdout.write(text));
+  let count = 0;
+  const server = createServer((request, response) => {
+    const chunks: Buffer[] = [];
+    request.on('data', (chunk: Buffer) => chunks.push(chunk));
+    request.on('end', () => {
+      count += 1;
+      const body = Buffer.concat(chunks).toString('utf8');
+      let shown = body;
+      try {
+        shown = JSON.stringify(JSON.parse(body), null, 2);
+      } catch {
+        // not JSON: print as it came
+      }
+      const headers = Object.entries(request.headers)
+        .filter(([name]) => !['host', 'connection', 'content-length'].includes(name))
+        .map(([name, value]) => `  ${name}: ${Array.isArray(value) ? value.join(', ') : value}`)
+        .join('\n');
+      write(`\n── sink: request #${count} ${request.method} ${request.url}\n${headers}\n${shown}\n`);
+      response.writeHead(200, { 'content-type': 'application/json' });
+      response.end('{"ok":true}');
+    });
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 3000, options.host ?? '127.0.0.1', () => resolve());
+  });
+  const address = server.address();
+  return {
+    server,
+    port: typeof address === 'object' && address ? address.port : 0,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
