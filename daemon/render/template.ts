@@ -110,8 +110,8 @@ export function compileTemplate(source: string, name: string): CompiledTemplate 
   } catch (error) {
     const { lineno, colno } = error as { lineno?: number; colno?: number };
     const { line, column, detail } = splitNunjucksMessage(error instanceof Error ? error.message : String(error));
-    // nunjucks names no place for an unclosed block: it is at the end of the file.
-    const endOfFile = detail.includes('unexpected end of file') ? source.split('\n').length : undefined;
+    // nunjucks names no place for an unclosed block ("unexpected end of file", "got end of file"): it is at the end of the file.
+    const endOfFile = /end of file/.test(detail) ? source.split('\n').length : undefined;
     throw new TemplateSyntaxError(name, lineno ?? line ?? endOfFile, colno ?? column ?? (endOfFile && 1), detail);
   }
   const budgeted = code.replace(LOOP_TICK, 'env.tickBudget(); $&').replace(MACRO_TICK, 'env.tickBudget(); $&');

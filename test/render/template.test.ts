@@ -1,0 +1,125 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { compileTemplate, RenderError, renderRequest, TemplateSyntaxError, type RequestTemplates } from '../../daemon/render/index.js';
+
+function templates(body: string, overrides: Partial<RequestTemplates> = {}): RequestTemplates {
+  return {
+    method: 'POST',
+    url: compileTemplate('{{ parameters.url }}', 'url'),
+    headers: [],
+    body: compileTemplate(body, 'body.njk'),
+    contentType: 'application/json',
+    ...overrides,
+  };
+}
+
+describe('render templates', () => {
+  it('a syntax error names the template, line and column', () => {
+    assert.throws(
+      () => compileTemplate('{\n  "a": {{ input.x | json }\n}', 'body.njk'),
+      (error: unknown) => error instanceof TemplateSyntaxError && error.file === 'body.njk' && error.line === 2 && error.column !== undefined,
+    );
+  });
+
+  it('an unclosed block is placed at the end of the file', () => {
+    assert.throws(
+      () => compileTemplate('line 1\n{% if x %}\nline 3', 'body.njk'),
+      (error: unknown) => error instanceof TemplateSyntaxError && error.line === 3,
+    );
+  });
+
+  it('printing an undefined value is an error, not an empty string', () => {
+    const template = compileTemplate('{{ input.missing }}', 'body.njk');
+    assert.throws(() => template.render({ input: {} }), RenderError);
+  });
+
+  it('does not escape HTML characters', () => {
+    assert.equal(compileTemplate('{{ v }}', 't').render({ v: '<a href="x">&</a>' }), '<a href="x">&</a>');
+  });
+
+  it('the budget stops a range(0, 1000000000) loop before it builds the list', () => {
+    const template = compileTemplate('{% for i in range(0, 1000000000) %}{{ i }}{% endfor %}', 'loop.njk');
+    assert.throws(() => template.render({}), /render budget exceeded/);
+  });
+
+  it('the budget stops a loop over a range given by the data', () => {
+    const template = compileTemplate('{% for i in range(0, n) %}x{% endfor %}', 'loop.njk');
+    assert.throws(() => template.render({ n: 1e9 }), /render budget exceeded/);
+  });
+
+  it('range(0, 1e9) is an error rather than a silently empty loop, since nunjucks reads 1e9 as a name', () => {
+    const template = compileTemplate('{% for i in range(0, 1e9) %}x{% endfor %}', 'loop.njk');
+    assert.throws(() => template.render({}), /range: arguments must be finite numbers.*write 1000000000/);
+  });
+
+  it('the budget stops nested loops whose total is too large, and is fresh for each render', () => {
+    const nested = compileTemplate('{% for i in items %}{% for j in items %}{% endfor %}{% endfor %}', 'loop.njk');
+    const items = Array.from({ length: 400 }, (_, index) => index);
+    assert.throws(() => nested.render({ items }), /render budget exceeded/);
+    const small = compileTemplate('{% for i in range(0, 60000) %}{% endfor %}ok', 'loop.njk');
+    assert.equal(small.render({}), 'ok');
+    assert.equal(small.render({}), 'ok');
+  });
+
+  it('the budget stops recursive macros', () => {
+    const template = compileTemplate('{% macro down(n) %}{{ down(n + 1) }}{% endmacro %}{{ down(0) }}', 'macro.njk');
+    assert.throws(() => template.render({}), /render budget exceeded|Maximum call stack/);
+  });
+
+  it('an output larger than the budget is an error', () => {
+    const template = compileTemplate('{% for i in range(0, 60000) %}{{ chunk }}{% endfor %}', 'big.njk');
+    assert.throws(() => template.render({ chunk: 'x'.repeat(100) }), /output over/);
+  });
+});
+
+describe('render requests', () => {
+  it('a body that is not valid JSON is an error naming the template and the output line', () => {
+    const body = '{\n  "a": 1,\n  "b": {{ value }}\n}';
+    assert.throws(
+      () => renderRequest(templates(body), { parameters: { url: 'http://127.0.0.1/' }, value: 'not json' } as never),
+      (error: unknown) =>
+        error instanceof RenderError &&
+        error.file === 'body.njk' &&
+        /rendered body is not valid JSON at output line 3/.test(error.message) &&
+        error.message.includes('not json'),
+    );
+  });
+
+  it('lower-cases header names, sets the content type and the idempotency header', () => {
+    const request = renderRequest(
+      templates('{}', { headers: [['X-Api-Key', compileTemplate('{{ parameters.key }}', 'h')]], idempotencyHeader: 'Idempotency-Key' }),
+      { parameters: { url: 'https://example.com/in', key: 'k' } },
+      { idempotencyKey: 'abc' },
+    );
+    assert.deepEqual(request, {
+      method: 'POST',
+      url: 'https://example.com/in',
+      headers: { 'content-type': 'application/json', 'idempotency-key': 'abc', 'x-api-key': 'k' },
+      body: '{}',
+    });
+  });
+
+  it('leaves out a header whose template renders to nothing', () => {
+    const header = compileTemplate("{{ parameters.secret if parameters.secret is defined else '' }}", 'h');
+    const request = renderRequest(templates('{}', { headers: [['X-Secret', header]] }), { parameters: { url: 'http://127.0.0.1/' } });
+    assert.equal('x-secret' in request.headers, false);
+  });
+
+  it('a header that renders a line break is an error', () => {
+    const header = compileTemplate('{{ parameters.v }}', 'h');
+    assert.throws(
+      () => renderRequest(templates('{}', { headers: [['X-V', header]] }), { parameters: { url: 'http://127.0.0.1/', v: 'a\r\nX-Injected: 1' } }),
+      /renders a line break/,
+    );
+  });
+
+  it('a rendered URL must be an http or https URL', () => {
+    assert.throws(() => renderRequest(templates('{}'), { parameters: { url: 'not a url' } }), /not a URL/);
+    assert.throws(() => renderRequest(templates('{}'), { parameters: { url: 'file:///etc/passwd' } }), /must be http or https/);
+  });
+
+  it('a body that is not JSON is fine when the content type is not JSON', () => {
+    const request = renderRequest(templates('a=1&b=2', { contentType: 'application/x-www-form-urlencoded' }), { parameters: { url: 'http://127.0.0.1/' } });
+    assert.equal(request.body, 'a=1&b=2');
+  });
+});
