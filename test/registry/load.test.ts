@@ -1,0 +1,299 @@
+import assert from 'node:assert/strict';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import {
+  loadDestination,
+  loadDestinations,
+  pngProblem,
+  renderEventsForSync,
+  renderForSync,
+  type DestinationLoad,
+  type LoadedSync,
+} from '../../daemon/registry/index.js';
+import { buildEventContext, EventContextError, type EventContext } from '../../daemon/render/index.js';
+import type { AmplitudeEvent } from '../../daemon/events/index.js';
+import { PACKAGE_ROOT } from '../../daemon/paths.js';
+import { baseDefinition, baseSync, BASE_BODY, destinationFiles, tempDir, writeFiles } from '../helpers/folders.js';
+import { solidPng } from '../helpers/png.js';
+
+const purchase: AmplitudeEvent = { event_type: 'purchase', user_id: 'user-1', insert_id: 'ins-1', time: 1641490144000, event_properties: { price: 79.99 } };
+
+function messages(load: DestinationLoad): string[] {
+  return load.problems.filter((problem) => problem.severity === 'error').map((problem) => problem.message);
+}
+
+describe('registry loading', () => {
+  const temp = tempDir();
+  after(() => temp.remove());
+  let count = 0;
+  /** A destination folder written from the valid base with overrides; returns its path. */
+  function folder(overrides: Parameters<typeof destinationFiles>[0] = {}, slug = `d${++count}`): string {
+    const dir = join(temp.dir, 'cases', slug);
+    writeFiles(dir, destinationFiles(overrides));
+    return dir;
+  }
+  const env = { TEST_API_KEY: 'k-123' };
+
+  it('loads a valid folder with its sync, parameters, selection and version', async () => {
+    const load = await loadDestination(folder({}, 'valid-one'), { env });
+    assert.deepEqual(load.problems, []);
+    const destination = load.destination;
+    assert.ok(destination);
+    assert.equal(destination.slug, 'valid-one');
+    assert.match(destination.version, /^[0-9a-f]{12}$/);
+    const [sync] = destination.syncs;
+    assert.equal(sync.id, 'valid-one.default');
+    assert.equal(sync.enabled, true);
+    assert.deepEqual(sync.parameters.values, { url: 'http://127.0.0.1:9/test', api_key: 'k-123' });
+    assert.deepEqual(sync.selection.fieldMappings, [{ name: 'external_id', source: { scope: 'field', property: 'user_id' }, required: true, identifier: true }]);
+    assert.deepEqual(destination.parameterUsage, [
+      { name: 'url', declared: true, secret: false, usedIn: ['URL'] },
+      { name: 'api_key', declared: true, secret: true, usedIn: ['header Authorization'] },
+    ]);
+  });
+
+  it('discovers folders by scanning, in slug order, skipping files and hidden folders', async () => {
+    const root = join(temp.dir, 'scan');
+    writeFiles(join(root, 'zeta'), destinationFiles());
+    writeFiles(join(root, 'alpha'), destinationFiles());
+    writeFiles(root, { 'README.md': '# not a destination\n', '.hidden/destination.json': '{' });
+    const result = await loadDestinations(root, { env });
+    assert.deepEqual(result.destinations.map((destination) => destination.slug), ['alpha', 'zeta']);
+    assert.deepEqual(result.problems, []);
+  });
+
+  it('collects every problem of every folder and rejects only the bad ones', async () => {
+    const root = join(temp.dir, 'mixed');
+    writeFiles(join(root, 'good'), destinationFiles());
+    writeFiles(join(root, 'bad-one'), destinationFiles({ 'body.njk': '{{ parameters.nope }}', 'logo.png': 'not a png' }));
+    writeFiles(join(root, 'Bad_Slug'), destinationFiles({ 'syncs/default.json': { parameters: { url: 'u', api_key: 'inline' } } }));
+    const result = await loadDestinations(root, { env });
+    assert.deepEqual(result.destinations.map((destination) => destination.slug), ['good']);
+    assert.deepEqual(result.rejected.sort(), ['Bad_Slug', 'bad-one']);
+    const all = result.problems.map((problem) => problem.message).join('\n');
+    assert.match(all, /parameter "nope" is used but not declared/);
+    assert.match(all, /logo is not a PNG file/);
+    assert.match(all, /folder name "Bad_Slug" is not a valid destination slug/);
+    assert.match(all, /parameter "api_key" is secret/);
+    assert.equal(result.folders.length, 3);
+  });
+
+  it('reports a missing destination folder as a problem', async () => {
+    const result = await loadDestinations(join(temp.dir, 'does-not-exist'));
+    assert.match(result.problems[0].message, /cannot read the destinations folder: ENOENT/);
+  });
+
+  it('changes the version when a template changes, and not when a sync or the README does', async () => {
+    const dir = folder({}, 'versioned');
+    const first = (await loadDestination(dir, { env })).destination?.version;
+    writeFiles(dir, { 'README.md': 'hello', 'syncs/default.json': { ...baseSync(), description: 'changed' } });
+    assert.equal((await loadDestination(dir, { env })).destination?.version, first);
+    writeFiles(dir, { 'body.njk': `${BASE_BODY} ` });
+    const second = (await loadDestination(dir, { env })).destination?.version;
+    assert.notEqual(second, first);
+    writeFiles(dir, { 'destination.json': { ...baseDefinition(), summary: 'Another summary.' } });
+    assert.notEqual((await loadDestination(dir, { env })).destination?.version, second);
+  });
+
+  it('places schema errors at their line and column, and never coerces', async () => {
+    const text = JSON.stringify({ ...baseDefinition(), limits: { maxConcurrency: '4' } }, null, 2);
+    const load = await loadDestination(folder({ 'destination.json': text }));
+    const problem = load.problems.find((candidate) => candidate.pointer === '/limits/maxConcurrency');
+    assert.ok(problem);
+    assert.equal(problem.message, 'must be an integer, not string "4"');
+    assert.equal(problem.line, text.split('\n').findIndex((line) => line.includes('maxConcurrency')) + 1);
+  });
+
+  it('describes a value that matches none of the allowed forms in one message', async () => {
+    const load = await loadDestination(folder({ 'syncs/default.json': { ...baseSync(), parameters: { url: 'u', api_key: { vault: 'x' } } } }));
+    assert.deepEqual(messages(load), [
+      'must be a string, a number, a boolean or a secret reference {"env": "NAME"} or {"file": "path"}, not {"vault":"x"}',
+    ]);
+  });
+
+  it('checks a sync against the destination: unknown and missing parameters, unknown fields', async () => {
+    const load = await loadDestination(folder({
+      'syncs/default.json': { parameters: { api_key: { env: 'K' }, colour: 'blue' }, fieldMappings: { external_id: { scope: 'field', property: 'user_id' }, nickname: { scope: 'user', property: 'n' } } },
+    }));
+    assert.deepEqual(messages(load), [
+      'missing required parameter "url" (URL)',
+      'unknown parameter "colour": d' + count + ' declares url, api_key',
+      'unknown field "nickname": d' + count + ' maps external_id',
+    ]);
+  });
+
+  it('checks a sync against the limits: selected properties and event types', async () => {
+    const definition = { ...baseDefinition(), limits: { maxSelectedProperties: 1, maxEventTypes: 2 } };
+    const selected = [{ scope: 'event', property: 'a' }, { scope: 'event', property: 'b' }];
+    const tooMany = await loadDestination(folder({
+      'destination.json': definition,
+      'syncs/default.json': { ...baseSync(), selectedProperties: selected, filter: { eventTypes: ['a', 'b', 'c'] } },
+    }));
+    assert.match(messages(tooMany).join('\n'), /2 selected properties, but d\d+ accepts at most 1/);
+    assert.match(messages(tooMany).join('\n'), /3 event types, but d\d+ accepts at most 2/);
+    const unlisted = await loadDestination(folder({ 'destination.json': definition, 'syncs/default.json': baseSync() }));
+    assert.match(messages(unlisted).join('\n'), /accepts at most 2 event types: list the ones to send in filter\.eventTypes/);
+  });
+
+  it('checks condition values against their operators', async () => {
+    const conditions = [
+      { scope: 'user', property: 'plan', op: 'set', value: 'x' },
+      { scope: 'user', property: 'plan', op: 'is' },
+      { scope: 'event', property: 'price', op: 'greater', value: 'cheap' },
+      { scope: 'event', property: 'price', op: 'less', value: [1, 2] },
+    ];
+    const load = await loadDestination(folder({ 'syncs/default.json': { ...baseSync(), filter: { conditions } } }));
+    assert.deepEqual(messages(load), [
+      '"set" takes no value',
+      '"is" needs a value',
+      '"greater" compares numbers: "cheap" is not a number',
+      'only "is" and "is_not" take a list of values',
+    ]);
+  });
+
+  it('refuses identify forwarding when the destination has no identify request', async () => {
+    const load = await loadDestination(folder({ 'syncs/default.json': { ...baseSync(), identifyForwarding: true } }));
+    assert.match(messages(load)[0], /has no identify request, so it cannot forward identify events/);
+  });
+
+  it('refuses a default on a secret parameter, and duplicate declarations', async () => {
+    const definition = baseDefinition() as { parameters: object[] };
+    definition.parameters = [...definition.parameters, { name: 'url', displayName: 'again' }];
+    (definition.parameters[1] as Record<string, unknown>).default = 'visible';
+    const load = await loadDestination(folder({ 'destination.json': definition }));
+    assert.deepEqual(messages(load).sort(), ['parameter "url" is declared twice', 'secret parameter "api_key" cannot have a default: destination.json is public']);
+  });
+
+  it('places an inline template error in destination.json with its place in the template', async () => {
+    const definition = baseDefinition() as { request: Record<string, unknown> };
+    definition.request.url = '{{ parameters.url }';
+    const load = await loadDestination(folder({ 'destination.json': definition }));
+    const problem = load.problems[0];
+    assert.match(problem.file, /destination\.json$/);
+    assert.equal(problem.pointer, '/request/url');
+    assert.match(problem.message, /template syntax error in the URL template \(template line 1, column \d+\)/);
+  });
+
+  it('reports parameters used through a computed key', async () => {
+    const load = await loadDestination(folder({ 'body.njk': `{% set k = "url" %}{"u": {{ parameters[k] | json }}, "x": ${BASE_BODY}}` }));
+    assert.match(messages(load).join('\n'), /parameters\[…\] is used without a literal name/);
+  });
+
+  it('warns about a declared mapping no template uses', async () => {
+    const definition = baseDefinition() as { userPropertyMappings: object[] };
+    definition.userPropertyMappings.push({ name: 'email' });
+    const load = await loadDestination(folder({ 'destination.json': definition }));
+    assert.ok(load.destination);
+    assert.match(load.problems[0].message, /mapping "email" is declared but no template uses mappedFields\.email/);
+    assert.equal(load.problems[0].severity, 'warning');
+  });
+
+  it('still checks syncs and examples for syntax when destination.json is broken', async () => {
+    const load = await loadDestination(folder({ 'destination.json': '{ "name": ', 'syncs/default.json': '{ "parameters": ', 'examples/a.json': '[' }));
+    assert.equal(load.problems.length, 3);
+    assert.ok(load.problems.every((problem) => problem.message.startsWith('invalid JSON') || problem.message.includes('must be an object')));
+  });
+
+  it('checks the logo: signature, IHDR, checksum', () => {
+    const png = solidPng(4, 4, [1, 2, 3]);
+    assert.equal(pngProblem(png), undefined);
+    assert.match(pngProblem(Buffer.from('GIF89a')) ?? '', /not a PNG file/);
+    assert.match(pngProblem(png.subarray(0, 20)) ?? '', /truncated/);
+    const corrupt = Buffer.from(png);
+    corrupt[20] ^= 0xff;
+    assert.match(pngProblem(corrupt) ?? '', /checksum/);
+    const noHeader = Buffer.from(png);
+    noHeader.write('IDAT', 12, 'latin1');
+    assert.match(pngProblem(noHeader) ?? '', /first chunk must be a 13-byte IHDR/);
+  });
+
+  it('loads the shipped destinations without a problem', async () => {
+    const result = await loadDestinations(join(PACKAGE_ROOT, 'destinations'), { resolveSecrets: false });
+    assert.deepEqual(result.problems, []);
+    assert.deepEqual(result.destinations.map((destination) => destination.slug), ['braze', 'customerio', 'example', 'intercom', 'webhook']);
+  });
+});
+
+describe('registry renderForSync', () => {
+  const temp = tempDir();
+  after(() => temp.remove());
+
+  async function syncOf(overrides: Parameters<typeof destinationFiles>[0], env: NodeJS.ProcessEnv = { TEST_API_KEY: 'k-123' }): Promise<LoadedSync> {
+    const dir = join(temp.dir, `d${Math.random().toString(36).slice(2, 8)}`);
+    writeFiles(dir, destinationFiles(overrides));
+    const load = await loadDestination(dir, { env });
+    assert.deepEqual(load.problems.filter((problem) => problem.severity === 'error'), []);
+    return (load.destination as NonNullable<typeof load.destination>).syncs[0];
+  }
+
+  it('renders one event with input, mappedProperties, mappedFields and parameters', async () => {
+    const sync = await syncOf({ 'syncs/default.json': { ...baseSync(), selectedProperties: [{ scope: 'event', property: 'price' }] } });
+    const request = renderForSync(sync, [buildEventContext(purchase, sync.selection)], 'track', 'key-1');
+    assert.equal(request.url, 'http://127.0.0.1:9/test');
+    assert.equal(request.headers.authorization, 'Bearer k-123');
+    assert.deepEqual(JSON.parse(request.body), { id: 'user-1', event: 'purchase', properties: { price: 79.99 } });
+  });
+
+  it('renders a batch with events and parameters, up to batch.maxEvents', async () => {
+    const body = '{"ids": [{% for e in events %}{{ e.mappedFields.external_id | json }}{{ "," if not loop.last }}{% endfor %}], "n": {{ events | length }}}';
+    const sync = await syncOf({ 'destination.json': { ...baseDefinition(), batch: { maxEvents: 2 } }, 'body.njk': body });
+    const contexts: EventContext[] = ['a', 'b'].map((id) => buildEventContext({ ...purchase, user_id: id }, sync.selection));
+    assert.deepEqual(JSON.parse(renderForSync(sync, contexts, 'track').body), { ids: ['a', 'b'], n: 2 });
+    assert.deepEqual(JSON.parse(renderForSync(sync, contexts.slice(0, 1), 'track').body), { ids: ['a'], n: 1 });
+    assert.throws(() => renderForSync(sync, [...contexts, contexts[0]], 'track'), /takes 1 to 2 events per request, not 3/);
+  });
+
+  it('uses the identify request for identify, inheriting URL and headers', async () => {
+    const definition = { ...baseDefinition(), identify: { method: 'PUT', body: 'identify.njk' } };
+    const sync = await syncOf({
+      'destination.json': definition,
+      'identify.njk': '{"set": {{ input.user_properties["$set"] | json }}, "id": {{ mappedFields.external_id | json }}}',
+      'syncs/default.json': { ...baseSync(), identifyForwarding: true },
+    });
+    const identify: AmplitudeEvent = { event_type: '$identify', user_id: 'user-1', user_properties: { $set: { plan: 'pro' } } };
+    const request = renderEventsForSync(sync, [identify]);
+    assert.equal(request.method, 'PUT');
+    assert.equal(request.url, 'http://127.0.0.1:9/test');
+    assert.equal(request.headers.authorization, 'Bearer k-123');
+    assert.deepEqual(JSON.parse(request.body), { set: { plan: 'pro' }, id: 'user-1' });
+    assert.equal(sync.filter(identify), true);
+  });
+
+  it('refuses identify when the destination has none', async () => {
+    const sync = await syncOf({});
+    assert.throws(() => renderEventsForSync(sync, [{ event_type: '$identify', user_id: 'u' }]), /has no identify request/);
+    assert.equal(sync.filter({ event_type: '$identify', user_id: 'u' }), false);
+  });
+
+  it('refuses to render with an unresolved secret, naming why', async () => {
+    const sync = await syncOf({}, {});
+    assert.deepEqual([...sync.parameters.unresolved], [['api_key', 'environment variable TEST_API_KEY is not set']]);
+    assert.throws(() => renderEventsForSync(sync, [purchase]), /unresolved secrets \(api_key: environment variable TEST_API_KEY is not set\)/);
+  });
+
+  it('sends the insert_id as idempotency key, or a hash of a batch', async () => {
+    const sync = await syncOf({
+      'destination.json': { ...baseDefinition(), batch: { maxEvents: 5 }, request: { ...(baseDefinition().request as object), idempotencyHeader: 'Idempotency-Key' } },
+      'body.njk': '{"n": {{ events | length }}}',
+    });
+    const one = renderEventsForSync(sync, [purchase]);
+    assert.equal(one.headers['idempotency-key'], 'ins-1');
+    const two = renderEventsForSync(sync, [purchase, { ...purchase, insert_id: 'ins-2' }]);
+    assert.match(two.headers['idempotency-key'], /^[0-9a-f]{32}$/);
+  });
+
+  it('an event without a required mapped field cannot be delivered', async () => {
+    const sync = await syncOf({});
+    assert.throws(() => buildEventContext({ event_type: 'x', device_id: 'd' }, sync.selection), (error: unknown) => error instanceof EventContextError && error.code === 'missing_required_field');
+  });
+
+  it('resolves a secret file relative to the sync file', async () => {
+    const dir = join(temp.dir, 'with-file');
+    writeFiles(dir, destinationFiles({ 'syncs/default.json': { ...baseSync(), parameters: { url: 'http://127.0.0.1:9/', api_key: { file: 'secret.txt' } } } }));
+    mkdirSync(join(dir, 'syncs'), { recursive: true });
+    writeFileSync(join(dir, 'syncs', 'secret.txt'), 'from-file\n');
+    const load = await loadDestination(dir, { env: {} });
+    assert.equal(load.destination?.syncs[0].parameters.values.api_key, 'from-file');
+  });
+});
