@@ -37,7 +37,8 @@ export function decodeEvent(data: Uint8Array, maxBytes: number): DecodedEvent {
 /** Validates an already parsed event against schema/event.schema.json. */
 export function checkEvent(event: unknown, bytes = 0): DecodedEvent {
   if (validate(event)) return { ok: true, event, bytes };
-  const error = validate.errors?.[0];
+  // ajv lists an anyOf's failing branches before the anyOf itself: prefer the anyOf's own message.
+  const error = validate.errors?.find((candidate) => candidate.keyword === 'anyOf') ?? validate.errors?.[0];
   const where = error?.instancePath || '/';
   const message =
     error?.keyword === 'anyOf' ? 'event needs a user_id or a device_id' : `${where}: ${error?.message ?? 'invalid event'}`;
