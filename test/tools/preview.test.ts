@@ -1,0 +1,163 @@
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { runCli, runShell } from '../helpers/cli.js';
+import { tempDir, writeFiles } from '../helpers/folders.js';
+import { startRecordingSink, type RecordingSink } from '../helpers/sink.js';
+
+const purchase = {
+  event_type: 'purchase',
+  user_id: 'user-1234',
+  time: 1641490144000,
+  insert_id: 'ins-42',
+  event_properties: { item: 'Blue shoes', price: 79.99, tags: ['sale'] },
+};
+
+/** Everything a shell or a JSON encoder could get wrong. */
+const awkward = {
+  event_type: "it's $HOME `uname` \\ \"quoted\"",
+  user_id: "o'brien",
+  insert_id: 'ins-awkward',
+  event_properties: { text: 'line one\nline two\r\n\ttab', unicode: 'ünï 😀 中文 \u2028', dollars: '$(rm -rf /) ${PATH}', big: 12345678901234567890, nested: { list: [1, 'two', null, true] } },
+};
+
+describe('tools preview', () => {
+  const temp = tempDir();
+  after(() => temp.remove());
+  const file = (name: string) => join(temp.dir, name);
+  writeFiles(temp.dir, {
+    'purchase.json': purchase,
+    'awkward.json': awkward,
+    'identify.json': { event_type: '$identify', user_id: 'user-1234', user_properties: { $set: { plan: 'pro' } } },
+    'bad-event.json': { event_type: 'purchase' },
+    'broken.json': '{"event_type": "x",\n  "user_id" "u"}',
+  });
+
+  it('prints a cURL command by default, with secrets masked', async () => {
+    const result = await runCli(['preview', 'destinations/webhook', '--event', file('purchase.json')], { env: { WEBHOOK_SECRET: 'hunter2' } });
+    assert.equal(result.code, 0);
+    assert.equal(result.stderr, '');
+    assert.match(result.stdout, /^curl -X POST 'http:\/\/127\.0\.0\.1:3000\/webhook' \\\n/);
+    assert.match(result.stdout, /-H 'x-webhook-secret: <secret:secret>'/);
+    assert.match(result.stdout, /-H 'idempotency-key: ins-42'/);
+    assert.doesNotMatch(result.stdout, /hunter2/);
+  });
+
+  it('prints {method, url, headers, body} with the body parsed with --format json', async () => {
+    const result = await runCli(['preview', 'destinations/example', '--event', file('purchase.json'), '--format', 'json'], { env: { EXAMPLE_API_KEY: 'k' } });
+    assert.equal(result.code, 0);
+    assert.deepEqual(JSON.parse(result.stdout), {
+      method: 'POST',
+      url: 'http://127.0.0.1:3000/example',
+      headers: { 'content-type': 'application/json', authorization: 'Bearer <secret:api_key>' },
+      body: { external_id: 'user-1234', app_id: 'some app id', name: 'purchase', time: '2022-01-06T17:29:04Z', properties: {} },
+    });
+  });
+
+  it('shows secret values with --show-secrets', async () => {
+    const result = await runCli(['preview', 'destinations/example', '--event', file('purchase.json'), '--format', 'json', '--show-secrets'], { env: { EXAMPLE_API_KEY: 'k-live-1' } });
+    assert.equal(JSON.parse(result.stdout).headers.authorization, 'Bearer k-live-1');
+  });
+
+  it('previews an unresolved secret as a visible placeholder, with a warning', async () => {
+    const result = await runCli(['preview', 'destinations/example', '--event', file('purchase.json'), '--show-secrets'], { env: { EXAMPLE_API_KEY: '' } });
+    assert.equal(result.code, 0);
+    assert.match(result.stdout, /-H 'authorization: Bearer <unresolved:api_key>'/);
+    assert.match(result.stderr, /^warning: secret parameter api_key is not resolved \(environment variable EXAMPLE_API_KEY is not set\)/m);
+  });
+
+  it('previews a batched destination as a one-event batch', async () => {
+    const result = await runCli(['preview', 'destinations/braze', '--event', file('purchase.json'), '--format', 'json'], { env: { BRAZE_API_KEY: 'b' } });
+    assert.equal(result.code, 0);
+    assert.deepEqual(JSON.parse(result.stdout).body, {
+      events: [{ external_id: 'user-1234', name: 'purchase', time: '2022-01-06T17:29:04Z', properties: { item: 'Blue shoes', price: 79.99, tags: ['sale'] } }],
+    });
+  });
+
+  it('renders an identify event with the identify request', async () => {
+    const result = await runCli(['preview', 'destinations/customerio', '--event', file('identify.json'), '--format', 'json'], { env: { CUSTOMERIO_API_KEY: 'c' } });
+    assert.equal(result.code, 0);
+    const preview = JSON.parse(result.stdout);
+    assert.equal(preview.method, 'PUT');
+    assert.deepEqual(preview.body, { plan: 'pro', id: 'user-1234' });
+  });
+
+  it('exits 1 for an identify event the destination cannot send', async () => {
+    const result = await runCli(['preview', 'destinations/intercom', '--event', file('identify.json')], { env: { INTERCOM_ACCESS_TOKEN: 'i' } });
+    assert.equal(result.code, 1);
+    assert.match(result.stderr, /destination intercom has no identify request/);
+  });
+
+  it('warns when the sync filter would drop the event, and still previews it', async () => {
+    writeFiles(temp.dir, { 'signup.json': { ...purchase, event_type: 'page_view' } });
+    const result = await runCli(['preview', 'destinations/intercom', '--event', file('signup.json')], { env: { INTERCOM_ACCESS_TOKEN: 'i' } });
+    assert.equal(result.code, 0);
+    assert.match(result.stderr, /warning: the sync's filter drops this event \(event type "page_view" is not in filter\.eventTypes\)/);
+  });
+
+  it('exits 1 for an invalid event or broken JSON, naming the place', async () => {
+    const invalid = await runCli(['preview', 'destinations/webhook', '--event', file('bad-event.json')]);
+    assert.equal(invalid.code, 1);
+    assert.match(invalid.stderr, /bad-event\.json: invalid event: event needs a user_id or a device_id/);
+    const broken = await runCli(['preview', 'destinations/webhook', '--event', file('broken.json')]);
+    assert.equal(broken.code, 1);
+    assert.match(broken.stderr, /broken\.json:2:13: invalid JSON: colon expected/);
+  });
+
+  it('exits 1 with the problems when the folder is invalid', async () => {
+    const result = await runCli(['preview', 'test/fixtures/invalid/template-syntax', '--event', file('purchase.json')]);
+    assert.equal(result.code, 1);
+    assert.match(result.stderr, /body\.njk:3:39: template syntax error/);
+  });
+
+  it('exits 1 when the event cannot be rendered', async () => {
+    writeFiles(temp.dir, { 'anonymous.json': { event_type: 'purchase', device_id: 'd-1', time: 1 } });
+    const result = await runCli(['preview', 'destinations/intercom', '--event', file('anonymous.json')], { env: { INTERCOM_ACCESS_TOKEN: 'i' } });
+    assert.equal(result.code, 1);
+    assert.match(result.stderr, /required field user_id \(from field user_id\) has no value/);
+  });
+
+  it('exits 2 on usage mistakes', async () => {
+    assert.equal((await runCli(['preview', 'destinations/webhook'])).code, 2);
+    assert.equal((await runCli(['preview', '--event', file('purchase.json')])).code, 2);
+    assert.equal((await runCli(['preview', 'destinations/webhook', '--event', file('purchase.json'), '--format', 'xml'])).code, 2);
+  });
+});
+
+describe('tools preview cURL round trip', () => {
+  let sink: RecordingSink;
+  const temp = tempDir();
+  before(async () => {
+    sink = await startRecordingSink();
+  });
+  after(async () => {
+    await sink.close();
+    temp.remove();
+  });
+
+  for (const [name, event] of [['a plain event', purchase], ['an event full of quotes, dollars, newlines and unicode', awkward]] as const) {
+    it(`delivers exactly the previewed body and headers of ${name} when pasted into sh`, async () => {
+      writeFiles(temp.dir, {
+        'event.json': event,
+        'sync.json': { parameters: { url: `${sink.url}/hook?x='y'`, secret: { env: 'WEBHOOK_SECRET' } }, identifyForwarding: true },
+      });
+      const args = ['preview', 'destinations/webhook', '--event', join(temp.dir, 'event.json'), '--sync', join(temp.dir, 'sync.json'), '--show-secrets'];
+      const env = { WEBHOOK_SECRET: "it's a 'secret' $X" };
+      const [curl, json] = await Promise.all([runCli(args, { env }), runCli([...args, '--format', 'json'], { env })]);
+      assert.equal(curl.code, 0, curl.stderr);
+      const previewed = JSON.parse(json.stdout) as { method: string; url: string; headers: Record<string, string>; body: unknown };
+
+      const before = sink.received.length;
+      const shell = await runShell(curl.stdout);
+      assert.equal(shell.code, 0, shell.stderr);
+      assert.equal(sink.received.length, before + 1);
+      const got = sink.received[before];
+      assert.equal(got.method, previewed.method);
+      assert.equal(`${sink.url}${got.url}`, previewed.url);
+      for (const [header, value] of Object.entries(previewed.headers)) assert.equal(got.headers[header], value, header);
+      assert.equal(got.headers['x-webhook-secret'], "it's a 'secret' $X");
+      assert.deepEqual(JSON.parse(got.body), previewed.body);
+      assert.deepEqual(JSON.parse(got.body), JSON.parse(JSON.stringify(event)));
+    });
+  }
+});
