@@ -80,5 +80,4 @@ function visit(node: AstNode, uses: TemplateUses): void {
     if (Array.isArray(child)) for (const item of child) isNode(item) && visit(item, uses);
     else if (isNode(child)) visit(child, uses);
   }
-  // Root and NodeList keep their children in `children`, which is also listed in fields; nothing else to do.
 }

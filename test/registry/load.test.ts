@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import {
@@ -206,6 +206,16 @@ describe('registry loading', () => {
     const noHeader = Buffer.from(png);
     noHeader.write('IDAT', 12, 'latin1');
     assert.match(pngProblem(noHeader) ?? '', /first chunk must be a 13-byte IHDR/);
+  });
+
+  it('ships every destination with a README, a logo, a sync and examples', () => {
+    for (const slug of ['braze', 'customerio', 'example', 'intercom', 'webhook']) {
+      const dir = join(PACKAGE_ROOT, 'destinations', slug);
+      assert.equal(pngProblem(readFileSync(join(dir, 'logo.png'))), undefined, slug);
+      assert.match(readFileSync(join(dir, 'README.md'), 'utf8'), /^# .+\n[\s\S]*## Setup[\s\S]*## Limits/, slug);
+      assert.ok(readdirSync(join(dir, 'syncs')).some((name) => name.endsWith('.json')), slug);
+      assert.ok(readdirSync(join(dir, 'examples')).some((name) => name.endsWith('.json')), slug);
+    }
   });
 
   it('loads the shipped destinations without a problem', async () => {
