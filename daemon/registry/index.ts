@@ -22,6 +22,7 @@ export {
   type RenderForSyncOptions,
 } from './render-for-sync.js';
 export { renderEventRequest, type EventRequest } from './event-request.js';
+export { redactRequest, secretHeaderNames } from './redact-request.js';
 export { redactSecrets, previewParameters, missingSecrets, resolveParameters, SECRET_PLACEHOLDERS, type SecretDisplay } from './parameters.js';
 export { formatProblem, sortProblems } from './problems.js';
 export { findTemplateUses, type TemplateUse, type TemplateUses } from './template-uses.js';

@@ -6,6 +6,7 @@ import {
   loadDestination,
   loadDestinations,
   pngProblem,
+  redactRequest,
   renderEventsForSync,
   renderForSync,
   type DestinationLoad,
@@ -296,6 +297,19 @@ describe('registry renderForSync', () => {
   it('an event without a required mapped field cannot be delivered', async () => {
     const sync = await syncOf({});
     assert.throws(() => buildEventContext({ event_type: 'x', device_id: 'd' }, sync.selection), (error: unknown) => error instanceof EventContextError && error.code === 'missing_required_field');
+  });
+
+  it('redacts a rendered request for dead letters: secret values, and whole headers built from a secret', async () => {
+    const definition = baseDefinition() as { request: { headers: Record<string, string> } };
+    definition.request.headers = { Authorization: 'Basic {{ ("site:" ~ parameters.api_key) | base64 }}', 'X-Trace': 'fixed' };
+    const sync = await syncOf({ 'destination.json': definition, 'body.njk': '{"key": {{ parameters.api_key | json }}, "id": {{ mappedFields.external_id | json }}}' });
+    const request = renderEventsForSync(sync, [purchase]);
+    assert.equal(request.headers.authorization, `Basic ${Buffer.from('site:k-123').toString('base64')}`);
+    const safe = redactRequest(sync, request);
+    assert.equal(safe.headers.authorization, '[redacted]');
+    assert.equal(safe.headers['x-trace'], 'fixed');
+    assert.deepEqual(JSON.parse(safe.body), { key: '[redacted]', id: 'user-1' });
+    assert.doesNotMatch(JSON.stringify(safe), /k-123|c2l0ZTprLTEyMw/);
   });
 
   it('resolves a secret file relative to the sync file', async () => {

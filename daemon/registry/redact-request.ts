@@ -1,0 +1,29 @@
+// A rendered request made safe to store or print: every secret value redacted, and every header
+// whose template uses a secret parameter redacted whole, because a template can transform a
+// secret beyond recognition (Basic credentials are base64 of "site_id:api_key").
+import type { RenderedRequest } from '../render/index.js';
+import { REDACTED } from '../secrets/index.js';
+import { redactSecrets } from './parameters.js';
+import type { LoadedSync } from './types.js';
+
+/** Lower-cased names of the headers (event or identify request) whose templates use a secret of this sync. */
+export function secretHeaderNames(sync: LoadedSync): ReadonlySet<string> {
+  const names = new Set<string>();
+  for (const row of sync.destination.parameterUsage) {
+    if (!sync.parameters.secretNames.has(row.name)) continue;
+    for (const label of row.usedIn) {
+      const header = /^(?:identify )?header (.+)$/.exec(label);
+      if (header) names.add(header[1].toLowerCase());
+    }
+  }
+  return names;
+}
+
+/** For dead letters, logs and traces: secrets redacted in URL and body, secret-bearing headers redacted whole. */
+export function redactRequest(sync: LoadedSync, request: RenderedRequest): RenderedRequest {
+  const secrets = sync.parameters.secretValues;
+  const whole = secretHeaderNames(sync);
+  const headers: Record<string, string> = {};
+  for (const [name, value] of Object.entries(request.headers)) headers[name] = whole.has(name) ? REDACTED : redactSecrets(value, secrets);
+  return { method: request.method, url: redactSecrets(request.url, secrets), headers, body: redactSecrets(request.body, secrets) };
+}
