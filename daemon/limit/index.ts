@@ -1,0 +1,12 @@
+// The limit area's public surface: one SyncLimiter per sync.
+export {
+  LIMITER_ERROR_CODES,
+  LimiterFullError,
+  LimiterStoppedError,
+  RateShaper,
+  SyncLimiter,
+  type LimiterErrorCode,
+  type LimiterState,
+  type RateLimit,
+  type SyncLimiterOptions,
+} from './sync-limiter.js';

@@ -1,0 +1,417 @@
+// One limiter per sync: shapes the requests a sync sends to its destination's rate, caps how many
+// are in flight, pauses the whole sync on Retry-After, and pushes back when its queue is full.
+//
+// Why not Bottleneck (measured, see docs/decisions.md and bench/limiter-micro.ts): with its local
+// datastore, Bottleneck refills the reservoir from a setInterval heartbeat and restarts the interval
+// from the moment the tick ran, so every timer delay is lost for good. At a sub-second granularity
+// that cost 3–23 % of the rate on this 2-core machine (more under load), and at one-second
+// granularity it admits a whole second's quota at once (1,666 in one sliding second for an 833/s
+// limit). Its per-job cost (≥ 1 ms timer, ~178 µs CPU) also forces grouping. So the rate is kept here
+// instead, in two O(1) pieces that read a clock rather than count timer ticks:
+//   - pacing (GCRA, "virtual scheduling"): request k may start no earlier than k × interval, with a
+//     credit of about 250 ms so late timers are made up; this spreads requests evenly and is exact
+//     over any period;
+//   - hard windows: a request starts only if the requests started in the sliding window before it
+//     (one second, and the whole period) stay within the cap. Pacing makes these rarely bite; they
+//     make "never more than the rate in any second" true even when timers fire late.
+// Requests still travel in groups (all that arrive in one event-loop turn, or while the previous
+// group waits), so the shaping work is paid once per group, as it would be with Bottleneck `weight`.
+// Concurrency is a plain per-request counter: a group never holds a slot for a slower sibling.
+import { DEFAULT_LIMITER_CATCH_UP_MS, DEFAULT_LIMITER_GROUP_INTERVAL_MS, DEFAULT_LIMITER_HIGH_WATER } from '../defaults.js';
+
+export interface RateLimit {
+  requests: number;
+  periodSeconds: number;
+}
+
+export interface SyncLimiterOptions {
+  /** The sync's id, for errors and the admin page. */
+  name: string;
+  rate?: RateLimit;
+  maxConcurrency?: number;
+  /** Queued requests at which run() rejects with LimiterFullError. */
+  highWater?: number;
+  /** How often a rate-limited sync admits a group; the group size follows from the rate. */
+  groupIntervalMs?: number;
+  /** Milliseconds clock. Default: monotonic, in epoch milliseconds. Tests pass a mocked Date.now. */
+  clock?: () => number;
+}
+
+export interface LimiterState {
+  name: string;
+  queued: number;
+  running: number;
+  /** Clock time (epoch ms by default) until which nothing is admitted; 0 when not paused. */
+  pausedUntil: number;
+  rate: RateLimit | null;
+  maxConcurrency: number | null;
+}
+
+export const LIMITER_ERROR_CODES = {
+  full: 'limiter_full',
+  stopped: 'limiter_stopped',
+} as const;
+export type LimiterErrorCode = (typeof LIMITER_ERROR_CODES)[keyof typeof LIMITER_ERROR_CODES];
+
+/** The queue reached highWater: the capacity gate should have held this request back. */
+export class LimiterFullError extends Error {
+  override readonly name = 'LimiterFullError';
+  readonly code = LIMITER_ERROR_CODES.full;
+
+  constructor(limiter: string, highWater: number) {
+    super(`limiter ${limiter} is full (${highWater} requests queued)`);
+  }
+}
+
+/** The limiter was stopped before this request was admitted: it was never sent. */
+export class LimiterStoppedError extends Error {
+  override readonly name = 'LimiterStoppedError';
+  readonly code = LIMITER_ERROR_CODES.stopped;
+
+  constructor(limiter: string) {
+    super(`limiter ${limiter} is stopped`);
+  }
+}
+
+const monotonicEpochMs = (): number => performance.timeOrigin + performance.now();
+
+/** Requests started within the last `windowMs`, at most `cap`. O(1) amortised per admission. */
+class SlidingWindow {
+  readonly #times: number[] = [];
+  readonly #counts: number[] = [];
+  #head = 0;
+  #inWindow = 0;
+  /** Admissions closer than this share a record (stamped with the later time: errs on the safe side). */
+  readonly #mergeMs: number;
+
+  constructor(
+    readonly windowMs: number,
+    readonly cap: number,
+  ) {
+    this.#mergeMs = windowMs / 1_000;
+  }
+
+  /** How long until `n` more fit; 0 if they fit now. */
+  waitMs(n: number, now: number): number {
+    const times = this.#times;
+    const counts = this.#counts;
+    const horizon = now - this.windowMs;
+    while (this.#head < times.length && times[this.#head] <= horizon) {
+      this.#inWindow -= counts[this.#head];
+      this.#head++;
+    }
+    if (this.#head > 1_024 && this.#head * 2 > times.length) {
+      times.splice(0, this.#head);
+      counts.splice(0, this.#head);
+      this.#head = 0;
+    }
+    let excess = this.#inWindow + n - this.cap;
+    if (excess <= 0) return 0;
+    for (let i = this.#head; i < times.length; i++) {
+      excess -= counts[i];
+      if (excess <= 0) return times[i] + this.windowMs - now;
+    }
+    return Infinity;
+  }
+
+  record(n: number, now: number): void {
+    const last = this.#times.length - 1;
+    if (last >= this.#head && now - this.#times[last] < this.#mergeMs) {
+      this.#times[last] = now;
+      this.#counts[last] += n;
+    } else {
+      this.#times.push(now);
+      this.#counts.push(n);
+    }
+    this.#inWindow += n;
+  }
+}
+
+/**
+ * Decides when a group of requests may start under a rate: pacing plus hard sliding windows.
+ * - The period's window holds at most `requests` (the destination's own limit, exact).
+ * - For periods over a second, each second holds at most requests/periodSeconds rounded down —
+ *   unless rounding down would lose more than 1 % (slow rates such as 100/min), then rounded up.
+ * - Pacing runs at that per-second rate, one request every `intervalMs`, in groups of `maxGroup`.
+ */
+export class RateShaper {
+  /** Milliseconds per request at the paced rate. */
+  readonly intervalMs: number;
+  /** Largest group admitted at once: about one group interval's worth of requests. */
+  readonly maxGroup: number;
+  /**
+   * Pacing credit, in requests: the most that may start at once after a quiet spell. One group would
+   * do if timers fired on time; the credit keeps what late timers (the 1 ms rounding of setTimeout, a
+   * busy or descheduled process) would otherwise lose for good, up to catchUpMs worth of requests.
+   * The hard windows still hold whatever the credit.
+   */
+  readonly burst: number;
+  readonly windows: readonly SlidingWindow[];
+  /** Theoretical start time of the next request (GCRA). */
+  #tat = -Infinity;
+
+  constructor(rate: RateLimit, groupIntervalMs: number = DEFAULT_LIMITER_GROUP_INTERVAL_MS, catchUpMs: number = DEFAULT_LIMITER_CATCH_UP_MS) {
+    const { requests, periodSeconds } = rate;
+    if (!(Number.isFinite(requests) && requests >= 1)) throw new RangeError(`rate.requests must be at least 1, got ${requests}`);
+    if (!(Number.isFinite(periodSeconds) && periodSeconds > 0)) throw new RangeError(`rate.periodSeconds must be above 0, got ${periodSeconds}`);
+    const periodMs = periodSeconds * 1_000;
+    const perSecond = (requests * 1_000) / periodMs;
+    const windows = [new SlidingWindow(periodMs, Math.floor(requests))];
+    let paced = perSecond;
+    if (periodMs > 1_000 && perSecond >= 1) {
+      const down = Math.floor(perSecond);
+      const perSecondCap = down / perSecond >= 0.99 ? down : Math.ceil(perSecond);
+      windows.push(new SlidingWindow(1_000, perSecondCap));
+      paced = Math.min(perSecond, perSecondCap);
+    }
+    this.windows = windows;
+    this.intervalMs = 1_000 / paced;
+    const smallestCap = Math.min(...windows.map((window) => window.cap));
+    this.maxGroup = Math.max(1, Math.min(smallestCap, Math.floor(groupIntervalMs / this.intervalMs)));
+    this.burst = Math.max(2 * this.maxGroup, Math.min(smallestCap, Math.floor(catchUpMs / this.intervalMs)));
+  }
+
+  /** How long until a group of `n` (≤ maxGroup) may start; 0 if now. */
+  waitMs(n: number, now: number): number {
+    const start = this.#tat > now ? this.#tat : now;
+    let wait = start + (n - this.burst) * this.intervalMs - now;
+    for (const window of this.windows) {
+      const windowWait = window.waitMs(n, now);
+      if (windowWait > wait) wait = windowWait;
+    }
+    return wait > 1e-6 ? wait : 0;
+  }
+
+  /** Paces `n` requests admitted at `now` (after waitMs(n, now) answered 0). */
+  take(n: number, now: number): void {
+    this.#tat = (this.#tat > now ? this.#tat : now) + n * this.intervalMs;
+  }
+
+  /**
+   * Counts `n` requests in the windows once they have started, at `startedBy` (a clock reading taken
+   * after the last of them started). Stamping the latest start, not the admission time, keeps the
+   * windows true for start times even if the process was descheduled while starting the group.
+   */
+  record(n: number, startedBy: number): void {
+    for (const window of this.windows) window.record(n, startedBy);
+  }
+}
+
+interface Entry {
+  task: () => Promise<unknown>;
+  resolve: (value: unknown) => void;
+  reject: (error: unknown) => void;
+}
+
+export class SyncLimiter {
+  readonly name: string;
+  readonly #rate: RateLimit | undefined;
+  readonly #shaper: RateShaper | undefined;
+  readonly #maxConcurrency: number | undefined;
+  readonly #highWater: number;
+  readonly #clock: () => number;
+  /** FIFO: entries from #head on are waiting. */
+  #queue: Array<Entry | undefined> = [];
+  #head = 0;
+  #running = 0;
+  #pausedUntil = 0;
+  #pumpScheduled = false;
+  #timer: NodeJS.Timeout | undefined;
+  #timerAt = Infinity;
+  #stopped = false;
+  #idleWaiters: Array<() => void> = [];
+
+  constructor(options: SyncLimiterOptions) {
+    const { name, rate, maxConcurrency, highWater = DEFAULT_LIMITER_HIGH_WATER } = options;
+    if (maxConcurrency !== undefined && !(Number.isInteger(maxConcurrency) && maxConcurrency >= 1)) {
+      throw new RangeError(`maxConcurrency must be an integer of at least 1, got ${maxConcurrency}`);
+    }
+    if (!(Number.isInteger(highWater) && highWater >= 1)) throw new RangeError(`highWater must be an integer of at least 1, got ${highWater}`);
+    this.name = name;
+    this.#rate = rate && { requests: rate.requests, periodSeconds: rate.periodSeconds };
+    this.#shaper = rate && new RateShaper(rate, options.groupIntervalMs);
+    this.#maxConcurrency = maxConcurrency;
+    this.#highWater = highWater;
+    this.#clock = options.clock ?? monotonicEpochMs;
+  }
+
+  /**
+   * Runs `task` once the rate, the concurrency limit and any pause allow, and settles as it does.
+   * Rejects at once with LimiterFullError when `highWater` requests are queued, and with
+   * LimiterStoppedError after stop(). With no rate and no concurrency limit the task starts
+   * synchronously and its own promise is returned.
+   */
+  run<T>(task: () => Promise<T>): Promise<T> {
+    if (this.#stopped) return Promise.reject(new LimiterStoppedError(this.name));
+    if (this.#pausedUntil !== 0 && this.#clock() >= this.#pausedUntil) this.#pausedUntil = 0;
+    if (
+      this.#head === this.#queue.length &&
+      this.#pausedUntil === 0 &&
+      this.#shaper === undefined &&
+      (this.#maxConcurrency === undefined || this.#running < this.#maxConcurrency)
+    ) {
+      return this.#runNow(task);
+    }
+    if (this.#queue.length - this.#head >= this.#highWater) return Promise.reject(new LimiterFullError(this.name, this.#highWater));
+    return new Promise<T>((resolve, reject) => {
+      this.#queue.push({ task, resolve: resolve as (value: unknown) => void, reject });
+      // A pending timer (pause or rate wait) will pump; otherwise pump once this loop turn ends,
+      // so everything that arrives in the turn travels as one group.
+      if (this.#timer === undefined) this.#schedulePump();
+    });
+  }
+
+  /**
+   * Admits nothing for `ms` (Retry-After: the whole sync waits, not one request). A later pause that
+   * ends sooner does not shorten the current one.
+   */
+  pause(ms: number): void {
+    if (this.#stopped || !(ms > 0)) return;
+    const until = this.#clock() + ms;
+    if (until <= this.#pausedUntil) return;
+    this.#pausedUntil = until;
+    if (this.#head < this.#queue.length) this.#wakeAt(until, until - ms);
+  }
+
+  /** Clock time until which nothing is admitted; 0 when not paused. */
+  get pausedUntil(): number {
+    if (this.#pausedUntil !== 0 && this.#clock() >= this.#pausedUntil) this.#pausedUntil = 0;
+    return this.#pausedUntil;
+  }
+
+  state(): LimiterState {
+    return {
+      name: this.name,
+      queued: this.#queue.length - this.#head,
+      running: this.#running,
+      pausedUntil: this.pausedUntil,
+      rate: this.#rate ?? null,
+      maxConcurrency: this.#maxConcurrency ?? null,
+    };
+  }
+
+  /**
+   * Rejects every queued request with LimiterStoppedError and every later run(); requests already
+   * running finish. Resolves when none is running.
+   */
+  stop(): Promise<void> {
+    if (!this.#stopped) {
+      this.#stopped = true;
+      if (this.#timer !== undefined) clearTimeout(this.#timer);
+      this.#timer = undefined;
+      const waiting = this.#queue;
+      const head = this.#head;
+      this.#queue = [];
+      this.#head = 0;
+      const error = new LimiterStoppedError(this.name);
+      for (let i = head; i < waiting.length; i++) waiting[i]!.reject(error);
+    }
+    if (this.#running === 0) return Promise.resolve();
+    return new Promise((resolve) => this.#idleWaiters.push(resolve));
+  }
+
+  #runNow<T>(task: () => Promise<T>): Promise<T> {
+    let promise: Promise<T>;
+    try {
+      promise = task();
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    this.#running++;
+    promise.then(this.#release, this.#release);
+    return promise;
+  }
+
+  #start(entry: Entry): void {
+    this.#running++;
+    let promise: Promise<unknown>;
+    try {
+      promise = entry.task();
+    } catch (error) {
+      this.#release();
+      entry.reject(error);
+      return;
+    }
+    promise.then(
+      (value) => {
+        this.#release();
+        entry.resolve(value);
+      },
+      (error: unknown) => {
+        this.#release();
+        entry.reject(error);
+      },
+    );
+  }
+
+  readonly #release = (): void => {
+    this.#running--;
+    if (this.#running === 0 && this.#idleWaiters.length > 0) {
+      const waiters = this.#idleWaiters;
+      this.#idleWaiters = [];
+      for (const resolve of waiters) resolve();
+    }
+    if (this.#maxConcurrency !== undefined && this.#head < this.#queue.length && this.#timer === undefined) this.#schedulePump();
+  };
+
+  #schedulePump(): void {
+    if (this.#pumpScheduled) return;
+    this.#pumpScheduled = true;
+    setImmediate(this.#pump);
+  }
+
+  readonly #onTimer = (): void => {
+    this.#timer = undefined;
+    this.#timerAt = Infinity;
+    this.#pump();
+  };
+
+  #wakeAt(at: number, now: number): void {
+    if (this.#timer !== undefined) {
+      if (this.#timerAt <= at) return;
+      clearTimeout(this.#timer);
+    }
+    this.#timerAt = at;
+    this.#timer = setTimeout(this.#onTimer, Math.max(1, Math.ceil(at - now)));
+  }
+
+  readonly #pump = (): void => {
+    this.#pumpScheduled = false;
+    while (!this.#stopped && this.#head < this.#queue.length) {
+      const now = this.#clock();
+      if (this.#pausedUntil !== 0) {
+        if (now < this.#pausedUntil) return this.#wakeAt(this.#pausedUntil, now);
+        this.#pausedUntil = 0;
+      }
+      let n = this.#queue.length - this.#head;
+      if (this.#maxConcurrency !== undefined) {
+        n = Math.min(n, this.#maxConcurrency - this.#running);
+        if (n <= 0) return;
+      }
+      const shaper = this.#shaper;
+      if (shaper !== undefined) {
+        if (n > shaper.maxGroup) n = shaper.maxGroup;
+        const wait = shaper.waitMs(n, now);
+        if (wait > 0) return this.#wakeAt(now + wait, now);
+        shaper.take(n, now);
+      }
+      let started = 0;
+      while (started < n && !this.#stopped) {
+        // (A task may call stop() synchronously; stop() has then rejected the rest.)
+        const entry = this.#queue[this.#head]!;
+        this.#queue[this.#head++] = undefined;
+        this.#start(entry);
+        started++;
+      }
+      if (shaper !== undefined) shaper.record(started, this.#clock());
+      if (this.#stopped) return;
+      if (this.#head === this.#queue.length) {
+        this.#queue.length = 0;
+        this.#head = 0;
+      } else if (this.#head > 1_024 && this.#head * 2 > this.#queue.length) {
+        this.#queue = this.#queue.slice(this.#head);
+        this.#head = 0;
+      }
+    }
+  };
+}

@@ -1,0 +1,10 @@
+// The send area's public surface: HTTP requests through undici, one pool per origin.
+export {
+  HttpSender,
+  type HttpSenderOptions,
+  type OriginStats,
+  type SendMethod,
+  type SendOptions,
+  type SendRequest,
+  type SendResponse,
+} from './http-sender.js';
