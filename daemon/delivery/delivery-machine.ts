@@ -5,7 +5,7 @@
 //                       → dead                  (permanent failure or retries used up)
 // The daemon drives it with events (no promise child actors: an actor per request must stay cheap,
 // ~20 µs). What the machine asks of the world it asks through `context.world`, the runner's side.
-import { assign, setup } from 'xstate';
+import { and, assign, setup } from 'xstate';
 import type { RenderedRequest } from '../render/index.js';
 import type { RetryPolicy } from './backoff.js';
 import { hasAttemptsLeft, retryDelayMs } from './backoff.js';
@@ -24,8 +24,19 @@ export interface DeliveryWorld {
   send(self: DeliveryHandle, request: RenderedRequest, signal: AbortSignal): void;
   /** Retry-After: pause the whole sync's limiter. */
   pause(ms: number): void;
-  /** A state was entered (traces record it as a span event). */
-  entered?(state: string, self: DeliveryHandle): void;
+  /** A state was entered (traces record it as a span event); `progress` is the delivery as it stands. */
+  entered?(state: string, self: DeliveryHandle, progress: DeliveryProgress): void;
+}
+
+/** A read-only view of a delivery on entering a state (the machine's own context, not a copy). */
+export interface DeliveryProgress {
+  readonly attempt: number;
+  readonly requests: number;
+  readonly status?: number;
+  readonly reason?: string;
+  readonly message?: string;
+  /** The wait scheduled by the last retryable failure (waiting, deferred). */
+  readonly delayMs?: number;
 }
 
 export type SendResult = { kind: 'delivered'; status: number } | RetryableDeliveryError | PermanentDeliveryError;
@@ -148,7 +159,7 @@ export const deliveryMachine = setup({
       const failure = failureOf(event);
       return { reason: failure?.code === 'http_4xx' || !failure ? 'http_4xx' : failure.code };
     }),
-    announce: ({ context, self }, params: { state: string }) => context.world.entered?.(params.state, self),
+    announce: ({ context, self }, params: { state: string }) => context.world.entered?.(params.state, self, context),
     settle: assign((_, params: { outcome: DeliveryOutcome }) => ({ outcome: params.outcome })),
   },
   delays: {
@@ -186,7 +197,7 @@ export const deliveryMachine = setup({
           { guard: 'isDelivered', target: 'delivered', actions: 'recordResult' },
           { guard: 'isPermanent', target: 'dead', actions: ['recordResult', 'markPermanent'] },
           {
-            guard: 'isShortWait',
+            guard: and(['hasAttemptsLeft', 'isShortWait']),
             target: 'waiting',
             actions: ['recordResult', 'pauseOnRetryAfter', 'scheduleRetry', 'countLocalRetry'],
           },

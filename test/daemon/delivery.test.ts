@@ -11,6 +11,7 @@ import { startNatsServer, type NatsServerHandle } from '../helpers/nats-server.j
 import { answer, startTestSink, type TestSink } from '../helpers/http-sink.js';
 import { makeDestinationsDir, testDefinition, testEvent, writeDestinationFolder } from '../helpers/destination-folder.js';
 import { startTestDaemon, testSettings, type TestDaemon } from '../helpers/daemon.js';
+import { waitForStreamCount, waitUntil } from '../helpers/wait.js';
 
 const SECRET = 'tok-3f9a-very-secret';
 
@@ -91,19 +92,6 @@ async function deadLetters(streamName: string, count: number): Promise<DeadLette
   return letters;
 }
 
-/** Resolves when the stream holds `count` messages (dead letters are published asynchronously). */
-async function waitForStreamCount(streamName: string, count: number, timeoutMs = 10_000): Promise<void> {
-  const jsm = await jetstreamManager(connection);
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const info = await jsm.streams.info(streamName).catch(() => undefined);
-    if (info && info.state.messages >= count) return;
-    if (Date.now() > deadline) throw new Error(`${streamName} has ${info?.state.messages ?? 0} of ${count} messages`);
-    // Poll the server (no timer-based sleep): a flush round-trip paces the loop.
-    await connection.flush();
-  }
-}
-
 describe('daemon delivery', () => {
   it('delivers 1,000 events exactly once each, with the body the preview renders', async () => {
     const s = await scenario();
@@ -126,9 +114,9 @@ describe('daemon delivery', () => {
         assert.equal(got.headers['idempotency-key'], event.insert_id);
       }
       const stats = s.daemon.daemon.runners.get('testsink.main')!.stats;
-      await waitUntil(() => stats.deliveredFirstAttempt === 1_000);
+      await waitUntil(connection, () => stats.deliveredFirstAttempt === 1_000);
       const jsm = await jetstreamManager(connection);
-      await waitUntil(async () => (await jsm.consumers.info(s.stream.name, 'testsink__main')).num_ack_pending === 0);
+      await waitUntil(connection, async () => (await jsm.consumers.info(s.stream.name, 'testsink__main')).num_ack_pending === 0);
       assert.equal(s.sink.requests.length, 1_000, 'no duplicates');
     } finally {
       await s.cleanup();
@@ -145,7 +133,7 @@ describe('daemon delivery', () => {
       assert.ok(requests[1].at - requests[0].at >= 45, 'waited before the second attempt');
       assert.ok(requests[2].at - requests[1].at >= 95, 'waited longer before the third');
       const stats = s.daemon.daemon.runners.get('testsink.main')!.stats;
-      await waitUntil(() => stats.deliveredAfterRetry === 1);
+      await waitUntil(connection, () => stats.deliveredAfterRetry === 1);
       assert.equal(stats.deliveredFirstAttempt, 0);
     } finally {
       await s.cleanup();
@@ -160,7 +148,7 @@ describe('daemon delivery', () => {
     try {
       s.sink.behave(() => answer.status(503));
       await publish(s.subject, [testEvent(7)]);
-      await waitForStreamCount(s.stream.deadLetterStream, 1);
+      await waitForStreamCount(connection, s.stream.deadLetterStream, 1);
       assert.equal(s.sink.requests.length, 3, 'three attempts, one per JetStream delivery');
       const [letter] = await deadLetters(s.stream.deadLetterStream, 1);
       assert.equal(letter.reason, 'retries_exhausted');
@@ -177,7 +165,7 @@ describe('daemon delivery', () => {
     try {
       s.sink.behave(() => ({ status: 400, body: '{"error":"bad payload"}' }));
       await publish(s.subject, [testEvent(3)]);
-      await waitForStreamCount(s.stream.deadLetterStream, 1);
+      await waitForStreamCount(connection, s.stream.deadLetterStream, 1);
       assert.equal(s.sink.requests.length, 1);
       const [letter] = await deadLetters(s.stream.deadLetterStream, 1);
       assert.equal(letter.reason, 'http_4xx');
@@ -187,7 +175,7 @@ describe('daemon delivery', () => {
       assert.equal(letter.insertId, 'insert-3');
       assert.equal(letter.sync, 'testsink.main');
       assert.match(letter.definitionVersion, /^[0-9a-f]{6,}$/);
-      assert.equal(letter.request?.headers.authorization, 'Bearer [redacted]');
+      assert.equal(letter.request?.headers.authorization, '[redacted]', 'a header built from a secret is redacted whole');
       assert.ok(!JSON.stringify(letter).includes(SECRET), 'no secret in the dead letter');
       assert.ok(!JSON.stringify(s.daemon.logs).includes(SECRET), 'no secret in the logs');
     } finally {
@@ -219,7 +207,7 @@ describe('daemon delivery', () => {
       const requests = await s.sink.waitForRequests(2);
       assert.ok(requests[1].at - requests[0].at >= 290, 'the second try came after the timeout');
       const stats = s.daemon.daemon.runners.get('testsink.main')!.stats;
-      await waitUntil(() => stats.deliveredAfterRetry === 1);
+      await waitUntil(connection, () => stats.deliveredAfterRetry === 1);
     } finally {
       await s.cleanup();
     }
@@ -229,7 +217,7 @@ describe('daemon delivery', () => {
     const s = await scenario({ definition: testDefinition({ limits: { maxEventBytes: 2_000 } }) });
     try {
       await publish(s.subject, ['{"event_type": "purchase", "user_id": ', { user_id: 'u-1', insert_id: 'no-type' }, testEvent(9, { event_properties: { blob: 'x'.repeat(3_000) } })]);
-      await waitForStreamCount(s.stream.deadLetterStream, 3);
+      await waitForStreamCount(connection, s.stream.deadLetterStream, 3);
       const letters = await deadLetters(s.stream.deadLetterStream, 3);
       assert.deepEqual(letters.map((letter) => letter.reason).sort(), ['event_too_large', 'invalid_event', 'invalid_event']);
       const malformed = letters.find((letter) => letter.rawEvent !== undefined)!;
@@ -251,21 +239,12 @@ describe('daemon delivery', () => {
       const [request] = await s.sink.waitForRequests(1);
       assert.equal(JSON.parse(request.body).insert_id, 'insert-3');
       const stats = s.daemon.daemon.runners.get('testsink.main')!.stats;
-      await waitUntil(() => stats.filtered === 2);
+      await waitUntil(connection, () => stats.filtered === 2);
       const jsm = await jetstreamManager(connection);
-      await waitUntil(async () => (await jsm.consumers.info(s.stream.name, 'testsink__main')).num_ack_pending === 0);
+      await waitUntil(connection, async () => (await jsm.consumers.info(s.stream.name, 'testsink__main')).num_ack_pending === 0);
       assert.equal((await jsm.streams.info(s.stream.deadLetterStream)).state.messages, 0);
     } finally {
       await s.cleanup();
     }
   });
 });
-
-/** Re-checks a condition each time the event loop has run other work; bounded by a deadline. */
-async function waitUntil(condition: () => boolean | Promise<boolean>, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await connection.flush();
-  }
-}

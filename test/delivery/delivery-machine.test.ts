@@ -33,12 +33,12 @@ function scriptedWorld(results: SendResult[], options: { renderFails?: boolean }
   return { world, log, pauses, signals };
 }
 
-function start(world: DeliveryWorld, options: { attempt?: number; clock?: SimulatedClock; maxInProcessWaitMs?: number } = {}) {
+function start(world: DeliveryWorld, options: { attempt?: number; clock?: SimulatedClock; maxInProcessWaitMs?: number; maxAttempts?: number } = {}) {
   const actor = createActor(deliveryMachine, {
     clock: options.clock,
     input: {
       attempt: options.attempt ?? 1,
-      policy: resolveRetryPolicy({ maxAttempts: 3, initialDelayMs: 60_000, multiplier: 2, jitter: 0 }),
+      policy: resolveRetryPolicy({ maxAttempts: options.maxAttempts ?? 3, initialDelayMs: 60_000, multiplier: 2, jitter: 0 }),
       maxInProcessWaitMs: options.maxInProcessWaitMs ?? 5_000,
       maxInProcessRetries: 3,
       world,
@@ -119,7 +119,7 @@ describe('delivery machine', () => {
     const clock = new SimulatedClock();
     const results = [1, 2, 3, 4].map(() => fail(503, { 'retry-after': '1' }));
     const { world } = scriptedWorld(results);
-    const { done } = start(world, { clock });
+    const { done } = start(world, { clock, maxAttempts: 9 });
     for (let i = 0; i < 3; i++) {
       await new Promise((resolve) => setImmediate(resolve));
       clock.increment(1_000);
@@ -127,6 +127,19 @@ describe('delivery machine', () => {
     const output = await done;
     assert.equal(output.outcome, 'deferred');
     assert.equal(output.requests, 4);
+    assert.equal(output.attempt, 4, 'in-process retries count as attempts');
+  });
+
+  it('counts in-process retries against the attempts, so a short wait cannot retry forever', async () => {
+    const clock = new SimulatedClock();
+    const { world } = scriptedWorld([1, 2, 3].map(() => fail(503, { 'retry-after': '1' })));
+    const { done } = start(world, { clock, maxAttempts: 3 });
+    for (let i = 0; i < 2; i++) {
+      await new Promise((resolve) => setImmediate(resolve));
+      clock.increment(1_000);
+    }
+    const output = await done;
+    assert.deepEqual([output.outcome, output.reason, output.requests], ['dead', 'retries_exhausted', 3]);
   });
 
   it('releases on abort and cancels the request in flight', async () => {

@@ -19,7 +19,7 @@ export function testSettings(natsUrl: string, destinationsDir: string, overrides
       admin: { enabled: false, port: 0 },
       stream: { ackWaitMs: 5_000 },
       drainTimeoutMs: 2_000,
-      requestTimeoutMs: 2_000,
+      requestTimeoutMs: 10_000,
       logLevel: 'debug',
       ...overrides,
     },

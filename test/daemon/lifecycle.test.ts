@@ -1,0 +1,192 @@
+// The daemon as a process: killed and restarted, reloaded with SIGHUP, drained with SIGTERM.
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { jetstream, type JetStreamClient } from '@nats-io/jetstream';
+import { connect } from '@nats-io/transport-node';
+import type { NatsConnection } from '@nats-io/nats-core';
+import { startNatsServer, type NatsServerHandle } from '../helpers/nats-server.js';
+import { answer, startTestSink, type TestSink } from '../helpers/http-sink.js';
+import { makeDestinationsDir, testDefinition, testEvent, writeDestinationFolder } from '../helpers/destination-folder.js';
+import { spawnDaemon, writeConfig } from '../helpers/daemon-process.js';
+
+let nats: NatsServerHandle;
+let connection: NatsConnection;
+let js: JetStreamClient;
+let counter = 0;
+
+before(async () => {
+  nats = await startNatsServer();
+  connection = await connect({ servers: nats.url });
+  js = jetstream(connection);
+});
+
+after(async () => {
+  await connection.drain();
+  await nats.stop();
+});
+
+function setup(sink: TestSink, options: { body?: string; settings?: Record<string, unknown> } = {}) {
+  counter += 1;
+  const folder = makeDestinationsDir();
+  writeDestinationFolder(folder.dir, 'testsink', {
+    definition: testDefinition(),
+    body: options.body,
+    syncs: { main: { parameters: { endpoint: sink.url, token: { env: 'LIFECYCLE_TOKEN' } } } },
+  });
+  const stream = { name: `LIFE_${counter}`, subjects: [`life${counter}.>`], deadLetterStream: `LIFEDEAD_${counter}`, deadLetterSubjectPrefix: `lifedead${counter}`, ackWaitMs: 2_000 };
+  const config = writeConfig(folder.dir, {
+    nats: { servers: [nats.url] },
+    destinationsDir: '.',
+    stream,
+    admin: { enabled: false },
+    drainTimeoutMs: 1_000,
+    requestTimeoutMs: 5_000,
+    logLevel: 'info',
+    ...options.settings,
+  });
+  return { dir: folder.dir, config, subject: `life${counter}.test`, remove: folder.remove };
+}
+
+const ENV = { LIFECYCLE_TOKEN: 'lifecycle-secret' };
+
+async function publishMany(subject: string, count: number): Promise<void> {
+  for (let start = 0; start < count; start += 500) {
+    await Promise.all(Array.from({ length: Math.min(500, count - start) }, (_, i) => js.publish(subject, JSON.stringify(testEvent(start + i)))));
+  }
+}
+
+function distinctIds(sink: TestSink): Set<string> {
+  return new Set(sink.requests.map((request) => JSON.parse(request.body).insert_id as string));
+}
+
+async function waitForDistinct(sink: TestSink, count: number, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (distinctIds(sink).size < count) {
+    if (Date.now() > deadline) throw new Error(`only ${distinctIds(sink).size} of ${count} distinct events arrived (${sink.requests.length} requests)`);
+    await sink.waitForRequests(sink.requests.length + 1, deadline - Date.now());
+  }
+}
+
+describe('daemon lifecycle', () => {
+  it('loses nothing when killed with SIGKILL in the middle of 5,000 events and started again', async () => {
+    const sink = await startTestSink();
+    const s = setup(sink);
+    try {
+      const first = spawnDaemon(s.config, ENV);
+      await first.waitForLog('daemon ready');
+      await publishMany(s.subject, 5_000);
+      await sink.waitForRequests(1_000, 30_000);
+      first.child.kill('SIGKILL');
+      await first.exited;
+      const delivered = distinctIds(sink).size;
+      assert.ok(delivered < 5_000, `the kill came mid-stream (${delivered} delivered)`);
+      const second = spawnDaemon(s.config, ENV);
+      await waitForDistinct(sink, 5_000);
+      second.child.kill('SIGTERM');
+      assert.equal((await second.exited).code, 0);
+      assert.equal(distinctIds(sink).size, 5_000, 'every event reached the sink at least once');
+    } finally {
+      await sink.close();
+      s.remove();
+    }
+  });
+
+  it('on SIGHUP rejects a broken template and keeps delivering with the old one, then takes a fixed one', async () => {
+    const sink = await startTestSink();
+    const body = (version: string) => `{ "v": ${version}, "insert_id": {{ input.insert_id | json }} }\n`;
+    const s = setup(sink, { body: body('1') });
+    try {
+      const daemon = spawnDaemon(s.config, ENV);
+      await daemon.waitForLog('daemon ready');
+      await js.publish(s.subject, JSON.stringify(testEvent(1)));
+      await sink.waitForRequests(1);
+
+      writeFileSync(join(s.dir, 'testsink', 'body.njk'), '{ "v": {{ 2 }, "insert_id": {{ input.insert_id | json }} }\n');
+      daemon.child.kill('SIGHUP');
+      const rejected = await daemon.waitForLog(/reload rejected/);
+      assert.match(JSON.stringify(rejected.problems), /body\.njk:1:\d+/, 'the error names the template and place');
+      await js.publish(s.subject, JSON.stringify(testEvent(2)));
+      await sink.waitForRequests(2);
+      assert.equal(JSON.parse(sink.requests[1].body).v, 1, 'the last good version still delivers');
+
+      writeFileSync(join(s.dir, 'testsink', 'body.njk'), body('2'));
+      daemon.child.kill('SIGHUP');
+      await daemon.waitForLog('reloaded destinations');
+      await js.publish(s.subject, JSON.stringify(testEvent(3)));
+      await sink.waitForRequests(3);
+      assert.deepEqual(JSON.parse(sink.requests[2].body), { v: 2, insert_id: 'insert-3' });
+
+      daemon.child.kill('SIGTERM');
+      assert.equal((await daemon.exited).code, 0);
+    } finally {
+      await sink.close();
+      s.remove();
+    }
+  });
+
+  it('on SIGTERM drains within the bound, releases what is unfinished, and exits 0; nothing is lost', async () => {
+    const sink = await startTestSink(() => 'hang');
+    const s = setup(sink);
+    try {
+      const daemon = spawnDaemon(s.config, ENV);
+      await daemon.waitForLog('daemon ready');
+      await js.publish(s.subject, JSON.stringify(testEvent(42)));
+      await sink.waitForRequests(1);
+      const signalledAt = Date.now();
+      daemon.child.kill('SIGTERM');
+      const exit = await daemon.exited;
+      assert.equal(exit.code, 0);
+      assert.ok(Date.now() - signalledAt < 4_000, 'stopped within the drain bound');
+      assert.ok(daemon.logs.some((line) => line.msg === 'stopped'));
+
+      sink.behave(() => answer.ok());
+      const restartedAt = Date.now();
+      const again = spawnDaemon(s.config, ENV);
+      await waitForDistinct(sink, 1);
+      await sink.waitForRequests(2);
+      assert.equal(JSON.parse(sink.requests[1].body).insert_id, 'insert-42', 'the released event was delivered by the next daemon');
+      console.log('redelivered after', Date.now() - restartedAt, 'ms');
+      again.child.kill('SIGTERM');
+      await again.exited;
+    } finally {
+      await sink.close();
+      s.remove();
+    }
+  });
+
+  it('exits at once on a second signal', async () => {
+    const sink = await startTestSink(() => 'hang');
+    const s = setup(sink, { settings: { drainTimeoutMs: 60_000 } });
+    try {
+      const daemon = spawnDaemon(s.config, ENV);
+      await daemon.waitForLog('daemon ready');
+      await js.publish(s.subject, JSON.stringify(testEvent(1)));
+      await sink.waitForRequests(1);
+      daemon.child.kill('SIGTERM');
+      await daemon.waitForLog('stopping: draining in-flight deliveries');
+      daemon.child.kill('SIGTERM');
+      const exit = await daemon.exited;
+      assert.equal(exit.code, 130);
+    } finally {
+      await sink.close();
+      s.remove();
+    }
+  });
+
+  it('refuses to start on a bad destinations folder, naming the file and place', async () => {
+    const sink = await startTestSink();
+    const s = setup(sink);
+    try {
+      writeFileSync(join(s.dir, 'testsink', 'body.njk'), '{ "v": {% if %} }');
+      const daemon = spawnDaemon(s.config, ENV);
+      const exit = await daemon.exited;
+      assert.equal(exit.code, 1);
+      assert.match(daemon.stderr.join(''), /body\.njk:1:\d+: /);
+    } finally {
+      await sink.close();
+      s.remove();
+    }
+  });
+});
