@@ -21,7 +21,9 @@ async function main(): Promise<void> {
     console.error(`cannot start the sink on 127.0.0.1:${process.env.SINK_PORT ?? 3000}: ${error.message} (set SINK_PORT to use another port, and point the syncs at it)`);
     process.exit(1);
   });
-  const running = await runDaemon({ configFile: join(PACKAGE_ROOT, '.destinationsrc.json'), handleSignals: true });
+  // DESTINATIONS_CONFIG runs the same quick start on another configuration (the tests use it).
+  const configFile = process.env.DESTINATIONS_CONFIG ?? join(PACKAGE_ROOT, '.destinationsrc.json');
+  const running = await runDaemon({ configFile, handleSignals: true });
   process.stderr.write(
     `\n  destinations is running: sink on http://127.0.0.1:${sink.port}, admin on http://127.0.0.1:${running.admin?.port}\n` +
       (filled.length ? `  demo secrets set for: ${filled.map(([name]) => name).join(', ')}\n` : '') +
