@@ -2,7 +2,7 @@
 // by default this checks that the checked-in files are current (the test suite runs it) and
 // names each stale file; with --write it rewrites them.
 import { readFileSync, readdirSync, writeFileSync, mkdirSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { basename, join, relative } from 'node:path';
 import { compile, type JSONSchema } from 'json-schema-to-typescript';
 import { GENERATED_TYPES_DIR, PACKAGE_ROOT, SCHEMA_DIR } from '../daemon/paths.js';
 
@@ -33,17 +33,17 @@ export async function generateTypes(): Promise<GeneratedFile[]> {
   return files;
 }
 
-/** Returns the generated files whose checked-in content differs (missing counts as stale). */
-export async function staleGeneratedTypes(): Promise<string[]> {
+/** Returns the generated files whose checked-in content (in `dir`) differs; missing counts as stale. */
+export async function staleGeneratedTypes(dir = GENERATED_TYPES_DIR): Promise<string[]> {
   const stale: string[] = [];
   for (const file of await generateTypes()) {
     let current = '';
     try {
-      current = readFileSync(file.path, 'utf8');
+      current = readFileSync(join(dir, basename(file.path)), 'utf8');
     } catch {
       // missing: stale
     }
-    if (current !== file.content) stale.push(relative(PACKAGE_ROOT, file.path));
+    if (current !== file.content) stale.push(relative(PACKAGE_ROOT, join(dir, basename(file.path))));
   }
   return stale;
 }
