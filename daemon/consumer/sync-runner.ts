@@ -310,7 +310,9 @@ export class SyncRunner {
         headers.set('Destinations-Sync', this.sync.id);
         try {
           await js.publish(subject, JSON.stringify(letter), { headers, msgID: `${this.sync.id}:${msg.info.streamSequence}:${msg.info.deliveryCount}` });
-          msg.term(what.reason);
+          // No reason in the TERM: nats-server 2.9 ignores "+TERM <reason>" and redelivers the
+          // message after ack_wait (a new dead letter each time); the reason is in the dead letter.
+          msg.term();
         } catch (error) {
           this.stats.deadLetterFailures += 1;
           this.log.error('cannot write dead letter; message returned to the stream', { error, reason: what.reason });
