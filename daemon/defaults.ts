@@ -55,5 +55,10 @@ export const DEFAULT_LIMITER_GROUP_INTERVAL_MS = 20;
 export const DEFAULT_RESPONSE_DRAIN_BYTES = 64 * 1_024;
 /** Pacing credit of a rate-limited sync: late timers (a busy or descheduled process) are made up for up to this long. */
 export const DEFAULT_LIMITER_CATCH_UP_MS = 250;
+
+/** Telemetry: the service.name traces carry unless OTEL_SERVICE_NAME says otherwise. */
+export const DEFAULT_SERVICE_NAME = 'destinations';
+/** Telemetry: how long stopping waits for the last spans to be exported (part of the stop budget, see deploy/systemd). */
+export const DEFAULT_TELEMETRY_SHUTDOWN_TIMEOUT_MS = 5_000;
 /** How often the HTTP sender checks the AbortSignals of in-flight requests (listening to each would cost ~4 µs per request on Node 20). */
 export const DEFAULT_ABORT_CHECK_INTERVAL_MS = 50;

@@ -1,10 +1,12 @@
 // Running the daemon as a process: config, logger, admin port, signals.
 //   SIGTERM/SIGINT: stop pulling, drain within the bound, release the rest, exit 0; a second one exits at once.
 //   SIGHUP: reload the destinations folder.
+// Tracing starts from the OTEL_* variables before anything else and is flushed last.
 import { loadConfig, type DaemonSettings } from './config/index.js';
 import { Daemon } from './daemon.js';
 import { createLogger, type Logger } from './log.js';
 import { startAdminServer, type AdminServer } from './admin/index.js';
+import { startTracingFromEnv } from './telemetry/index.js';
 
 export interface RunningDaemon {
   daemon: Daemon;
@@ -21,7 +23,13 @@ export async function runDaemon(options: { configFile?: string; settings?: Daemo
   const log = createLogger({ level: settings.logLevel, secrets: () => daemon?.secretValues() ?? [] });
   daemon = new Daemon(settings, log);
   log.info('starting', { config: settings.file ?? '(defaults)', destinationsDir: settings.destinationsDir });
-  await daemon.start();
+  const tracing = await startTracingFromEnv(log);
+  try {
+    await daemon.start();
+  } catch (error) {
+    await tracing?.shutdown();
+    throw error;
+  }
   const admin = settings.admin.enabled ? await startAdminServer(daemon) : undefined;
   if (admin) log.info('admin listening', { url: `http://${settings.admin.host}:${admin.port}` });
 
@@ -32,6 +40,7 @@ export async function runDaemon(options: { configFile?: string; settings?: Daemo
     stopping ??= (async () => {
       await daemon!.stop();
       await admin?.close();
+      await tracing?.shutdown();
       resolveStopped();
     })();
     return stopping;

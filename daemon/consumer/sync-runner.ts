@@ -22,6 +22,7 @@ import type { LoadedSync } from '../registry/index.js';
 import { renderForSync } from '../registry/index.js';
 import { buildEventContext, EventContextError, type EventContext, type RenderedRequest } from '../render/index.js';
 import type { HttpSender } from '../send/index.js';
+import { SyncTracer } from '../telemetry/index.js';
 import { Batcher } from './batcher.js';
 import { SyncStats } from './sync-stats.js';
 
@@ -52,6 +53,7 @@ export function consumerName(sync: LoadedSync): string {
 export class SyncRunner {
   readonly stats = new SyncStats();
   readonly limiter: SyncLimiter;
+  private readonly tracer: SyncTracer;
   private readonly policy: RetryPolicy;
   private readonly batchers: Record<Kind, Batcher<Item>>;
   private readonly maxEventBytes: number;
@@ -71,6 +73,7 @@ export class SyncRunner {
   ) {
     const definition = sync.destination.definition;
     this.log = services.log.child({ sync: sync.id, version: sync.destination.version });
+    this.tracer = new SyncTracer(sync, this.consumerName);
     this.limiter = new SyncLimiter({ name: sync.id, rate: definition.limits?.rate, maxConcurrency: definition.limits?.maxConcurrency });
     this.policy = resolveRetryPolicy(definition.retry);
     const batch = definition.batch && { maxEvents: definition.batch.maxEvents, maxBytes: definition.batch.maxBytes, maxWaitMs: definition.batch.maxWaitMs ?? 100 };
@@ -172,27 +175,34 @@ export class SyncRunner {
     for (const item of items) attempt = Math.max(attempt, item.msg.info.deliveryCount);
     this.stats.inFlight += 1;
     let lastResponse: { status: number; bodyExcerpt: string } | undefined;
+    const trace = this.tracer.start(items, kind, attempt);
     const world: DeliveryWorld = {
       render: (self) => {
+        trace.renderStarted();
         try {
           const request = renderForSync(this.sync, items.map((item) => item.context), kind);
+          trace.renderEnded();
           self.send({ type: 'rendered', request });
         } catch (error) {
           const code = error instanceof EventContextError ? error.code : 'render_failed';
+          trace.renderEnded(code);
           self.send({ type: 'render.failed', code, message: (error as Error).message });
         }
       },
       send: (self, request, signal) => {
         this.stats.requests += 1;
+        trace.queued();
         this.limiter
-          .run(() => this.services.sender.send(request, { signal, timeoutMs: this.services.settings.requestTimeoutMs }))
+          .run(() => this.services.sender.send(trace.sending(request), { signal, timeoutMs: this.services.settings.requestTimeoutMs }))
           .then(
             (response) => {
+              trace.answered(response.status);
               lastResponse = response;
               this.stats.countResponse(response.status);
               self.send({ type: 'sent', result: classify({ status: response.status, headers: response.headers }) });
             },
             (error: unknown) => {
+              trace.failed(error);
               if (error instanceof LimiterStoppedError || signal.aborted) return self.send({ type: 'abort' });
               lastResponse = undefined;
               this.stats.countResponse(undefined);
@@ -204,8 +214,9 @@ export class SyncRunner {
         this.limiter.pause(ms);
         this.log.warn('destination asked to slow down; sync paused', { pauseMs: ms });
       },
-      entered: (state) => {
+      entered: (state, _self, progress) => {
         if (state === 'waiting') this.stats.waiting += 1;
+        trace.entered(state, progress);
       },
     };
     const actor = createActor(deliveryMachine, {

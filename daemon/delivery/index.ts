@@ -7,6 +7,7 @@ export {
   type DeliveryInput,
   type DeliveryOutcome,
   type DeliveryOutput,
+  type DeliveryProgress,
   type DeliveryWorld,
   type SendResult,
 } from './delivery-machine.js';

@@ -1,0 +1,14 @@
+// The telemetry area's public surface: tracing set-up and delivery spans.
+export {
+  installTracing,
+  startTracingFromEnv,
+  tracingPlanFromEnv,
+  OTLP_PROTOCOLS,
+  PACKAGE_VERSION,
+  TRACER_NAME,
+  type OtlpProtocol,
+  type TracingHandle,
+  type TracingPlan,
+} from './tracing.js';
+export { DELIVERY_ATTRIBUTES, SPAN_NAMES, SyncTracer, publisherContext, type DeliveryTrace, type TracedItem, type TracedRequest } from './delivery-trace.js';
+export { attemptSpanId, eventTraceId, eventTraceKey } from './trace-ids.js';
