@@ -2,7 +2,7 @@
 // SyncRunner per enabled sync; reload on request; drain and stop.
 import { jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
 import type { DaemonSettings } from './config/index.js';
-import { SyncRunner } from './consumer/index.js';
+import { SyncRunner, SyncStats } from './consumer/index.js';
 import type { Logger } from './log.js';
 import { connectNats, ensureStreams, type NatsSession } from './nats/index.js';
 import { formatProblem, loadDestinations, type LoadedDestination, type LoadedSync, type LoadProblem } from './registry/index.js';
@@ -31,6 +31,10 @@ export class Daemon {
   private readonly sender: HttpSender;
   private destinations = new Map<string, LoadedDestination>();
   readonly runners = new Map<string, SyncRunner>();
+  /** Counters per sync id, kept across reloads (a replaced runner's tail still counts). */
+  readonly syncStats = new Map<string, SyncStats>();
+  /** Reloads by result, for /metrics. */
+  readonly reloads = { ok: 0, rejected: 0, failed: 0 };
   private reloading: Promise<ReloadResult> | undefined;
   readonly startedAt = new Date();
   lastReload: (ReloadResult & { at: Date }) | undefined;
@@ -79,7 +83,9 @@ export class Daemon {
   }
 
   private async startRunner(sync: LoadedSync): Promise<void> {
-    const runner = new SyncRunner(sync, { js: this.js, jsm: this.jsm, settings: this.settings, sender: this.sender, log: this.log });
+    let stats = this.syncStats.get(sync.id);
+    if (!stats) this.syncStats.set(sync.id, (stats = new SyncStats()));
+    const runner = new SyncRunner(sync, { js: this.js, jsm: this.jsm, settings: this.settings, sender: this.sender, log: this.log, stats });
     await runner.start();
     this.runners.set(sync.id, runner);
   }
@@ -87,7 +93,18 @@ export class Daemon {
   /** Re-reads the destinations folder. A folder with errors keeps its last good version; a changed
    *  sync's old runner stops pulling and finishes what it has while the new one takes over. */
   reload(): Promise<ReloadResult> {
-    this.reloading ??= this.doReload().finally(() => (this.reloading = undefined));
+    this.reloading ??= this.doReload()
+      .then(
+        (result) => {
+          this.reloads[result.ok ? 'ok' : 'rejected'] += 1;
+          return result;
+        },
+        (error: unknown) => {
+          this.reloads.failed += 1;
+          throw error;
+        },
+      )
+      .finally(() => (this.reloading = undefined));
     return this.reloading;
   }
 

@@ -1,7 +1,9 @@
 // The admin port: /healthz (the process answers), /readyz (connected, consumers bound,
-// destinations loaded) and /destinations (what runs, its version and its counters).
+// destinations loaded), /destinations (what runs, its version and its counters) and /metrics
+// (Prometheus).
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Daemon } from '../daemon.js';
+import { metricsRoute } from './metrics-route.js';
 
 export type AdminRoute = (request: IncomingMessage, response: ServerResponse) => void | Promise<void>;
 
@@ -51,6 +53,7 @@ export async function startAdminServer(daemon: Daemon, extraRoutes: Record<strin
     '/healthz': (_request, response) => json(response, 200, { status: 'ok' }),
     '/readyz': (_request, response) => (isReady(daemon) ? json(response, 200, { status: 'ready' }) : json(response, 503, { status: 'not ready' })),
     '/destinations': (_request, response) => json(response, 200, destinationsReport(daemon)),
+    '/metrics': metricsRoute(daemon),
     ...extraRoutes,
   };
   const server = createServer((request, response) => {

@@ -1,6 +1,6 @@
 // One sync's life: its durable consumer, the capacity gate, batching, a delivery machine per
 // request, and what each outcome does to the messages (ack, nak(delay), dead letter + term).
-import { AckPolicy, DeliverPolicy, type ConsumerMessages, type JetStreamClient, type JetStreamManager, type JsMsg } from '@nats-io/jetstream';
+import { AckPolicy, DeliverPolicy, type ConsumerInfo, type ConsumerMessages, type JetStreamClient, type JetStreamManager, type JsMsg } from '@nats-io/jetstream';
 import { headers as natsHeaders } from '@nats-io/nats-core';
 import { createActor } from 'xstate';
 import type { DaemonSettings } from '../config/index.js';
@@ -35,6 +35,8 @@ export interface RunnerServices {
   settings: DaemonSettings;
   sender: HttpSender;
   log: Logger;
+  /** The sync's counters, when they should outlive this runner (the daemon keeps one per sync id). */
+  stats?: SyncStats;
 }
 
 type Kind = 'track' | 'identify';
@@ -51,7 +53,7 @@ export function consumerName(sync: LoadedSync): string {
 }
 
 export class SyncRunner {
-  readonly stats = new SyncStats();
+  readonly stats: SyncStats;
   readonly limiter: SyncLimiter;
   private readonly tracer: SyncTracer;
   private readonly policy: RetryPolicy;
@@ -73,6 +75,7 @@ export class SyncRunner {
   ) {
     const definition = sync.destination.definition;
     this.log = services.log.child({ sync: sync.id, version: sync.destination.version });
+    this.stats = services.stats ?? new SyncStats();
     this.tracer = new SyncTracer(sync, this.consumerName);
     this.limiter = new SyncLimiter({ name: sync.id, rate: definition.limits?.rate, maxConcurrency: definition.limits?.maxConcurrency });
     this.policy = resolveRetryPolicy(definition.retry);
@@ -176,6 +179,7 @@ export class SyncRunner {
     this.stats.inFlight += 1;
     let lastResponse: { status: number; bodyExcerpt: string } | undefined;
     const trace = this.tracer.start(items, kind, attempt);
+    let waiting = false;
     const world: DeliveryWorld = {
       render: (self) => {
         trace.renderStarted();
@@ -192,8 +196,12 @@ export class SyncRunner {
       send: (self, request, signal) => {
         this.stats.requests += 1;
         trace.queued();
+        const queuedAt = performance.now();
         this.limiter
-          .run(() => this.services.sender.send(trace.sending(request), { signal, timeoutMs: this.services.settings.requestTimeoutMs }))
+          .run(() => {
+            this.stats.limiterWait.observe((performance.now() - queuedAt) / 1_000);
+            return this.services.sender.send(trace.sending(request), { signal, timeoutMs: this.services.settings.requestTimeoutMs });
+          })
           .then(
             (response) => {
               trace.answered(response.status);
@@ -215,7 +223,14 @@ export class SyncRunner {
         this.log.warn('destination asked to slow down; sync paused', { pauseMs: ms });
       },
       entered: (state, _self, progress) => {
-        if (state === 'waiting') this.stats.waiting += 1;
+        if (state === 'waiting') {
+          this.stats.waiting += 1;
+          this.stats.retriedInProcess += items.length;
+          waiting = true;
+        } else if (waiting) {
+          this.stats.waiting -= 1;
+          waiting = false;
+        }
         trace.entered(state, progress);
       },
     };
@@ -247,10 +262,13 @@ export class SyncRunner {
   private async settle(items: Item[], kind: Kind, output: DeliveryOutput, response: { status: number; bodyExcerpt: string } | undefined): Promise<void> {
     const msgs = items.map((item) => item.msg);
     switch (output.outcome) {
-      case 'delivered':
+      case 'delivered': {
         if (output.attempt === 1 && output.requests === 1) this.stats.deliveredFirstAttempt += items.length;
         else this.stats.deliveredAfterRetry += items.length;
+        const now = Date.now();
+        for (const msg of msgs) this.stats.latency.observe((now - msg.info.timestampNanos / 1e6) / 1_000);
         return this.finish(items, () => msgs.forEach((msg) => msg.ack()));
+      }
       case 'deferred':
         this.stats.deferred += items.length;
         this.log.info('delivery will be retried', { attempt: output.attempt, status: output.status, reason: output.reason, delayMs: output.delayMs, events: items.length, kind });
@@ -367,6 +385,11 @@ export class SyncRunner {
 
   get pendingMessages(): number {
     return this.inFlightMessages.size;
+  }
+
+  /** The durable consumer as the server sees it (num_pending is the sync's lag). */
+  consumerInfo(): Promise<ConsumerInfo> {
+    return this.services.jsm.consumers.info(this.services.settings.stream.name, this.consumerName);
   }
 }
 

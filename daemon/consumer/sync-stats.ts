@@ -1,4 +1,7 @@
 // Counters of one sync, in Amplitude's delivery taxonomy. Telemetry reads them; the runner writes.
+// The daemon keeps one per sync id, so they outlive a runner replaced on reload (and its tail).
+import { DEFAULT_LATENCY_BUCKETS_SECONDS, DEFAULT_LIMITER_WAIT_BUCKETS_SECONDS } from '../defaults.js';
+import { Histogram } from '../telemetry/index.js';
 
 export class SyncStats {
   received = 0;
@@ -13,9 +16,17 @@ export class SyncStats {
   deferred = 0;
   requests = 0;
   responsesByClass = new Map<string, number>();
+  /** Requests (deliveries) started and not yet settled. */
   inFlight = 0;
+  /** Requests waiting in process for their retry (a gauge). */
   waiting = 0;
+  /** Events whose request was retried in process (counted at each retry). */
+  retriedInProcess = 0;
   deadLetterFailures = 0;
+  /** Seconds from publish (JetStream's timestamp) to delivered, per event. */
+  readonly latency = new Histogram(DEFAULT_LATENCY_BUCKETS_SECONDS);
+  /** Seconds a request waited in the limiter's queue before it was admitted. */
+  readonly limiterWait = new Histogram(DEFAULT_LIMITER_WAIT_BUCKETS_SECONDS);
 
   countDiscarded(reason: string, events: number): void {
     this.discarded.set(reason, (this.discarded.get(reason) ?? 0) + events);
@@ -39,6 +50,7 @@ export class SyncStats {
       responses: Object.fromEntries(this.responsesByClass),
       inFlight: this.inFlight,
       waiting: this.waiting,
+      retriedInProcess: this.retriedInProcess,
     };
   }
 }

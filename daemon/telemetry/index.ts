@@ -1,4 +1,7 @@
-// The telemetry area's public surface: tracing set-up and delivery spans.
+// The telemetry area's public surface: tracing set-up and delivery spans, Prometheus metrics.
+export { Histogram } from './histogram.js';
+export { Exposition, PROMETHEUS_CONTENT_TYPE, escapeLabelValue, formatValue, type Labels, type MetricType } from './prometheus.js';
+export { createMetricsCollector, renderMetrics, type MetricsOptions } from './daemon-metrics.js';
 export {
   installTracing,
   startTracingFromEnv,

@@ -1,0 +1,144 @@
+// The daemon's metrics at scrape time, in Prometheus conventions: `destinations_` prefix, base
+// units (seconds, bytes), `_total` counters, labels destination and sync. Counters come from each
+// sync's SyncStats (Amplitude's taxonomy); gauges are read when scraped: limiter state, and the
+// consumer's pending count from the server (one request per running sync, in parallel, bounded
+// in time; concurrent scrapes share one round).
+import type { ConsumerInfo } from '@nats-io/jetstream';
+import type { SyncStats } from '../consumer/index.js';
+import type { Daemon } from '../daemon.js';
+import { DEFAULT_METRICS_CONSUMER_INFO_TIMEOUT_MS } from '../defaults.js';
+import { Exposition, type Labels } from './prometheus.js';
+
+interface SyncRow {
+  labels: Labels;
+  stats?: SyncStats;
+  limiter?: { queued: number; running: number; pausedUntil: number };
+  consumer?: ConsumerInfo;
+  info: { version: string; enabled: boolean; running: boolean };
+}
+
+export interface MetricsOptions {
+  consumerInfoTimeoutMs?: number;
+  /** Epoch milliseconds (tests). */
+  now?: () => number;
+}
+
+/** Returns a function producing the exposition text; one per admin server. */
+export function createMetricsCollector(daemon: Daemon, options: MetricsOptions = {}): () => Promise<string> {
+  const timeoutMs = options.consumerInfoTimeoutMs ?? DEFAULT_METRICS_CONSUMER_INFO_TIMEOUT_MS;
+  let round: Promise<Map<string, ConsumerInfo>> | undefined;
+  const consumers = () => {
+    round ??= fetchConsumerInfo(daemon, timeoutMs).finally(() => (round = undefined));
+    return round;
+  };
+  return async () => renderMetrics(daemon, await consumers(), options.now?.() ?? Date.now());
+}
+
+async function fetchConsumerInfo(daemon: Daemon, timeoutMs: number): Promise<Map<string, ConsumerInfo>> {
+  const result = new Map<string, ConsumerInfo>();
+  if (!daemon.connected) return result;
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<undefined>((resolve) => {
+    timer = setTimeout(resolve, timeoutMs, undefined);
+    timer.unref();
+  });
+  try {
+    await Promise.all(
+      [...daemon.runners].map(async ([id, runner]) => {
+        const info = await Promise.race([runner.consumerInfo().catch(() => undefined), deadline]);
+        if (info) result.set(id, info);
+      }),
+    );
+  } finally {
+    clearTimeout(timer);
+  }
+  return result;
+}
+
+export function renderMetrics(daemon: Daemon, consumers: ReadonlyMap<string, ConsumerInfo>, now: number): string {
+  const rows: SyncRow[] = [];
+  for (const destination of daemon.loadedDestinations) {
+    for (const sync of destination.syncs) {
+      const runner = daemon.runners.get(sync.id);
+      rows.push({
+        labels: { destination: destination.slug, sync: sync.id },
+        stats: daemon.syncStats.get(sync.id) ?? runner?.stats,
+        limiter: runner?.limiter.state(),
+        consumer: consumers.get(sync.id),
+        info: { version: destination.version, enabled: sync.enabled, running: runner !== undefined && runner.sync === sync },
+      });
+    }
+  }
+  const out = new Exposition();
+  const withStats = rows.filter((row): row is SyncRow & { stats: SyncStats } => row.stats !== undefined);
+  const counter = (name: string, help: string, value: (stats: SyncStats) => number) => {
+    out.family(name, 'counter', help);
+    for (const row of withStats) out.sample(row.labels, value(row.stats));
+  };
+  const gauge = (name: string, help: string, value: (stats: SyncStats) => number) => {
+    out.family(name, 'gauge', help);
+    for (const row of withStats) out.sample(row.labels, value(row.stats));
+  };
+
+  out.family('destinations_sync_info', 'gauge', 'A loaded sync: its destination definition version, whether it is enabled and running.');
+  for (const row of rows) {
+    out.sample({ ...row.labels, version: row.info.version, enabled: String(row.info.enabled), running: String(row.info.running) }, 1);
+  }
+
+  counter('destinations_events_received_total', 'Messages the sync took from the stream, redeliveries included (before its filter).', (s) => s.received);
+  out.family('destinations_events_delivered_total', 'counter', 'Events delivered (2xx): attempt="first" on the first attempt, attempt="retry" after one or more retries.');
+  for (const row of withStats) {
+    out.sample({ ...row.labels, attempt: 'first' }, row.stats.deliveredFirstAttempt);
+    out.sample({ ...row.labels, attempt: 'retry' }, row.stats.deliveredAfterRetry);
+  }
+  counter('destinations_events_filtered_total', "Events the sync's filter left out (acked, not sent).", (s) => s.filtered);
+  out.family('destinations_events_discarded_total', 'counter', 'Events dead-lettered for a permanent failure, by reason (http_4xx, invalid_event, render_failed, ...).');
+  for (const row of withStats) for (const [reason, count] of row.stats.discarded) out.sample({ ...row.labels, reason }, count);
+  counter('destinations_events_expired_total', 'Events dead-lettered because their retries were used up (retries_exhausted).', (s) => s.expired);
+  counter('destinations_events_deferred_total', 'Events handed back to JetStream to retry later (nak with delay).', (s) => s.deferred);
+  counter('destinations_events_retried_in_process_total', 'Events whose request was retried in process after a short wait.', (s) => s.retriedInProcess);
+  counter('destinations_dead_letter_failures_total', 'Dead letters that could not be written (the message went back to the stream).', (s) => s.deadLetterFailures);
+  counter('destinations_requests_total', 'HTTP requests started (one request carries one event, or a batch).', (s) => s.requests);
+  out.family('destinations_http_responses_total', 'counter', 'HTTP answers by status class (1xx..5xx), and "error" for no answer (timeout, network).');
+  for (const row of withStats) for (const [statusClass, count] of row.stats.responsesByClass) out.sample({ ...row.labels, status_class: statusClass }, count);
+  gauge('destinations_requests_in_flight', 'Requests (deliveries) started and not yet settled.', (s) => s.inFlight);
+  gauge('destinations_requests_waiting_for_retry', 'Requests waiting in process for their next attempt.', (s) => s.waiting);
+
+  out.family('destinations_delivery_latency_seconds', 'histogram', 'Seconds from publish (the JetStream timestamp) to delivered, per event.');
+  for (const row of withStats) out.histogram(row.labels, row.stats.latency);
+  out.family('destinations_limiter_wait_seconds', 'histogram', "Seconds a request waited in the sync's limiter queue before it was admitted.");
+  for (const row of withStats) out.histogram(row.labels, row.stats.limiterWait);
+
+  out.family('destinations_limiter_queued_requests', 'gauge', "Requests waiting in the sync's limiter queue.");
+  for (const row of rows) if (row.limiter) out.sample(row.labels, row.limiter.queued);
+  out.family('destinations_limiter_running_requests', 'gauge', 'Requests the limiter has admitted that have not finished.');
+  for (const row of rows) if (row.limiter) out.sample(row.labels, row.limiter.running);
+  out.family('destinations_limiter_paused', 'gauge', '1 while the sync is paused (Retry-After), else 0.');
+  for (const row of rows) if (row.limiter) out.sample(row.labels, row.limiter.pausedUntil > now ? 1 : 0);
+  out.family('destinations_limiter_paused_until_timestamp_seconds', 'gauge', 'When the current pause ends (0 when not paused).');
+  for (const row of rows) if (row.limiter) out.sample(row.labels, row.limiter.pausedUntil > now ? row.limiter.pausedUntil / 1_000 : 0);
+
+  out.family('destinations_consumer_pending_messages', 'gauge', "Messages in the stream the sync's consumer has not received yet (its lag), from the server at scrape time.");
+  for (const row of rows) if (row.consumer) out.sample(row.labels, row.consumer.num_pending);
+  out.family('destinations_consumer_ack_pending_messages', 'gauge', 'Messages delivered to the consumer and not yet acknowledged (in flight, or waiting for a delayed redelivery).');
+  for (const row of rows) if (row.consumer) out.sample(row.labels, row.consumer.num_ack_pending);
+  out.family('destinations_consumer_redelivered_messages', 'gauge', 'Messages the server has delivered more than once and that are not yet acknowledged.');
+  for (const row of rows) if (row.consumer) out.sample(row.labels, row.consumer.num_redelivered);
+
+  out.family('destinations_reloads_total', 'counter', 'Reloads of the destinations folder by result: ok, rejected (a folder kept its last good version), failed.');
+  for (const [result, count] of Object.entries(daemon.reloads)) out.sample({ result }, count);
+  out.family('destinations_last_reload_timestamp_seconds', 'gauge', 'When the last reload finished (0 before any).');
+  out.sample({}, daemon.lastReload ? daemon.lastReload.at.getTime() / 1_000 : 0);
+  out.family('destinations_last_reload_success', 'gauge', '1 if the last reload loaded every folder, 0 if it rejected one (absent before any reload).');
+  if (daemon.lastReload) out.sample({}, daemon.lastReload.ok ? 1 : 0);
+  out.family('destinations_nats_connected', 'gauge', '1 while the daemon is connected to NATS.');
+  out.sample({}, daemon.connected ? 1 : 0);
+
+  const memory = process.memoryUsage();
+  const cpu = process.cpuUsage();
+  out.family('process_cpu_seconds_total', 'counter', 'User and system CPU time spent, in seconds.').sample({}, (cpu.user + cpu.system) / 1e6);
+  out.family('process_resident_memory_bytes', 'gauge', 'Resident memory size in bytes.').sample({}, memory.rss);
+  out.family('process_start_time_seconds', 'gauge', 'Start time of the daemon since the Unix epoch, in seconds.').sample({}, daemon.startedAt.getTime() / 1_000);
+  out.family('nodejs_heap_used_bytes', 'gauge', 'V8 heap in use, in bytes.').sample({}, memory.heapUsed);
+  return out.text();
+}
