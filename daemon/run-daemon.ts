@@ -1,12 +1,13 @@
 // Running the daemon as a process: config, logger, admin port, signals.
 //   SIGTERM/SIGINT: stop pulling, drain within the bound, release the rest, exit 0; a second one exits at once.
 //   SIGHUP: reload the destinations folder.
-// Tracing starts from the OTEL_* variables before anything else and is flushed last.
+// Tracing starts from the OTEL_* variables before anything else and is flushed last; under systemd
+// (NOTIFY_SOCKET set) readiness is reported once connected and consuming, and stopping when it starts.
 import { loadConfig, type DaemonSettings } from './config/index.js';
 import { Daemon } from './daemon.js';
 import { createLogger, type Logger } from './log.js';
 import { startAdminServer, type AdminServer } from './admin/index.js';
-import { startTracingFromEnv } from './telemetry/index.js';
+import { notifySystemd, startTracingFromEnv } from './telemetry/index.js';
 
 export interface RunningDaemon {
   daemon: Daemon;
@@ -32,12 +33,14 @@ export async function runDaemon(options: { configFile?: string; settings?: Daemo
   }
   const admin = settings.admin.enabled ? await startAdminServer(daemon) : undefined;
   if (admin) log.info('admin listening', { url: `http://${settings.admin.host}:${admin.port}` });
+  void notifySystemd({ READY: '1', STATUS: `consuming ${daemon.runners.size} syncs` }, log);
 
   let resolveStopped!: () => void;
   const stopped = new Promise<void>((resolve) => (resolveStopped = resolve));
   let stopping: Promise<void> | undefined;
   const stop = () => {
     stopping ??= (async () => {
+      void notifySystemd({ STOPPING: '1', STATUS: 'draining in-flight deliveries' }, log);
       await daemon!.stop();
       await admin?.close();
       await tracing?.shutdown();

@@ -1,4 +1,5 @@
-// The telemetry area's public surface: tracing set-up and delivery spans, Prometheus metrics.
+// The telemetry area's public surface: tracing set-up and delivery spans, Prometheus metrics,
+// systemd notification.
 export { Histogram } from './histogram.js';
 export { Exposition, PROMETHEUS_CONTENT_TYPE, escapeLabelValue, formatValue, type Labels, type MetricType } from './prometheus.js';
 export { createMetricsCollector, renderMetrics, type MetricsOptions } from './daemon-metrics.js';
@@ -15,3 +16,4 @@ export {
 } from './tracing.js';
 export { DELIVERY_ATTRIBUTES, SPAN_NAMES, SyncTracer, publisherContext, type DeliveryTrace, type TracedItem, type TracedRequest } from './delivery-trace.js';
 export { attemptSpanId, eventTraceId, eventTraceKey } from './trace-ids.js';
+export { notifySystemd, type NotifyState } from './sd-notify.js';
