@@ -26,6 +26,8 @@ export const DEFAULT_MAX_IN_FLIGHT_PER_SYNC = 256;
 /** JetStream consumer: unacknowledged messages allowed, and how long before redelivery. */
 export const DEFAULT_MAX_ACK_PENDING = 1_000;
 export const DEFAULT_ACK_WAIT_MS = 30_000;
+/** Messages the client pulls ahead of the consumer loop (consume's max_messages). */
+export const DEFAULT_CONSUME_BUFFER = 100;
 /** Limiter queue bound (requests) before it pushes back. */
 export const DEFAULT_LIMITER_HIGH_WATER = 10_000;
 

@@ -4,7 +4,7 @@ import { AckPolicy, DeliverPolicy, type ConsumerInfo, type ConsumerMessages, typ
 import { headers as natsHeaders } from '@nats-io/nats-core';
 import { createActor } from 'xstate';
 import type { DaemonSettings } from '../config/index.js';
-import { DEFAULT_MAX_IN_PROCESS_RETRIES, DEFAULT_MAX_IN_PROCESS_WAIT_MS } from '../defaults.js';
+import { DEFAULT_CONSUME_BUFFER, DEFAULT_MAX_IN_PROCESS_RETRIES, DEFAULT_MAX_IN_PROCESS_WAIT_MS } from '../defaults.js';
 import {
   classify,
   deliveryMachine,
@@ -19,7 +19,7 @@ import { decodeEvent, isIdentifyEvent, type AmplitudeEvent } from '../events/ind
 import type { Logger } from '../log.js';
 import { LimiterStoppedError, SyncLimiter } from '../limit/index.js';
 import type { LoadedSync } from '../registry/index.js';
-import { renderForSync } from '../registry/index.js';
+import { redactRequest, renderForSync } from '../registry/index.js';
 import { buildEventContext, EventContextError, type EventContext, type RenderedRequest } from '../render/index.js';
 import type { HttpSender } from '../send/index.js';
 import { SyncTracer } from '../telemetry/index.js';
@@ -66,6 +66,7 @@ export class SyncRunner {
   private capacityWaiter: (() => void) | undefined;
   private idleWaiters: Array<() => void> = [];
   private heartbeat: NodeJS.Timeout | undefined;
+  private pendingAcks: JsMsg[] = [];
   private pulling = false;
   readonly log: Logger;
 
@@ -111,7 +112,9 @@ export class SyncRunner {
       await jsm.consumers.add(stream.name, config);
     }
     const consumer = await js.consumers.get(stream.name, this.consumerName);
-    this.messages = await consumer.consume({ max_messages: Math.min(stream.maxAckPending, settings.maxInFlightPerSync * 2) });
+    // A small client-side buffer: messages waiting there are not yet ours to heartbeat, so a big
+    // buffer on a slow sync outlives ack_wait and JetStream redelivers what we still hold.
+    this.messages = await consumer.consume({ max_messages: Math.min(stream.maxAckPending, DEFAULT_CONSUME_BUFFER) });
     this.pulling = true;
     // While a message waits (limiter queue, batch, in-process retry), tell JetStream it is in hand.
     this.heartbeat = setInterval(() => {
@@ -267,7 +270,7 @@ export class SyncRunner {
         else this.stats.deliveredAfterRetry += items.length;
         const now = Date.now();
         for (const msg of msgs) this.stats.latency.observe((now - msg.info.timestampNanos / 1e6) / 1_000);
-        return this.finish(items, () => msgs.forEach((msg) => msg.ack()));
+        return this.finish(items, () => this.ackSoon(msgs));
       }
       case 'deferred':
         this.stats.deferred += items.length;
@@ -291,6 +294,19 @@ export class SyncRunner {
       }
     }
   }
+
+  /** Acks are sent together once per event-loop turn: nats.js flushes its buffer once per
+   *  microtask checkpoint, so acks from separate responses would each cost a socket write. */
+  private ackSoon(msgs: readonly JsMsg[]): void {
+    for (const msg of msgs) this.pendingAcks.push(msg);
+    if (this.pendingAcks.length === msgs.length) setImmediate(this.flushAcks);
+  }
+
+  private readonly flushAcks = (): void => {
+    const msgs = this.pendingAcks;
+    this.pendingAcks = [];
+    for (const msg of msgs) msg.ack();
+  };
 
   private finish(items: Item[], settle: () => void): void {
     settle();
@@ -328,7 +344,8 @@ export class SyncRunner {
           attempts: what.attempts,
           lastStatus: what.lastStatus,
           responseExcerpt: what.responseExcerpt,
-          request: what.request,
+          // A header built from a secret (Basic auth: base64 of id:key) is blanked whole; values are redacted too.
+          request: what.request && redactRequest(this.sync, what.request),
           event: what.events?.[index] ?? parseOrUndefined(msg.data),
           data: msg.data,
           source: { stream: msg.info.stream, sequence: msg.info.streamSequence, subject: msg.subject, publishedAt: msg.time.toISOString() },
@@ -379,6 +396,7 @@ export class SyncRunner {
       clearTimeout(timer);
     }
     for (const actor of this.deliveries) actor.send({ type: 'abort' });
+    this.flushAcks();
     await this.limiter.stop();
     if (this.heartbeat) clearInterval(this.heartbeat);
   }

@@ -35,7 +35,7 @@ function setup(sink: TestSink, options: { body?: string; settings?: Record<strin
     body: options.body,
     syncs: { main: { parameters: { endpoint: sink.url, token: { env: 'LIFECYCLE_TOKEN' } } } },
   });
-  const stream = { name: `LIFE_${counter}`, subjects: [`life${counter}.>`], deadLetterStream: `LIFEDEAD_${counter}`, deadLetterSubjectPrefix: `lifedead${counter}`, ackWaitMs: 2_000 };
+  const stream = { name: `LIFE_${counter}`, subjects: [`life${counter}.>`], deadLetterStream: `LIFEDEAD_${counter}`, deadLetterSubjectPrefix: `lifedead${counter}`, ackWaitMs: 4_000 };
   const config = writeConfig(folder.dir, {
     nats: { servers: [nats.url] },
     destinationsDir: '.',
