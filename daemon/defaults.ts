@@ -20,6 +20,8 @@ export const DEFAULT_REQUEST_TIMEOUT_MS = 10_000;
 export const DEFAULT_POOL_CONNECTIONS = 64;
 /** How much of a response body a dead letter keeps. */
 export const DEFAULT_RESPONSE_EXCERPT_BYTES = 1_024;
+/** A batched destination's multi-status response is read whole, up to this size. */
+export const DEFAULT_MULTI_STATUS_BODY_BYTES = 1_048_576;
 
 /** Deliveries (requests) in flight per sync: the capacity gate before pulling more messages. */
 export const DEFAULT_MAX_IN_FLIGHT_PER_SYNC = 256;

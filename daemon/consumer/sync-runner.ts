@@ -4,10 +4,21 @@ import { AckPolicy, DeliverPolicy, type ConsumerInfo, type ConsumerMessages, typ
 import { headers as natsHeaders } from '@nats-io/nats-core';
 import { createActor } from 'xstate';
 import type { DaemonSettings } from '../config/index.js';
-import { DEFAULT_CONSUME_BUFFER, DEFAULT_MAX_IN_PROCESS_RETRIES, DEFAULT_MAX_IN_PROCESS_WAIT_MS } from '../defaults.js';
+import {
+  DEFAULT_CONSUME_BUFFER,
+  DEFAULT_MAX_IN_PROCESS_RETRIES,
+  DEFAULT_MAX_IN_PROCESS_WAIT_MS,
+  DEFAULT_MULTI_STATUS_BODY_BYTES,
+  DEFAULT_RESPONSE_EXCERPT_BYTES,
+} from '../defaults.js';
 import {
   classify,
   deliveryMachine,
+  failedItems,
+  hasAttemptsLeft,
+  retryDelayMs,
+  RetryableDeliveryError,
+  type ItemFailure,
   resolveRetryPolicy,
   type DeliveryActorRef,
   type DeliveryOutput,
@@ -67,6 +78,8 @@ export class SyncRunner {
   private idleWaiters: Array<() => void> = [];
   private heartbeat: NodeJS.Timeout | undefined;
   private pendingAcks: JsMsg[] = [];
+  /** How much of a response to keep: all of it (bounded) when it may list failed batch items. */
+  private readonly responseBytes: number | undefined;
   private pulling = false;
   readonly log: Logger;
 
@@ -85,6 +98,7 @@ export class SyncRunner {
       track: new Batcher(batch, (items) => this.deliver(items, 'track')),
       identify: new Batcher(batch, (items) => this.deliver(items, 'identify')),
     };
+    this.responseBytes = definition.batch && definition.request.multiStatus ? DEFAULT_MULTI_STATUS_BODY_BYTES : undefined;
     this.maxEventBytes = Math.min(definition.limits?.maxEventBytes ?? Infinity, services.settings.maxEventBytes);
   }
 
@@ -203,7 +217,7 @@ export class SyncRunner {
         this.limiter
           .run(() => {
             this.stats.limiterWait.observe((performance.now() - queuedAt) / 1_000);
-            return this.services.sender.send(trace.sending(request), { signal, timeoutMs: this.services.settings.requestTimeoutMs });
+            return this.services.sender.send(trace.sending(request), { signal, timeoutMs: this.services.settings.requestTimeoutMs, excerptBytes: this.responseBytes });
           })
           .then(
             (response) => {
@@ -266,10 +280,10 @@ export class SyncRunner {
     const msgs = items.map((item) => item.msg);
     switch (output.outcome) {
       case 'delivered': {
-        if (output.attempt === 1 && output.requests === 1) this.stats.deliveredFirstAttempt += items.length;
-        else this.stats.deliveredAfterRetry += items.length;
-        const now = Date.now();
-        for (const msg of msgs) this.stats.latency.observe((now - msg.info.timestampNanos / 1e6) / 1_000);
+        const multiStatus = this.sync.destination.definition.request.multiStatus;
+        const failures = multiStatus && items.length > 1 && response ? failedItems(multiStatus, response.bodyExcerpt, items.length) : [];
+        if (failures.length > 0) return this.settleItems(items, output, response!, failures);
+        this.countDelivered(msgs, output);
         return this.finish(items, () => this.ackSoon(msgs));
       }
       case 'deferred':
@@ -286,13 +300,59 @@ export class SyncRunner {
           message: output.message,
           attempts: output.attempt,
           lastStatus: output.status,
-          responseExcerpt: response?.bodyExcerpt,
+          responseExcerpt: response?.bodyExcerpt.slice(0, DEFAULT_RESPONSE_EXCERPT_BYTES),
           request: output.request,
           events: items.map((item) => item.context.input),
         });
         return;
       }
     }
+  }
+
+  private countDelivered(msgs: readonly JsMsg[], output: DeliveryOutput): void {
+    if (output.attempt === 1 && output.requests === 1) this.stats.deliveredFirstAttempt += msgs.length;
+    else this.stats.deliveredAfterRetry += msgs.length;
+    const now = Date.now();
+    for (const msg of msgs) this.stats.latency.observe((now - msg.info.timestampNanos / 1e6) / 1_000);
+  }
+
+  /** A 2xx whose multi-status body lists failed items: the others are delivered, a retryable
+   *  item goes back to JetStream on the schedule, a permanent one is dead-lettered. */
+  private async settleItems(items: Item[], output: DeliveryOutput, response: { bodyExcerpt: string }, failures: ItemFailure[]): Promise<void> {
+    const failed = new Map(failures.map((failure) => [failure.index, failure]));
+    const delivered = items.filter((_, index) => !failed.has(index)).map((item) => item.msg);
+    this.countDelivered(delivered, output);
+    this.ackSoon(delivered);
+    const dead: Array<{ item: Item; failure: ItemFailure; exhausted: boolean }> = [];
+    const retried: JsMsg[] = [];
+    for (const [index, failure] of failed) {
+      const item = items[index];
+      const attempt = item.msg.info.deliveryCount;
+      if (failure.result instanceof RetryableDeliveryError && hasAttemptsLeft(this.policy, attempt)) {
+        item.msg.nak(failure.result.retryAfterMs ?? retryDelayMs(this.policy, attempt));
+        retried.push(item.msg);
+      } else {
+        dead.push({ item, failure, exhausted: failure.result instanceof RetryableDeliveryError });
+      }
+    }
+    this.stats.deferred += retried.length;
+    this.log.info('batch partly failed', { events: items.length, retried: retried.length, dead: dead.length });
+    this.stats.inFlight -= 1;
+    this.untrack([...delivered, ...retried]);
+    this.wake();
+    await Promise.all(
+      dead.map(({ item, failure, exhausted }) =>
+        this.deadLetter([item.msg], {
+          reason: exhausted ? 'retries_exhausted' : failure.result.code,
+          message: `item ${failure.index} of the batch failed with status ${failure.status}`,
+          attempts: item.msg.info.deliveryCount,
+          lastStatus: failure.status,
+          responseExcerpt: response.bodyExcerpt.slice(0, DEFAULT_RESPONSE_EXCERPT_BYTES),
+          request: output.request,
+          events: [item.context.input],
+        }),
+      ),
+    );
   }
 
   /** Acks are sent together once per event-loop turn: nats.js flushes its buffer once per

@@ -14,3 +14,4 @@ export {
 export * from './errors.js';
 export * from './classify.js';
 export * from './backoff.js';
+export * from './multi-status.js';

@@ -31,6 +31,8 @@ export interface SendOptions {
   signal?: AbortSignal;
   /** Whole-request deadline (pool queue, connect, headers and body); 0 or Infinity for none (the pool's own headers and body timeouts still apply). */
   timeoutMs?: number;
+  /** How much of the response body to keep (default: the sender's excerptBytes); a multi-status body needs it whole. */
+  excerptBytes?: number;
 }
 
 export interface SendResponse {
@@ -169,7 +171,8 @@ export class HttpSender {
         headersTimeout: hasDeadline ? timeoutMs : null,
         bodyTimeout: hasDeadline ? timeoutMs : null,
       });
-      const bodyExcerpt = await readExcerpt(response.body, response.headers['content-length'], this.#excerptBytes, this.#drainBytes);
+      const excerptBytes = options.excerptBytes ?? this.#excerptBytes;
+      const bodyExcerpt = await readExcerpt(response.body, response.headers['content-length'], excerptBytes, Math.max(this.#drainBytes, excerptBytes));
       return { status: response.statusCode, headers: response.headers, bodyExcerpt, durationMs: performance.now() - started };
     } finally {
       if (timer !== undefined) clearTimeout(timer);
