@@ -32,7 +32,7 @@ export interface ResponseOutcome {
  */
 export interface ErrorOutcome {
   error: unknown;
-  signal?: AbortSignal;
+  signal?: { readonly aborted: boolean; readonly reason?: unknown };
 }
 
 export type Outcome = ResponseOutcome | ErrorOutcome;
@@ -170,7 +170,7 @@ function strongestRank(error: unknown): Rank {
   return rank;
 }
 
-function classifyError(error: unknown, signal: AbortSignal | undefined): RetryableDeliveryError | PermanentDeliveryError {
+function classifyError(error: unknown, signal: { readonly aborted: boolean; readonly reason?: unknown } | undefined): RetryableDeliveryError | PermanentDeliveryError {
   if (signal?.aborted) {
     return isShutdownAbort(signal.reason) || isShutdownAbort(error)
       ? new RetryableDeliveryError(RETRYABLE_CODES.shutdown, 'request cancelled: daemon is shutting down', { cause: error })

@@ -11,6 +11,17 @@ import type { RetryPolicy } from './backoff.js';
 import { hasAttemptsLeft, retryDelayMs } from './backoff.js';
 import { PermanentDeliveryError, RetryableDeliveryError, ShutdownError } from './errors.js';
 
+/** Cancels the request in flight when a delivery is released. A plain object rather than an
+ *  AbortController: it is made for every delivery and used only on shutdown. */
+export class DeliveryCancel {
+  aborted = false;
+  reason: unknown = undefined;
+  abort(reason: unknown): void {
+    this.aborted = true;
+    this.reason = reason;
+  }
+}
+
 /** The side of a running delivery the world may talk to. */
 export interface DeliveryHandle {
   send(event: DeliveryEvent): void;
@@ -21,7 +32,7 @@ export interface DeliveryWorld {
   /** Render the request; answer `rendered` or `render.failed`. */
   render(self: DeliveryHandle): void;
   /** Send it through the limiter; answer `sent` with the classification. */
-  send(self: DeliveryHandle, request: RenderedRequest, signal: AbortSignal): void;
+  send(self: DeliveryHandle, request: RenderedRequest, signal: DeliveryCancel): void;
   /** Retry-After: pause the whole sync's limiter. */
   pause(ms: number): void;
   /** A state was entered (traces record it as a span event); `progress` is the delivery as it stands. */
@@ -94,7 +105,7 @@ interface DeliveryContext {
   message?: string;
   delayMs?: number;
   /** One per delivery: it cancels whichever request is in flight when the delivery is released. */
-  abort: AbortController;
+  abort: DeliveryCancel;
   outcome?: DeliveryOutcome;
 }
 
@@ -136,7 +147,7 @@ export const deliveryMachine = setup({
   actions: {
     render: ({ context, self }) => context.world.render(self),
     prepareSend: assign({ requests: ({ context }) => context.requests + 1 }),
-    send: ({ context, self }) => context.world.send(self, context.request!, context.abort.signal),
+    send: ({ context, self }) => context.world.send(self, context.request!, context.abort),
     // Only an abort cancels: building an Error on every normal exit from sending cost ~50 µs a delivery.
     cancelSend: ({ context }) => context.abort.abort(new ShutdownError('delivery released')),
     pauseOnRetryAfter: ({ context, event }) => {
@@ -172,7 +183,7 @@ export const deliveryMachine = setup({
   context: ({ input }) => ({
     attempt: input.attempt,
     requests: 0,
-    abort: new AbortController(),
+    abort: new DeliveryCancel(),
     localRetries: 0,
     policy: input.policy,
     maxInProcessWaitMs: input.maxInProcessWaitMs,

@@ -1,5 +1,6 @@
 export {
   deliveryMachine,
+  DeliveryCancel,
   DELIVERY_OUTCOMES,
   type DeliveryActorRef,
   type DeliveryEvent,

@@ -23,12 +23,19 @@ export interface SendRequest {
   body: string;
 }
 
+/** What a caller cancels a request with: an AbortSignal will do, and so will any object with
+ *  `aborted` and `reason` (the delivery machine uses a plain one; an AbortSignal costs ~7 µs). */
+export interface CancelSignal {
+  readonly aborted: boolean;
+  readonly reason?: unknown;
+}
+
 export interface SendOptions {
   /**
    * Cancels the request, which then rejects with the signal's reason. An already aborted signal
    * rejects at once; a later abort is noticed within abortCheckIntervalMs (see RequestCancel).
    */
-  signal?: AbortSignal;
+  signal?: CancelSignal;
   /** Whole-request deadline (pool queue, connect, headers and body); 0 or Infinity for none (the pool's own headers and body timeouts still apply). */
   timeoutMs?: number;
   /** How much of the response body to keep (default: the sender's excerptBytes); a multi-status body needs it whole. */
@@ -86,7 +93,7 @@ class RequestCancel extends EventEmitter {
   aborted = false;
   reason: unknown = undefined;
 
-  constructor(readonly callerSignal: AbortSignal | undefined) {
+  constructor(readonly callerSignal: CancelSignal | undefined) {
     super();
   }
 

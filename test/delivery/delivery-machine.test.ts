@@ -4,6 +4,7 @@ import { createActor, SimulatedClock } from 'xstate';
 import {
   classify,
   deliveryMachine,
+  type DeliveryCancel,
   resolveRetryPolicy,
   type DeliveryActorRef,
   type DeliveryOutput,
@@ -18,7 +19,7 @@ const REQUEST: RenderedRequest = { method: 'POST', url: 'http://127.0.0.1:1/trac
 function scriptedWorld(results: SendResult[], options: { renderFails?: boolean } = {}) {
   const log: string[] = [];
   const pauses: number[] = [];
-  const signals: AbortSignal[] = [];
+  const signals: DeliveryCancel[] = [];
   const world: DeliveryWorld = {
     render: (self) =>
       options.renderFails ? self.send({ type: 'render.failed', code: 'render_failed', message: 'body.njk:3:5: boom' }) : self.send({ type: 'rendered', request: REQUEST }),
