@@ -2,39 +2,19 @@
 // (real nats-server, real HTTP sink, in-process daemon).
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { jetstream, type JetStreamClient } from '@nats-io/jetstream';
-import type { NatsConnection } from '@nats-io/nats-core';
-import { connect } from '@nats-io/transport-node';
 import { destinationsReport, startAdminServer, type AdminServer } from '../../daemon/admin/index.js';
 import { formatStatus } from '../../tools/commands/status.js';
-import { startNatsServer, freePort, type NatsServerHandle } from '../helpers/nats-server.js';
+import { freePort, useNatsServer } from '../helpers/nats-server.js';
 import { answer, startTestSink, type TestSink } from '../helpers/http-sink.js';
 import { makeDestinationsDir, testDefinition, testEvent, writeDestinationFolder } from '../helpers/destination-folder.js';
 import { startTestDaemon, testSettings, type TestDaemon } from '../helpers/daemon.js';
 import { runCli } from '../helpers/cli.js';
 
-let nats: NatsServerHandle;
-let connection: NatsConnection;
-let js: JetStreamClient;
-let counter = 0;
+const nats = useNatsServer();
 
-before(async () => {
-  nats = await startNatsServer();
-  connection = await connect({ servers: nats.url });
-  js = jetstream(connection);
+before(() => {
   process.env.HEALTH_TEST_TOKEN = 'health-secret';
 });
-
-after(async () => {
-  await connection.drain();
-  await nats.stop();
-});
-
-/** Each test gets its own streams, so consumers never see another test's events. */
-function isolatedStreams() {
-  counter += 1;
-  return { name: `HEALTH_${counter}`, subjects: [`health${counter}.>`], deadLetterStream: `HEALTHDEAD_${counter}`, deadLetterSubjectPrefix: `healthdead${counter}`, ackWaitMs: 5_000 };
-}
 
 async function get(admin: AdminServer, path: string): Promise<{ status: number; body: Record<string, unknown> }> {
   const response = await fetch(`http://127.0.0.1:${admin.port}${path}`);
@@ -45,7 +25,7 @@ async function waitUntil(condition: () => boolean, timeoutMs = 10_000): Promise<
   const deadline = Date.now() + timeoutMs;
   while (!condition()) {
     if (Date.now() > deadline) throw new Error('condition not met in time');
-    await connection.flush();
+    await nats.connection.flush();
   }
 }
 
@@ -68,8 +48,8 @@ describe('admin health and state', () => {
         spare: { parameters: { endpoint: sink.url, token: { env: 'HEALTH_TEST_TOKEN' } }, enabled: false },
       },
     });
-    const stream = isolatedStreams();
-    subject = `health${counter}.test`;
+    const { subject: streamSubject, ...stream } = nats.streams('health');
+    subject = streamSubject;
     daemon = await startTestDaemon(testSettings(nats.url, folder.dir, { stream }));
     admin = await startAdminServer(daemon.daemon);
   });
@@ -90,7 +70,7 @@ describe('admin health and state', () => {
   });
 
   it('shows each destination and sync on /destinations: version, enabled, limiter state and counts', async () => {
-    await js.publish(subject, JSON.stringify(testEvent(1)));
+    await nats.js.publish(subject, JSON.stringify(testEvent(1)));
     const stats = daemon.daemon.syncStats.get('testsink.main')!;
     await waitUntil(() => stats.deliveredFirstAttempt === 1);
     const { status, body } = await get(admin, '/destinations');
@@ -116,7 +96,7 @@ describe('admin health and state', () => {
   it('shows a sync paused by Retry-After, with the time it resumes, on /destinations and in `destinations status`', async () => {
     sink.behave(() => answer.status(429, { 'retry-after': '120' }));
     const before = Date.now();
-    await js.publish(subject, JSON.stringify(testEvent(2)));
+    await nats.js.publish(subject, JSON.stringify(testEvent(2)));
     const runner = daemon.daemon.runners.get('testsink.main')!;
     await waitUntil(() => runner.limiter.state().pausedUntil > 0 && runner.stats.deferred === 1);
     const report = (await get(admin, '/destinations')).body as unknown as Report;

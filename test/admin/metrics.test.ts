@@ -2,45 +2,26 @@
 // each kind — delivered, retried, filtered, discarded, expired — and each counter checked.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { jetstream, type JetStreamClient } from '@nats-io/jetstream';
-import type { NatsConnection } from '@nats-io/nats-core';
-import { connect } from '@nats-io/transport-node';
 import { startAdminServer, type AdminServer } from '../../daemon/admin/index.js';
-import { startNatsServer, type NatsServerHandle } from '../helpers/nats-server.js';
+import { useNatsServer, type TestStreams } from '../helpers/nats-server.js';
 import { answer, startTestSink, type TestSink } from '../helpers/http-sink.js';
 import { makeDestinationsDir, testDefinition, testEvent, writeDestinationFolder } from '../helpers/destination-folder.js';
 import { startTestDaemon, testSettings, type TestDaemon } from '../helpers/daemon.js';
 import { parsePrometheus, type Scrape } from './prometheus-text.js';
 
-let nats: NatsServerHandle;
-let connection: NatsConnection;
-let js: JetStreamClient;
-let counter = 0;
+const nats = useNatsServer();
 
-before(async () => {
-  nats = await startNatsServer();
-  connection = await connect({ servers: nats.url });
-  js = jetstream(connection);
+before(() => {
   process.env.METRICS_TEST_TOKEN = 'metrics-secret';
 });
 
-after(async () => {
-  await connection.drain();
-  await nats.stop();
-});
-
 /** Each test gets its own streams, so consumers never see another test's events. */
-function isolatedStreams() {
-  counter += 1;
-  return { name: `METRICS_${counter}`, subjects: [`metrics${counter}.>`], deadLetterStream: `METRICSDEAD_${counter}`, deadLetterSubjectPrefix: `metricsdead${counter}`, ackWaitMs: 2_000 };
-}
-
 /** Re-checks a condition each time the event loop has run other work; bounded by a deadline. */
 async function waitUntil(condition: () => boolean | Promise<boolean>, timeoutMs = 10_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await condition())) {
     if (Date.now() > deadline) throw new Error('condition not met in time');
-    await connection.flush();
+    await nats.connection.flush();
   }
 }
 
@@ -57,7 +38,7 @@ describe('admin metrics', () => {
   let admin: AdminServer;
   let folder: { dir: string; remove(): void };
   let subject: string;
-  let stream: ReturnType<typeof isolatedStreams>;
+  let stream: Omit<TestStreams, 'subject'>;
 
   before(async () => {
     sink = await startTestSink();
@@ -66,8 +47,7 @@ describe('admin metrics', () => {
       definition: testDefinition({ retry: { initialDelayMs: 20, multiplier: 1, jitter: 0, maxAttempts: 2 } }),
       syncs: { main: { parameters: { endpoint: sink.url, token: { env: 'METRICS_TEST_TOKEN' } }, filter: { eventTypes: ['purchase'] } } },
     });
-    stream = isolatedStreams();
-    subject = `metrics${counter}.test`;
+    ({ subject, ...stream } = nats.streams('metrics', 2_000));
     // Every retry goes through JetStream (nak with delay): the attempts are counted by the server.
     daemon = await startTestDaemon(testSettings(nats.url, folder.dir, { stream, maxInProcessWaitMs: 0 }));
     admin = await startAdminServer(daemon.daemon);
@@ -91,12 +71,12 @@ describe('admin metrics', () => {
       if (id === 'expire') return answer.status(503);
       return answer.ok();
     });
-    await js.publish(subject, JSON.stringify(testEvent(1, { insert_id: 'ok' })));
-    await js.publish(subject, JSON.stringify(testEvent(2, { insert_id: 'retry' })));
-    await js.publish(subject, JSON.stringify(testEvent(3, { insert_id: 'view', event_type: 'view' })));
-    await js.publish(subject, JSON.stringify(testEvent(4, { insert_id: 'bad' })));
-    await js.publish(subject, JSON.stringify(testEvent(5, { insert_id: 'expire' })));
-    await js.publish(subject, '{"event_type": "purchase", "user_id": ');
+    await nats.js.publish(subject, JSON.stringify(testEvent(1, { insert_id: 'ok' })));
+    await nats.js.publish(subject, JSON.stringify(testEvent(2, { insert_id: 'retry' })));
+    await nats.js.publish(subject, JSON.stringify(testEvent(3, { insert_id: 'view', event_type: 'view' })));
+    await nats.js.publish(subject, JSON.stringify(testEvent(4, { insert_id: 'bad' })));
+    await nats.js.publish(subject, JSON.stringify(testEvent(5, { insert_id: 'expire' })));
+    await nats.js.publish(subject, '{"event_type": "purchase", "user_id": ');
     const stats = daemon.daemon.syncStats.get('testsink.main')!;
     await waitUntil(() => stats.deliveredFirstAttempt + stats.deliveredAfterRetry === 2 && stats.expired === 1 && stats.discarded.size === 2 && stats.inFlight === 0);
     // Every message settled on the server: acked, or terminated once its dead letter was written.
@@ -146,7 +126,7 @@ describe('admin metrics', () => {
   it('reports the consumer lag from the server, and counts reloads by result', async () => {
     const runner = daemon.daemon.runners.get('testsink.main')!;
     await runner.stopPulling();
-    for (let i = 0; i < 3; i++) await js.publish(subject, JSON.stringify(testEvent(10 + i)));
+    for (let i = 0; i < 3; i++) await nats.js.publish(subject, JSON.stringify(testEvent(10 + i)));
     let { metrics } = await scrape(admin);
     const labels = { destination: 'testsink', sync: 'testsink.main' };
     const info = await runner.consumerInfo();

@@ -2,31 +2,18 @@
 // retried as a unit, and a multi-status answer retries or dead-letters only the failed items.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { jetstream, jetstreamManager, type JetStreamClient } from '@nats-io/jetstream';
-import { connect } from '@nats-io/transport-node';
-import type { NatsConnection } from '@nats-io/nats-core';
+import { jetstreamManager } from '@nats-io/jetstream';
 import type { DeadLetter } from '../../daemon/dead-letter/index.js';
-import { startNatsServer, type NatsServerHandle } from '../helpers/nats-server.js';
+import { useNatsServer } from '../helpers/nats-server.js';
 import { answer, startTestSink, type SinkBehaviour, type TestSink } from '../helpers/http-sink.js';
 import { makeDestinationsDir, TEST_BATCH_BODY, testDefinition, testEvent, writeDestinationFolder } from '../helpers/destination-folder.js';
 import { startTestDaemon, testSettings, type TestDaemon } from '../helpers/daemon.js';
 import { waitForStreamCount, waitUntil } from '../helpers/wait.js';
 
-let nats: NatsServerHandle;
-let connection: NatsConnection;
-let js: JetStreamClient;
-let counter = 0;
+const nats = useNatsServer();
 
-before(async () => {
-  nats = await startNatsServer();
-  connection = await connect({ servers: nats.url });
-  js = jetstream(connection);
+before(() => {
   process.env.BATCH_TOKEN = 'batch-secret';
-});
-
-after(async () => {
-  await connection.drain();
-  await nats.stop();
 });
 
 interface BatchScenario {
@@ -38,7 +25,6 @@ interface BatchScenario {
 }
 
 async function batchScenario(batch: Record<string, unknown>, behaviour?: SinkBehaviour, extra: Record<string, unknown> = {}): Promise<BatchScenario> {
-  counter += 1;
   const sink = await startTestSink(behaviour);
   const folder = makeDestinationsDir();
   const definition = testDefinition({ batch, retry: { initialDelayMs: 50, multiplier: 1, jitter: 0, maxAttempts: 5 }, ...extra });
@@ -47,12 +33,12 @@ async function batchScenario(batch: Record<string, unknown>, behaviour?: SinkBeh
     body: TEST_BATCH_BODY,
     syncs: { main: { parameters: { endpoint: sink.url, token: { env: 'BATCH_TOKEN' } } } },
   });
-  const stream = { name: `BATCH_${counter}`, subjects: [`batch${counter}.>`], deadLetterStream: `BATCHDEAD_${counter}`, deadLetterSubjectPrefix: `batchdead${counter}`, ackWaitMs: 5_000 };
+  const { subject, ...stream } = nats.streams('batch');
   const daemon = await startTestDaemon(testSettings(nats.url, folder.dir, { stream, maxInProcessWaitMs: 0 }));
   return {
     sink,
     daemon,
-    subject: `batch${counter}.x`,
+    subject,
     deadStream: stream.deadLetterStream,
     async cleanup() {
       await daemon.stop();
@@ -65,7 +51,7 @@ async function batchScenario(batch: Record<string, unknown>, behaviour?: SinkBeh
 const idsOf = (body: string): string[] => (JSON.parse(body) as { events: Array<{ insert_id: string }> }).events.map((event) => event.insert_id);
 
 async function publish(subject: string, events: unknown[]): Promise<void> {
-  for (const event of events) await js.publish(subject, JSON.stringify(event));
+  for (const event of events) await nats.js.publish(subject, JSON.stringify(event));
 }
 
 describe('batching', () => {
@@ -100,7 +86,7 @@ describe('batching', () => {
     try {
       await publish(s.subject, Array.from({ length: 9 }, (_, i) => testEvent(10 + i)));
       await s.sink.waitForRequests(3);
-      await waitUntil(connection, () => s.sink.requests.flatMap((request) => idsOf(request.body)).length === 9);
+      await waitUntil(nats.connection, () => s.sink.requests.flatMap((request) => idsOf(request.body)).length === 9);
       for (const request of s.sink.requests) assert.ok(idsOf(request.body).length <= 3, `at most 3 events fit in maxBytes, got ${idsOf(request.body).length}`);
     } finally {
       await s.cleanup();
@@ -114,7 +100,7 @@ describe('batching', () => {
       const requests = await s.sink.waitForRequests(2);
       assert.deepEqual(idsOf(requests[1].body).sort(), idsOf(requests[0].body).sort(), 'the same five events, together');
       const stats = s.daemon.daemon.runners.get('batched.main')!.stats;
-      await waitUntil(connection, () => stats.deliveredAfterRetry === 5);
+      await waitUntil(nats.connection, () => stats.deliveredAfterRetry === 5);
     } finally {
       await s.cleanup();
     }
@@ -131,8 +117,8 @@ describe('batching', () => {
       await publish(s.subject, Array.from({ length: 4 }, (_, i) => testEvent(i)));
       const first = await s.sink.waitForRequests(1);
       const order = idsOf(first[0].body);
-      await waitForStreamCount(connection, s.deadStream, 1);
-      const jsm = await jetstreamManager(connection);
+      await waitForStreamCount(nats.connection, s.deadStream, 1);
+      const jsm = await jetstreamManager(nats.connection);
       const letter = (await jsm.streams.getMessage(s.deadStream, { seq: 1 }))!.json<DeadLetter>();
       assert.equal(letter.insertId, order[1]);
       assert.equal(letter.reason, 'http_4xx');
@@ -142,7 +128,7 @@ describe('batching', () => {
       const requests = await s.sink.waitForRequests(2);
       assert.deepEqual(idsOf(requests[1].body), [order[2]]);
       const stats = s.daemon.daemon.runners.get('batched.main')!.stats;
-      await waitUntil(connection, () => stats.deliveredFirstAttempt === 2 && stats.deliveredAfterRetry === 1);
+      await waitUntil(nats.connection, () => stats.deliveredFirstAttempt === 2 && stats.deliveredAfterRetry === 1);
       assert.equal(stats.deferred, 1);
       assert.equal((await jsm.streams.info(s.deadStream)).state.messages, 1, 'only the rejected item is dead');
     } finally {

@@ -1,13 +1,11 @@
 // The daemon end to end: a real nats-server, real HTTP sinks, the real delivery path.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { jetstream, jetstreamManager, type JetStreamClient } from '@nats-io/jetstream';
-import { connect } from '@nats-io/transport-node';
-import type { NatsConnection } from '@nats-io/nats-core';
+import { jetstreamManager } from '@nats-io/jetstream';
 import type { DeadLetter } from '../../daemon/dead-letter/index.js';
 import { loadDestinations, renderForSync } from '../../daemon/registry/index.js';
 import { buildEventContext } from '../../daemon/render/index.js';
-import { startNatsServer, type NatsServerHandle } from '../helpers/nats-server.js';
+import { useNatsServer, type TestStreams } from '../helpers/nats-server.js';
 import { answer, startTestSink, type TestSink } from '../helpers/http-sink.js';
 import { makeDestinationsDir, testDefinition, testEvent, writeDestinationFolder } from '../helpers/destination-folder.js';
 import { startTestDaemon, testSettings, type TestDaemon } from '../helpers/daemon.js';
@@ -15,34 +13,17 @@ import { waitForStreamCount, waitUntil } from '../helpers/wait.js';
 
 const SECRET = 'tok-3f9a-very-secret';
 
-let nats: NatsServerHandle;
-let connection: NatsConnection;
-let js: JetStreamClient;
-let counter = 0;
+const nats = useNatsServer();
 
-before(async () => {
-  nats = await startNatsServer();
-  connection = await connect({ servers: nats.url });
-  js = jetstream(connection);
+before(() => {
   process.env.TEST_SINK_TOKEN = SECRET;
 });
-
-after(async () => {
-  await connection.drain();
-  await nats.stop();
-});
-
-/** Each test gets its own streams, so consumers never see another test's events. */
-function isolatedStreams() {
-  counter += 1;
-  return { name: `EVENTS_${counter}`, subjects: [`ev${counter}.>`], deadLetterStream: `DEAD_${counter}`, deadLetterSubjectPrefix: `dead${counter}`, ackWaitMs: 5_000 };
-}
 
 interface Scenario {
   sink: TestSink;
   daemon: TestDaemon;
   subject: string;
-  stream: ReturnType<typeof isolatedStreams>;
+  stream: Omit<TestStreams, 'subject'>;
   dir: string;
   cleanup(): Promise<void>;
 }
@@ -61,14 +42,14 @@ async function scenario(options: { definition?: Record<string, unknown>; sync?: 
       },
     },
   });
-  const stream = isolatedStreams();
+  const { subject, ...stream } = nats.streams('ev');
   const daemon = await startTestDaemon(testSettings(nats.url, folder.dir, { stream, ...options.settings }));
   return {
     sink,
     daemon,
     stream,
     dir: folder.dir,
-    subject: `ev${counter}.test`,
+    subject,
     async cleanup() {
       await daemon.stop();
       await sink.close();
@@ -78,11 +59,11 @@ async function scenario(options: { definition?: Record<string, unknown>; sync?: 
 }
 
 async function publish(subject: string, events: unknown[]): Promise<void> {
-  await Promise.all(events.map((event) => js.publish(subject, typeof event === 'string' ? event : JSON.stringify(event))));
+  await Promise.all(events.map((event) => nats.js.publish(subject, typeof event === 'string' ? event : JSON.stringify(event))));
 }
 
 async function deadLetters(streamName: string, count: number): Promise<DeadLetter[]> {
-  const jsm = await jetstreamManager(connection);
+  const jsm = await jetstreamManager(nats.connection);
   const letters: DeadLetter[] = [];
   for (let seq = 1; letters.length < count; seq++) {
     const stored = await jsm.streams.getMessage(streamName, { seq }).catch(() => null);
@@ -114,9 +95,9 @@ describe('daemon delivery', () => {
         assert.equal(got.headers['idempotency-key'], event.insert_id);
       }
       const stats = s.daemon.daemon.runners.get('testsink.main')!.stats;
-      await waitUntil(connection, () => stats.deliveredFirstAttempt === 1_000);
-      const jsm = await jetstreamManager(connection);
-      await waitUntil(connection, async () => (await jsm.consumers.info(s.stream.name, 'testsink__main')).num_ack_pending === 0);
+      await waitUntil(nats.connection, () => stats.deliveredFirstAttempt === 1_000);
+      const jsm = await jetstreamManager(nats.connection);
+      await waitUntil(nats.connection, async () => (await jsm.consumers.info(s.stream.name, 'testsink__main')).num_ack_pending === 0);
       assert.equal(s.sink.requests.length, 1_000, 'no duplicates');
     } finally {
       await s.cleanup();
@@ -133,7 +114,7 @@ describe('daemon delivery', () => {
       assert.ok(requests[1].at - requests[0].at >= 45, 'waited before the second attempt');
       assert.ok(requests[2].at - requests[1].at >= 95, 'waited longer before the third');
       const stats = s.daemon.daemon.runners.get('testsink.main')!.stats;
-      await waitUntil(connection, () => stats.deliveredAfterRetry === 1);
+      await waitUntil(nats.connection, () => stats.deliveredAfterRetry === 1);
       assert.equal(stats.deliveredFirstAttempt, 0);
     } finally {
       await s.cleanup();
@@ -148,7 +129,7 @@ describe('daemon delivery', () => {
     try {
       s.sink.behave(() => answer.status(503));
       await publish(s.subject, [testEvent(7)]);
-      await waitForStreamCount(connection, s.stream.deadLetterStream, 1);
+      await waitForStreamCount(nats.connection, s.stream.deadLetterStream, 1);
       assert.equal(s.sink.requests.length, 3, 'three attempts, one per JetStream delivery');
       const [letter] = await deadLetters(s.stream.deadLetterStream, 1);
       assert.equal(letter.reason, 'retries_exhausted');
@@ -165,7 +146,7 @@ describe('daemon delivery', () => {
     try {
       s.sink.behave(() => ({ status: 400, body: '{"error":"bad payload"}' }));
       await publish(s.subject, [testEvent(3)]);
-      await waitForStreamCount(connection, s.stream.deadLetterStream, 1);
+      await waitForStreamCount(nats.connection, s.stream.deadLetterStream, 1);
       assert.equal(s.sink.requests.length, 1);
       const [letter] = await deadLetters(s.stream.deadLetterStream, 1);
       assert.equal(letter.reason, 'http_4xx');
@@ -207,7 +188,7 @@ describe('daemon delivery', () => {
       const requests = await s.sink.waitForRequests(2);
       assert.ok(requests[1].at - requests[0].at >= 290, 'the second try came after the timeout');
       const stats = s.daemon.daemon.runners.get('testsink.main')!.stats;
-      await waitUntil(connection, () => stats.deliveredAfterRetry === 1);
+      await waitUntil(nats.connection, () => stats.deliveredAfterRetry === 1);
     } finally {
       await s.cleanup();
     }
@@ -217,7 +198,7 @@ describe('daemon delivery', () => {
     const s = await scenario({ definition: testDefinition({ limits: { maxEventBytes: 2_000 } }) });
     try {
       await publish(s.subject, ['{"event_type": "purchase", "user_id": ', { user_id: 'u-1', insert_id: 'no-type' }, testEvent(9, { event_properties: { blob: 'x'.repeat(3_000) } })]);
-      await waitForStreamCount(connection, s.stream.deadLetterStream, 3);
+      await waitForStreamCount(nats.connection, s.stream.deadLetterStream, 3);
       const letters = await deadLetters(s.stream.deadLetterStream, 3);
       assert.deepEqual(letters.map((letter) => letter.reason).sort(), ['event_too_large', 'invalid_event', 'invalid_event']);
       const malformed = letters.find((letter) => letter.rawEvent !== undefined)!;
@@ -239,9 +220,9 @@ describe('daemon delivery', () => {
       const [request] = await s.sink.waitForRequests(1);
       assert.equal(JSON.parse(request.body).insert_id, 'insert-3');
       const stats = s.daemon.daemon.runners.get('testsink.main')!.stats;
-      await waitUntil(connection, () => stats.filtered === 2);
-      const jsm = await jetstreamManager(connection);
-      await waitUntil(connection, async () => (await jsm.consumers.info(s.stream.name, 'testsink__main')).num_ack_pending === 0);
+      await waitUntil(nats.connection, () => stats.filtered === 2);
+      const jsm = await jetstreamManager(nats.connection);
+      await waitUntil(nats.connection, async () => (await jsm.consumers.info(s.stream.name, 'testsink__main')).num_ack_pending === 0);
       assert.equal((await jsm.streams.info(s.stream.deadLetterStream)).state.messages, 0);
     } finally {
       await s.cleanup();

@@ -3,39 +3,21 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { jetstream, type JetStreamClient } from '@nats-io/jetstream';
-import { connect } from '@nats-io/transport-node';
-import type { NatsConnection } from '@nats-io/nats-core';
-import { startNatsServer, type NatsServerHandle } from '../helpers/nats-server.js';
+import { useNatsServer } from '../helpers/nats-server.js';
 import { answer, startTestSink, type TestSink } from '../helpers/http-sink.js';
 import { makeDestinationsDir, testDefinition, testEvent, writeDestinationFolder } from '../helpers/destination-folder.js';
 import { spawnDaemon, writeConfig } from '../helpers/daemon-process.js';
 
-let nats: NatsServerHandle;
-let connection: NatsConnection;
-let js: JetStreamClient;
-let counter = 0;
-
-before(async () => {
-  nats = await startNatsServer();
-  connection = await connect({ servers: nats.url });
-  js = jetstream(connection);
-});
-
-after(async () => {
-  await connection.drain();
-  await nats.stop();
-});
+const nats = useNatsServer();
 
 function setup(sink: TestSink, options: { body?: string; settings?: Record<string, unknown> } = {}) {
-  counter += 1;
   const folder = makeDestinationsDir();
   writeDestinationFolder(folder.dir, 'testsink', {
     definition: testDefinition(),
     body: options.body,
     syncs: { main: { parameters: { endpoint: sink.url, token: { env: 'LIFECYCLE_TOKEN' } } } },
   });
-  const stream = { name: `LIFE_${counter}`, subjects: [`life${counter}.>`], deadLetterStream: `LIFEDEAD_${counter}`, deadLetterSubjectPrefix: `lifedead${counter}`, ackWaitMs: 4_000 };
+  const { subject, ...stream } = nats.streams('life', 4_000);
   const config = writeConfig(folder.dir, {
     nats: { servers: [nats.url] },
     destinationsDir: '.',
@@ -46,14 +28,14 @@ function setup(sink: TestSink, options: { body?: string; settings?: Record<strin
     logLevel: 'info',
     ...options.settings,
   });
-  return { dir: folder.dir, config, subject: `life${counter}.test`, remove: folder.remove };
+  return { dir: folder.dir, config, subject, remove: folder.remove };
 }
 
 const ENV = { LIFECYCLE_TOKEN: 'lifecycle-secret' };
 
 async function publishMany(subject: string, count: number): Promise<void> {
   for (let start = 0; start < count; start += 500) {
-    await Promise.all(Array.from({ length: Math.min(500, count - start) }, (_, i) => js.publish(subject, JSON.stringify(testEvent(start + i)))));
+    await Promise.all(Array.from({ length: Math.min(500, count - start) }, (_, i) => nats.js.publish(subject, JSON.stringify(testEvent(start + i)))));
   }
 }
 
@@ -100,21 +82,21 @@ describe('daemon lifecycle', () => {
     try {
       const daemon = spawnDaemon(s.config, ENV);
       await daemon.waitForLog('daemon ready');
-      await js.publish(s.subject, JSON.stringify(testEvent(1)));
+      await nats.js.publish(s.subject, JSON.stringify(testEvent(1)));
       await sink.waitForRequests(1);
 
       writeFileSync(join(s.dir, 'testsink', 'body.njk'), '{ "v": {{ 2 }, "insert_id": {{ input.insert_id | json }} }\n');
       daemon.child.kill('SIGHUP');
       const rejected = await daemon.waitForLog(/reload rejected/);
       assert.match(JSON.stringify(rejected.problems), /body\.njk:1:\d+/, 'the error names the template and place');
-      await js.publish(s.subject, JSON.stringify(testEvent(2)));
+      await nats.js.publish(s.subject, JSON.stringify(testEvent(2)));
       await sink.waitForRequests(2);
       assert.equal(JSON.parse(sink.requests[1].body).v, 1, 'the last good version still delivers');
 
       writeFileSync(join(s.dir, 'testsink', 'body.njk'), body('2'));
       daemon.child.kill('SIGHUP');
       await daemon.waitForLog('reloaded destinations');
-      await js.publish(s.subject, JSON.stringify(testEvent(3)));
+      await nats.js.publish(s.subject, JSON.stringify(testEvent(3)));
       await sink.waitForRequests(3);
       assert.deepEqual(JSON.parse(sink.requests[2].body), { v: 2, insert_id: 'insert-3' });
 
@@ -132,7 +114,7 @@ describe('daemon lifecycle', () => {
     try {
       const daemon = spawnDaemon(s.config, ENV);
       await daemon.waitForLog('daemon ready');
-      await js.publish(s.subject, JSON.stringify(testEvent(42)));
+      await nats.js.publish(s.subject, JSON.stringify(testEvent(42)));
       await sink.waitForRequests(1);
       const signalledAt = Date.now();
       daemon.child.kill('SIGTERM');
@@ -162,7 +144,7 @@ describe('daemon lifecycle', () => {
     try {
       const daemon = spawnDaemon(s.config, ENV);
       await daemon.waitForLog('daemon ready');
-      await js.publish(s.subject, JSON.stringify(testEvent(1)));
+      await nats.js.publish(s.subject, JSON.stringify(testEvent(1)));
       await sink.waitForRequests(1);
       daemon.child.kill('SIGTERM');
       await daemon.waitForLog('stopping: draining in-flight deliveries');

@@ -4,45 +4,26 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { jetstream, type JetStreamClient } from '@nats-io/jetstream';
-import { connect } from '@nats-io/transport-node';
-import type { NatsConnection } from '@nats-io/nats-core';
 import { PACKAGE_ROOT } from '../../daemon/paths.js';
-import { startNatsServer, type NatsServerHandle } from '../helpers/nats-server.js';
+import { useNatsServer } from '../helpers/nats-server.js';
 import { answer, startTestSink, type TestSink } from '../helpers/http-sink.js';
 import { makeDestinationsDir, testDefinition, testEvent, writeDestinationFolder } from '../helpers/destination-folder.js';
 import { startTestDaemon, testSettings } from '../helpers/daemon.js';
 import { writeConfig } from '../helpers/daemon-process.js';
 import { waitForStreamCount } from '../helpers/wait.js';
 
-let nats: NatsServerHandle;
-let connection: NatsConnection;
-let js: JetStreamClient;
-let counter = 0;
+const nats = useNatsServer();
 
-before(async () => {
-  nats = await startNatsServer();
-  connection = await connect({ servers: nats.url });
-  js = jetstream(connection);
+before(() => {
   process.env.ROUTING_TOKEN = 'routing-secret';
 });
-
-after(async () => {
-  await connection.drain();
-  await nats.stop();
-});
-
-function streams() {
-  counter += 1;
-  return { name: `ROUTE_${counter}`, subjects: [`route${counter}.>`], deadLetterStream: `ROUTEDEAD_${counter}`, deadLetterSubjectPrefix: `routedead${counter}`, ackWaitMs: 5_000 };
-}
 
 function syncFor(sink: TestSink, extra: Record<string, unknown> = {}) {
   return { parameters: { endpoint: sink.url, token: { env: 'ROUTING_TOKEN' } }, ...extra };
 }
 
 async function publish(subject: string, events: unknown[]): Promise<void> {
-  await Promise.all(events.map((event) => js.publish(subject, JSON.stringify(event))));
+  await Promise.all(events.map((event) => nats.js.publish(subject, JSON.stringify(event))));
 }
 
 describe('daemon routing', () => {
@@ -52,10 +33,10 @@ describe('daemon routing', () => {
     const folder = makeDestinationsDir();
     writeDestinationFolder(folder.dir, 'healthy', { syncs: { main: syncFor(healthy) } });
     writeDestinationFolder(folder.dir, 'failing', { syncs: { main: syncFor(failing) } });
-    const stream = streams();
+    const { subject, ...stream } = nats.streams('route');
     const daemon = await startTestDaemon(testSettings(nats.url, folder.dir, { stream }));
     try {
-      await publish(`route${counter}.x`, Array.from({ length: 500 }, (_, i) => testEvent(i)));
+      await publish(subject, Array.from({ length: 500 }, (_, i) => testEvent(i)));
       await healthy.waitForRequests(500);
       const failingRunner = daemon.daemon.runners.get('failing.main')!;
       assert.ok(failingRunner.limiter.state().pausedUntil! > Date.now(), 'the failing sync is paused by its Retry-After');
@@ -76,9 +57,10 @@ describe('daemon routing', () => {
     const definition = testDefinition({ identify: { url: '{{ parameters.endpoint }}/identify', body: 'identify.njk' } });
     const identifyBody = '{ "user": {{ input.user_id | json }}, "traits": {{ input.user_properties["$set"] | json }} }\n';
     writeDestinationFolder(folder.dir, 'people', { definition, identifyBody, syncs: { on: syncFor(on, { identifyForwarding: true }), off: syncFor(off) } });
-    const daemon = await startTestDaemon(testSettings(nats.url, folder.dir, { stream: streams() }));
+    const { subject, ...stream } = nats.streams('route');
+    const daemon = await startTestDaemon(testSettings(nats.url, folder.dir, { stream }));
     try {
-      await publish(`route${counter}.x`, [{ event_type: '$identify', user_id: 'u-77', insert_id: 'id-1', user_properties: { $set: { plan: 'pro', seats: 5 } } }, testEvent(1)]);
+      await publish(subject, [{ event_type: '$identify', user_id: 'u-77', insert_id: 'id-1', user_properties: { $set: { plan: 'pro', seats: 5 } } }, testEvent(1)]);
       await on.waitForRequests(2);
       await off.waitForRequests(1);
       const identify = on.requests.find((request) => request.url === '/identify')!;
@@ -101,16 +83,16 @@ describe('daemon routing', () => {
     const folder = makeDestinationsDir();
     writeDestinationFolder(folder.dir, 'picky', { syncs: { main: syncFor(picky) } });
     writeDestinationFolder(folder.dir, 'other', { syncs: { main: syncFor(other) } });
-    const stream = streams();
+    const { subject, ...stream } = nats.streams('route');
     const daemon = await startTestDaemon(testSettings(nats.url, folder.dir, { stream }));
     const config = writeConfig(folder.dir, { nats: { servers: [nats.url] }, stream, destinationsDir: '.' });
     const cli = (...args: string[]) => spawnSync(process.execPath, [join(PACKAGE_ROOT, 'dist/tools/cli.js'), ...args, '--config', config], { encoding: 'utf8' });
     try {
-      await publish(`route${counter}.x`, [testEvent(5)]);
+      await publish(subject, [testEvent(5)]);
       await picky.waitForRequests(1);
       await other.waitForRequests(1);
       // The daemon runs in this process: wait for its dead letter before the CLI (spawnSync blocks the loop).
-      await waitForStreamCount(connection, stream.deadLetterStream, 1);
+      await waitForStreamCount(nats.connection, stream.deadLetterStream, 1);
       const listed = cli('dead', 'list');
       assert.equal(listed.status, 0, listed.stderr);
       assert.match(listed.stdout, /^\s+1\s+\S+\s+picky\.main\s+http_4xx status 400\s+attempts 1\s+insert-5/m);
@@ -124,7 +106,7 @@ describe('daemon routing', () => {
       assert.match(replayed.stdout, /replayed 1 to picky\.main/);
       await picky.waitForRequests(2);
       assert.equal(JSON.parse(picky.requests[1].body).insert_id, 'insert-5');
-      await publish(`route${counter}.x`, [testEvent(6)]);
+      await publish(subject, [testEvent(6)]);
       await other.waitForRequests(2);
       assert.deepEqual(other.requests.map((request) => JSON.parse(request.body).insert_id), ['insert-5', 'insert-6'], 'the other sync did not get the replay');
       assert.match(cli('dead', 'list').stdout, /no dead letters/);

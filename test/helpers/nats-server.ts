@@ -5,6 +5,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { after, before } from 'node:test';
+import { jetstream, type JetStreamClient } from '@nats-io/jetstream';
+import type { NatsConnection } from '@nats-io/nats-core';
+import { connect } from '@nats-io/transport-node';
 
 export interface NatsServerHandle {
   url: string;
@@ -63,6 +67,64 @@ export async function startNatsServer(options: { storeDir?: string; port?: numbe
         if (ownsStore) rmSync(storeDir, { recursive: true, force: true });
       });
       return stopped;
+    },
+  };
+}
+
+export interface TestStreams {
+  name: string;
+  subjects: string[];
+  deadLetterStream: string;
+  deadLetterSubjectPrefix: string;
+  ackWaitMs: number;
+  /** A subject of the stream to publish to. */
+  subject: string;
+}
+
+export interface SharedNats {
+  readonly url: string;
+  readonly connection: NatsConnection;
+  readonly js: JetStreamClient;
+  /** Streams of a test's own, so its consumers never see another test's events. */
+  streams(prefix: string, ackWaitMs?: number): TestStreams;
+}
+
+/** One nats-server (and a client connection) for the tests of a file: started before them, stopped after. */
+export function useNatsServer(): SharedNats {
+  let server: NatsServerHandle | undefined;
+  let connection: NatsConnection | undefined;
+  let js: JetStreamClient | undefined;
+  let counter = 0;
+  before(async () => {
+    server = await startNatsServer();
+    connection = await connect({ servers: server.url });
+    js = jetstream(connection);
+  });
+  after(async () => {
+    await connection?.drain();
+    await server?.stop();
+  });
+  return {
+    get url() {
+      return server!.url;
+    },
+    get connection() {
+      return connection!;
+    },
+    get js() {
+      return js!;
+    },
+    streams(prefix, ackWaitMs = 5_000) {
+      counter += 1;
+      const upper = prefix.toUpperCase();
+      return {
+        name: `${upper}_${counter}`,
+        subjects: [`${prefix}${counter}.>`],
+        deadLetterStream: `${upper}DEAD_${counter}`,
+        deadLetterSubjectPrefix: `${prefix}dead${counter}`,
+        ackWaitMs,
+        subject: `${prefix}${counter}.test`,
+      };
     },
   };
 }

@@ -3,13 +3,11 @@
 // one event, HTTP client spans, and no secret anywhere.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { jetstream, type JetStreamClient } from '@nats-io/jetstream';
 import { headers as natsHeaders, type NatsConnection } from '@nats-io/nats-core';
-import { connect } from '@nats-io/transport-node';
 import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
 import { SimpleSpanProcessor, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { attemptSpanId, DELIVERY_ATTRIBUTES as A, eventTraceId, installTracing, SPAN_NAMES, type TracingHandle } from '../../daemon/telemetry/index.js';
-import { startNatsServer, type NatsServerHandle } from '../helpers/nats-server.js';
+import { useNatsServer, type TestStreams } from '../helpers/nats-server.js';
 import { answer, startTestSink, type TestSink } from '../helpers/http-sink.js';
 import { makeDestinationsDir, TEST_BATCH_BODY, testDefinition, testEvent, writeDestinationFolder } from '../helpers/destination-folder.js';
 import { startTestDaemon, testSettings, type TestDaemon } from '../helpers/daemon.js';
@@ -19,38 +17,24 @@ const SECRET = 'tok-9c1e-span-secret';
 const PUBLISHER_TRACE = '4bf92f3577b34da6a3ce929d0e0e4736';
 const PUBLISHER_SPAN = '00f067aa0ba902b7';
 
-let nats: NatsServerHandle;
-let connection: NatsConnection;
-let js: JetStreamClient;
+const nats = useNatsServer();
 let tracing: TracingHandle;
 const recorder = new SpanRecorder();
-let counter = 0;
 
 before(async () => {
   tracing = await installTracing([new SimpleSpanProcessor(recorder)]);
-  nats = await startNatsServer();
-  connection = await connect({ servers: nats.url });
-  js = jetstream(connection);
   process.env.SPAN_TEST_TOKEN = SECRET;
 });
 
 after(async () => {
-  await connection.drain();
-  await nats.stop();
   await tracing.shutdown();
 });
-
-/** Each test gets its own streams, so consumers never see another test's events. */
-function isolatedStreams() {
-  counter += 1;
-  return { name: `SPANS_${counter}`, subjects: [`spans${counter}.>`], deadLetterStream: `SPANSDEAD_${counter}`, deadLetterSubjectPrefix: `spansdead${counter}`, ackWaitMs: 5_000 };
-}
 
 interface Scenario {
   sink: TestSink;
   daemon: TestDaemon;
   subject: string;
-  stream: ReturnType<typeof isolatedStreams>;
+  stream: Omit<TestStreams, 'subject'>;
   cleanup(): Promise<void>;
 }
 
@@ -76,13 +60,13 @@ async function scenario(options: { definition?: Record<string, unknown>; setting
     body: options.body,
     syncs: { main: { parameters: { endpoint: sink.url, token: { env: 'SPAN_TEST_TOKEN' } } } },
   });
-  const stream = isolatedStreams();
+  const { subject, ...stream } = nats.streams('spans');
   const daemon = await startTestDaemon(testSettings(nats.url, folder.dir, { stream, ...options.settings }));
   return {
     sink,
     daemon,
     stream,
-    subject: `spans${counter}.test`,
+    subject,
     async cleanup() {
       await daemon.stop();
       await sink.close();
@@ -94,7 +78,7 @@ async function scenario(options: { definition?: Record<string, unknown>; setting
 async function publish(subject: string, event: unknown, traceparent?: string): Promise<number> {
   const headers = natsHeaders();
   if (traceparent) headers.set('traceparent', traceparent);
-  const ack = await js.publish(subject, JSON.stringify(event), traceparent ? { headers } : undefined);
+  const ack = await nats.js.publish(subject, JSON.stringify(event), traceparent ? { headers } : undefined);
   return ack.seq;
 }
 

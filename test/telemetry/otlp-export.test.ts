@@ -3,11 +3,9 @@
 // last ones are flushed before exit (http/protobuf, the default).
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { jetstream, type JetStreamClient } from '@nats-io/jetstream';
 import { headers as natsHeaders, type NatsConnection } from '@nats-io/nats-core';
-import { connect } from '@nats-io/transport-node';
 import { DELIVERY_ATTRIBUTES as A } from '../../daemon/telemetry/index.js';
-import { startNatsServer, type NatsServerHandle } from '../helpers/nats-server.js';
+import { useNatsServer } from '../helpers/nats-server.js';
 import { startTestSink, type TestSink } from '../helpers/http-sink.js';
 import { makeDestinationsDir, testDefinition, testEvent, writeDestinationFolder } from '../helpers/destination-folder.js';
 import { spawnDaemon, writeConfig } from '../helpers/daemon-process.js';
@@ -17,25 +15,10 @@ const SECRET = 'otlp-secret-5d2b';
 const PUBLISHER_TRACE = '0af7651916cd43dd8448eb211c80319c';
 const PUBLISHER_SPAN = 'b7ad6b7169203331';
 
-let nats: NatsServerHandle;
-let connection: NatsConnection;
-let js: JetStreamClient;
-let counter = 0;
-
-before(async () => {
-  nats = await startNatsServer();
-  connection = await connect({ servers: nats.url });
-  js = jetstream(connection);
-});
-
-after(async () => {
-  await connection.drain();
-  await nats.stop();
-});
+const nats = useNatsServer();
 
 /** Its own stream per test; the secret in the URL too, to check url.full. */
 function setup(sink: TestSink) {
-  counter += 1;
   const folder = makeDestinationsDir();
   writeDestinationFolder(folder.dir, 'testsink', {
     definition: testDefinition({
@@ -43,9 +26,9 @@ function setup(sink: TestSink) {
     }),
     syncs: { main: { parameters: { endpoint: sink.url, token: { env: 'OTLP_TEST_TOKEN' } } } },
   });
-  const stream = { name: `OTLP_${counter}`, subjects: [`otlp${counter}.>`], deadLetterStream: `OTLPDEAD_${counter}`, deadLetterSubjectPrefix: `otlpdead${counter}`, ackWaitMs: 5_000 };
+  const { subject, ...stream } = nats.streams('otlp');
   const config = writeConfig(folder.dir, { nats: { servers: [nats.url] }, destinationsDir: '.', stream, admin: { enabled: false }, drainTimeoutMs: 2_000, logLevel: 'info' });
-  return { config, subject: `otlp${counter}.test`, remove: folder.remove };
+  return { config, subject, remove: folder.remove };
 }
 
 /** Only these variables configure tracing; anything OTEL_* the test runner has is cleared. */
@@ -58,7 +41,7 @@ function otelEnv(vars: Record<string, string>): NodeJS.ProcessEnv {
 async function publishWithTrace(subject: string, event: unknown): Promise<void> {
   const headers = natsHeaders();
   headers.set('traceparent', `00-${PUBLISHER_TRACE}-${PUBLISHER_SPAN}-01`);
-  await js.publish(subject, JSON.stringify(event), { headers });
+  await nats.js.publish(subject, JSON.stringify(event), { headers });
 }
 
 describe('telemetry OTLP export', () => {
