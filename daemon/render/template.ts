@@ -4,10 +4,8 @@ import nunjucks from 'nunjucks';
 import { DEFAULT_RENDER_MAX_ITERATIONS, DEFAULT_RENDER_MAX_OUTPUT_BYTES } from '../defaults.js';
 import { TEMPLATE_FILTERS } from './filters.js';
 
-/** A template that does not compile: file, 1-based line and column where nunjucks knows them. */
-export class TemplateSyntaxError extends Error {
-  override name = 'TemplateSyntaxError';
-  readonly code = 'template_syntax';
+/** A template problem with its place: file, 1-based line and column where nunjucks knows them. */
+abstract class TemplateProblem extends Error {
   constructor(
     readonly file: string,
     readonly line: number | undefined,
@@ -18,18 +16,16 @@ export class TemplateSyntaxError extends Error {
   }
 }
 
+/** A template that does not compile. */
+export class TemplateSyntaxError extends TemplateProblem {
+  override name = 'TemplateSyntaxError';
+  readonly code = 'template_syntax';
+}
+
 /** A template that failed while rendering one input (undefined value, bad filter input, budget). */
-export class RenderError extends Error {
+export class RenderError extends TemplateProblem {
   override name = 'RenderError';
   readonly code = 'render_failed';
-  constructor(
-    readonly file: string,
-    readonly line: number | undefined,
-    readonly column: number | undefined,
-    readonly detail: string,
-  ) {
-    super(`${formatPlace(file, line, column)}: ${detail}`);
-  }
 }
 
 function formatPlace(file: string, line?: number, column?: number): string {
