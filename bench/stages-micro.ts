@@ -1,0 +1,107 @@
+// What each step of the daemon's per-event path costs on its own, in one process, on the bench's
+// own event and destination folder: decode + validate, event context, render (one event, and a
+// batch of 100 per event), the delivery machine run to `delivered` (driven synchronously, so only
+// XState's own cost shows), the limiter with no limit, and JSON.parse as the yardstick. CPU µs per
+// operation (process.cpuUsage), best of 3 rounds after a warm-up.
+//
+//   npx tsc -p tsconfig.json && node dist/bench/stages-micro.js [--rounds 3] [--ops 20000]
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { createActor } from 'xstate';
+import { classify, deliveryMachine, resolveRetryPolicy, type DeliveryWorld } from '../daemon/delivery/index.js';
+import { decodeEvent, type AmplitudeEvent } from '../daemon/events/index.js';
+import { SyncLimiter } from '../daemon/limit/index.js';
+import { loadDestinations, renderForSync } from '../daemon/registry/index.js';
+import { buildEventContext, type EventContext } from '../daemon/render/index.js';
+import { SINK_TOKEN, SINK_TOKEN_ENV, writeBenchDestination } from './daemon-child.js';
+import { benchEvent } from './events.js';
+
+export interface StageCost {
+  stage: string;
+  /** CPU µs per operation (best round). */
+  micros: number;
+  /** Per what: an event, a request, a call. */
+  per: string;
+}
+
+async function measure(stage: string, per: string, ops: number, rounds: number, run: (i: number) => unknown): Promise<StageCost> {
+  for (let i = 0; i < Math.min(ops, 5_000); i++) run(i);
+  let best = Infinity;
+  for (let round = 0; round < rounds; round++) {
+    const before = process.cpuUsage();
+    for (let i = 0; i < ops; i++) run(i);
+    const used = process.cpuUsage(before);
+    best = Math.min(best, (used.user + used.system) / ops);
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+  return { stage, micros: best, per };
+}
+
+export async function measureStages(options: { ops?: number; rounds?: number } = {}): Promise<StageCost[]> {
+  const ops = options.ops ?? 20_000;
+  const rounds = options.rounds ?? 3;
+  process.env[SINK_TOKEN_ENV] ??= SINK_TOKEN;
+  const dir = mkdtempSync(join(tmpdir(), 'destinations-bench-stages-'));
+  try {
+    writeBenchDestination(dir, { slug: 'stages-single', syncs: 1 }, 'http://127.0.0.1:9');
+    writeBenchDestination(dir, { slug: 'stages-batched', syncs: 1, batch: { maxEvents: 100, maxWaitMs: 50 } }, 'http://127.0.0.1:9');
+    const loaded = await loadDestinations(dir, { resolveSecrets: true });
+    const errors = loaded.problems.filter((problem) => problem.severity === 'error');
+    if (errors.length > 0) throw new Error(`bench destinations do not load: ${JSON.stringify(errors)}`);
+    const single = loaded.destinations.find((destination) => destination.slug === 'stages-single')!.syncs[0];
+    const batched = loaded.destinations.find((destination) => destination.slug === 'stages-batched')!.syncs[0];
+
+    const encoder = new TextEncoder();
+    const datas = Array.from({ length: 1_000 }, (_, i) => encoder.encode(JSON.stringify(benchEvent(i))));
+    const decoder = new TextDecoder();
+    const events = datas.map((data) => JSON.parse(decoder.decode(data)) as AmplitudeEvent);
+    const contexts = events.map((event) => buildEventContext(event, single.selection));
+    const batch: EventContext[] = contexts.slice(0, 100);
+    const request = renderForSync(single, [contexts[0]], 'track');
+    const policy = resolveRetryPolicy(single.destination.definition.retry);
+    const delivered = classify({ status: 200, headers: {} });
+    const world: DeliveryWorld = {
+      render: (self) => self.send({ type: 'rendered', request }),
+      send: (self) => self.send({ type: 'sent', result: delivered }),
+      pause: () => undefined,
+      entered: () => undefined,
+    };
+    const input = { attempt: 1, policy, maxInProcessWaitMs: 5_000, maxInProcessRetries: 3, world };
+    const limiter = new SyncLimiter({ name: 'stages' });
+    const resolved = Promise.resolve();
+    const task = () => resolved;
+
+    const costs: StageCost[] = [];
+    costs.push(await measure('JSON.parse(TextDecoder) — the yardstick', 'event', ops, rounds, (i) => JSON.parse(decoder.decode(datas[i % 1_000]))));
+    costs.push(await measure('decodeEvent (UTF-8 check, parse, ajv validate)', 'event', ops, rounds, (i) => decodeEvent(datas[i % 1_000], 1_048_576)));
+    costs.push(await measure('buildEventContext', 'event', ops, rounds, (i) => buildEventContext(events[i % 1_000], single.selection)));
+    costs.push(await measure('renderForSync, 1 event', 'request', ops, rounds, (i) => renderForSync(single, [contexts[i % 1_000]], 'track')));
+    const batchCost = await measure('renderForSync, batch of 100', 'request', Math.ceil(ops / 100), rounds, () => renderForSync(batched, batch, 'track'));
+    costs.push(batchCost, { stage: 'renderForSync, batch of 100, per event', micros: batchCost.micros / 100, per: 'event' });
+    costs.push(
+      await measure('delivery machine: createActor → delivered', 'request', ops, rounds, () => {
+        const actor = createActor(deliveryMachine, { input });
+        actor.subscribe({ complete: () => undefined, error: () => undefined });
+        actor.start();
+        return actor.getSnapshot().status;
+      }),
+    );
+    costs.push(await measure('SyncLimiter.run, no limit', 'request', ops, rounds, () => limiter.run(task)));
+    await limiter.stop();
+    return costs;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+export function formatStages(costs: StageCost[]): string {
+  return costs.map((cost) => `  ${cost.micros.toFixed(2).padStart(8)} µs/${cost.per.padEnd(8)} ${cost.stage}`).join('\n');
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const { values } = parseArgs({ options: { rounds: { type: 'string' }, ops: { type: 'string' } } });
+  const costs = await measureStages({ rounds: values.rounds ? Number(values.rounds) : undefined, ops: values.ops ? Number(values.ops) : undefined });
+  console.log(`daemon hot path, stage by stage (Node ${process.version}, CPU µs, best of rounds):\n${formatStages(costs)}`);
+}
