@@ -141,7 +141,13 @@ export class SyncRunner {
 
   private async pull(messages: ConsumerMessages): Promise<void> {
     for await (const msg of messages) {
-      this.accept(msg);
+      try {
+        this.accept(msg);
+      } catch (error) {
+        // A bug must not stop the sync: the message goes back to JetStream and the loop goes on.
+        this.log.error('cannot handle a message; returned to the stream', { error, sequence: msg.info.streamSequence });
+        msg.nak(DEFAULT_MAX_IN_PROCESS_WAIT_MS);
+      }
       // The capacity gate: stop taking messages while the sync has its fill of requests in flight.
       if (this.stats.inFlight >= this.services.settings.maxInFlightPerSync && this.pulling) {
         await new Promise<void>((resolve) => (this.capacityWaiter = resolve));

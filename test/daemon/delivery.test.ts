@@ -213,6 +213,27 @@ describe('daemon delivery', () => {
     }
   });
 
+  it('keeps consuming when handling a message throws, and returns that message to the stream', async () => {
+    const s = await scenario();
+    try {
+      const runner = s.daemon.daemon.runners.get('testsink.main')!;
+      const filter = runner.sync.filter;
+      let calls = 0;
+      // A bug on the first look at a message: the loop must survive it and nothing may be lost.
+      (runner.sync as { filter: typeof filter }).filter = (event) => {
+        calls += 1;
+        if (calls === 1) throw new Error('a bug in a filter');
+        return filter(event);
+      };
+      await publish(s.subject, [testEvent(1), testEvent(2)]);
+      const requests = await s.sink.waitForRequests(2);
+      assert.deepEqual(requests.map((request) => JSON.parse(request.body).insert_id).sort(), ['insert-1', 'insert-2']);
+      assert.ok(s.daemon.logs.some((line) => line.msg === 'cannot handle a message; returned to the stream'));
+    } finally {
+      await s.cleanup();
+    }
+  });
+
   it('acks and counts filtered events without sending or dead-lettering them', async () => {
     const s = await scenario({ sync: { filter: { eventTypes: ['purchase'], conditions: [{ scope: 'event', property: 'price', op: 'greater', value: 100 }] } } });
     try {
