@@ -16,6 +16,8 @@ export const DEFAULT_MAX_IN_PROCESS_RETRIES = 3;
 /** HTTP: connect, response headers and response body timeouts, and the whole-request bound. */
 export const DEFAULT_CONNECT_TIMEOUT_MS = 5_000;
 export const DEFAULT_REQUEST_TIMEOUT_MS = 10_000;
+/** On stop, requests still running get this long before their connections are destroyed. */
+export const DEFAULT_SENDER_CLOSE_GRACE_MS = 1_000;
 /** Connections per destination origin in the undici pool. */
 export const DEFAULT_POOL_CONNECTIONS = 64;
 /** How much of a response body a dead letter keeps. */

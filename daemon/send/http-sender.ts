@@ -12,6 +12,7 @@ import {
   DEFAULT_REQUEST_TIMEOUT_MS,
   DEFAULT_RESPONSE_DRAIN_BYTES,
   DEFAULT_RESPONSE_EXCERPT_BYTES,
+  DEFAULT_SENDER_CLOSE_GRACE_MS,
 } from '../defaults.js';
 
 export type SendMethod = 'PUT' | 'POST' | 'PATCH';
@@ -221,12 +222,23 @@ export class HttpSender {
   }
 
   /** Closes every pool once its in-flight requests are done; later sends fail. */
-  async close(): Promise<void> {
+  /** Closes every pool: requests still running get `graceMs` to finish, then they are destroyed,
+   *  so a stop is bounded even with thousands of requests queued on a slow origin. The daemon
+   *  calls it after every delivery was settled or released, so nothing destroyed is lost. */
+  async close(graceMs = DEFAULT_SENDER_CLOSE_GRACE_MS): Promise<void> {
     this.#closed = true;
     const pools = [...this.#byOrigin.values()];
     this.#pools.clear();
     this.#byOrigin.clear();
-    await Promise.all(pools.map((pool) => pool.close()));
+    await Promise.all(
+      pools.map(async (pool) => {
+        let timer: NodeJS.Timeout | undefined;
+        const late = new Promise<'late'>((resolve) => (timer = setTimeout(resolve, graceMs, 'late')));
+        const outcome = await Promise.race([pool.close().then(() => 'closed' as const), late]);
+        clearTimeout(timer);
+        if (outcome === 'late') await pool.destroy();
+      }),
+    );
   }
 
   #poolFor(originText: string): Pool {

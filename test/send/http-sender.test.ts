@@ -288,4 +288,16 @@ describe('send http-sender', () => {
     await assert.rejects(own.send(post(`${destination.origin}/ok`)));
     assert.deepEqual(own.stats(), {});
   });
+
+  it('bounds close(): a request still hanging after the grace is destroyed instead of awaited', async (t) => {
+    t.mock.timers.enable({ apis: ['setTimeout'] });
+    const own = new HttpSender();
+    const arrived = new Promise<void>((resolve) => destination.hung.push(resolve));
+    const hanging = own.send(post(`${destination.origin}/hang`), { timeoutMs: 0 });
+    await arrived;
+    const closing = own.close(500);
+    t.mock.timers.tick(500);
+    await closing;
+    await assert.rejects(hanging, 'the hanging request ended with its pool');
+  });
 });
