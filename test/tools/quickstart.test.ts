@@ -65,7 +65,13 @@ describe('quick start', () => {
       child.kill('SIGINT');
       assert.equal(await exited, 0);
     } finally {
-      child.kill('SIGKILL');
+      // A failed assertion still stops it gracefully, so the embedded nats-server goes with it.
+      if (child.exitCode === null && child.signalCode === null) {
+        child.kill('SIGTERM');
+        const grace = setTimeout(() => child.kill('SIGKILL'), 15_000);
+        await exited;
+        clearTimeout(grace);
+      }
       rmSync(dir, { recursive: true, force: true });
     }
   });
