@@ -9,13 +9,14 @@ import { connect } from '@nats-io/transport-node';
 import { freePort } from '../helpers/nats-server.js';
 import { startTestSink } from '../helpers/http-sink.js';
 import { makeDestinationsDir, testEvent, writeDestinationFolder } from '../helpers/destination-folder.js';
-import { spawnDaemon, writeConfig } from '../helpers/daemon-process.js';
+import { spawnDaemon, writeConfig, type DaemonProcess } from '../helpers/daemon-process.js';
 
 describe('embedded nats-server', () => {
   it('starts nats-server from the config file when none answers, delivers, and stops it on exit', async () => {
     const port = await freePort();
     const sink = await startTestSink();
     const folder = makeDestinationsDir();
+    let daemon: DaemonProcess | undefined;
     try {
       writeDestinationFolder(folder.dir, 'testsink', { syncs: { main: { parameters: { endpoint: sink.url, token: { env: 'EMBEDDED_TOKEN' } } } } });
       writeFileSync(join(folder.dir, 'nats.conf'), `listen: 127.0.0.1:${port}\njetstream { store_dir: "store" }\n`);
@@ -24,7 +25,7 @@ describe('embedded nats-server', () => {
         destinationsDir: '.',
         admin: { enabled: false },
       });
-      const daemon = spawnDaemon(config, { EMBEDDED_TOKEN: 'embedded-secret' });
+      daemon = spawnDaemon(config, { EMBEDDED_TOKEN: 'embedded-secret' });
       await daemon.waitForLog('started embedded nats-server');
       await daemon.waitForLog('daemon ready');
       const connection = await connect({ servers: `nats://127.0.0.1:${port}` });
@@ -36,6 +37,11 @@ describe('embedded nats-server', () => {
       assert.equal((await daemon.exited).code, 0);
       await assert.rejects(connect({ servers: `nats://127.0.0.1:${port}`, reconnect: false }), 'the embedded server stopped with the daemon');
     } finally {
+      // Even after a failed assertion the daemon stops gracefully, taking its nats-server along.
+      if (daemon && daemon.child.exitCode === null && daemon.child.signalCode === null) {
+        daemon.child.kill('SIGTERM');
+        await daemon.exited;
+      }
       await sink.close();
       folder.remove();
     }
