@@ -3,7 +3,15 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { after } from 'node:test';
 import { PACKAGE_ROOT } from '../../daemon/paths.js';
+
+/** Daemons a test file started; any still running when its tests end (a failed assertion) are
+ *  killed, so a failure cannot leave a daemon reconnecting forever and the test file never exiting. */
+const spawned = new Set<ChildProcess>();
+after(() => {
+  for (const child of spawned) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+});
 
 export interface DaemonProcess {
   child: ChildProcess;
@@ -25,6 +33,8 @@ export function spawnDaemon(configFile: string, env: NodeJS.ProcessEnv = {}): Da
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  spawned.add(child);
+  child.once('exit', () => spawned.delete(child));
   const logs: Array<Record<string, unknown>> = [];
   const stderr: string[] = [];
   const waiters: Array<{ match: (line: Record<string, unknown>) => boolean; resolve: (line: Record<string, unknown>) => void }> = [];
