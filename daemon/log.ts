@@ -1,6 +1,8 @@
 // Logs: one JSON object a line on stdout (journald keeps them as they are). Secret values known to
 // the daemon are replaced before a line is written, whatever field they hide in.
 
+import { redact } from './secrets/index.js';
+
 export const LOG_LEVELS = { debug: 10, info: 20, warn: 30, error: 40 } as const;
 export type LogLevel = keyof typeof LOG_LEVELS;
 
@@ -26,7 +28,8 @@ export function createLogger(options: LogOptions = {}, base: Record<string, unkn
   const emit = (level: LogLevel, message: string, fields?: Record<string, unknown>) => {
     if (LOG_LEVELS[level] < threshold) return;
     let line = JSON.stringify({ time: new Date().toISOString(), level, msg: message, ...base, ...fields }, errorReplacer);
-    for (const secret of options.secrets?.() ?? []) if (secret) line = line.split(JSON.stringify(secret).slice(1, -1)).join('[redacted]');
+    const secrets = options.secrets?.();
+    if (secrets?.length) line = redact(line, secrets);
     write(`${line}\n`);
   };
   return {

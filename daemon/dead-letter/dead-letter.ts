@@ -27,21 +27,12 @@ export interface DeadLetter {
   source: { stream: string; sequence: number; subject: string; publishedAt: string };
 }
 
-export interface DeadLetterInput {
-  destination: string;
-  sync: string;
-  definitionVersion: string;
-  reason: string;
-  message?: string;
-  attempts: number;
-  lastStatus?: number;
-  responseExcerpt?: string;
-  request?: RenderedRequest;
-  event?: unknown;
+/** What the runner knows when a delivery dies; the rest of the record is derived from it. */
+export type DeadLetterInput = Omit<DeadLetter, 'format' | 'deadAt' | 'rawEvent' | 'insertId'> & {
+  /** The message's bytes, kept as rawEvent when the event was not JSON. */
   data: Uint8Array;
-  source: DeadLetter['source'];
   secrets: readonly string[];
-}
+};
 
 export function buildDeadLetter(input: DeadLetterInput): DeadLetter {
   const clean = (text: string | undefined) => (text === undefined ? undefined : redact(text, input.secrets));

@@ -23,8 +23,10 @@ export {
 } from './render-for-sync.js';
 export { renderEventRequest, type EventRequest } from './event-request.js';
 export { redactRequest, secretHeaderNames } from './redact-request.js';
-export { redactSecrets, previewParameters, missingSecrets, resolveParameters, SECRET_PLACEHOLDERS, type SecretDisplay } from './parameters.js';
+export { previewParameters, missingSecrets, resolveParameters, SECRET_PLACEHOLDERS, type SecretDisplay } from './parameters.js';
 export { formatProblem, sortProblems } from './problems.js';
 export { findTemplateUses, type TemplateUse, type TemplateUses } from './template-uses.js';
 export { pngProblem, crc32 } from './png.js';
 export type { LoadedDestination, LoadedSync, LoadProblem, LoadResult, DestinationLoad, ParameterUsage, ResolvedParameters } from './types.js';
+/** Secret redaction is the secrets area's; re-exported for the tools. */
+export { redact as redactSecrets } from '../secrets/index.js';

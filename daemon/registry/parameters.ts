@@ -3,7 +3,7 @@
 import { dirname } from 'node:path';
 import type { Parameter } from '../../schema/generated/destination.js';
 import type { SyncDefinition } from '../../schema/generated/sync.js';
-import { isSecretRef, redact, resolveSecretRef, SecretUnresolvedError } from '../secrets/index.js';
+import { isSecretRef, resolveSecretRef, SecretUnresolvedError } from '../secrets/index.js';
 import type { ResolvedParameters } from './types.js';
 
 export interface ResolveOptions {
@@ -56,13 +56,6 @@ export function resolveParameters(
 /** Names given by reference whose value is not at hand: unresolved, or never read. */
 export function missingSecrets(parameters: ResolvedParameters): string[] {
   return [...parameters.referenced].filter((name) => !(name in parameters.values));
-}
-
-/** Replaces every resolved secret value in `text` with `[redacted]` (also its JSON-, URL- and
- *  base64-encoded forms), for anything that leaves the process: logs, traces, dead letters. */
-export function redactSecrets(text: string, secretValues: readonly string[]): string {
-  // Longest first, so a secret that contains another is replaced whole.
-  return redact(text, [...secretValues].sort((a, b) => b.length - a.length));
 }
 
 /** How secrets appear in a preview or an example: obvious, and never the value. */

@@ -3,7 +3,7 @@
 // secret beyond recognition (Basic credentials are base64 of "site_id:api_key").
 import type { RenderedRequest } from '../render/index.js';
 import { REDACTED } from '../secrets/index.js';
-import { redactSecrets } from './parameters.js';
+import { redact as redactSecrets } from '../secrets/index.js';
 import type { LoadedSync } from './types.js';
 
 /** Lower-cased names of the headers (event or identify request) whose templates use a secret of this sync. */
