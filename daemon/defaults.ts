@@ -12,6 +12,8 @@ export const DEFAULT_RETRY_AFTER_CAP_MS = 60 * 60_000;
 export const DEFAULT_MAX_IN_PROCESS_WAIT_MS = 5_000;
 /** In-process retries per JetStream delivery before the wait is handed to JetStream anyway. */
 export const DEFAULT_MAX_IN_PROCESS_RETRIES = 3;
+/** Idle delivery actors a sync keeps for reuse (at most its requests in flight); more are stopped. */
+export const DEFAULT_IDLE_DELIVERY_ACTORS = 256;
 
 /** HTTP: connect, response headers and response body timeouts, and the whole-request bound. */
 export const DEFAULT_CONNECT_TIMEOUT_MS = 5_000;
@@ -61,6 +63,8 @@ export const DEFAULT_LIMITER_GROUP_INTERVAL_MS = 20;
 export const DEFAULT_RESPONSE_DRAIN_BYTES = 64 * 1_024;
 /** Pacing credit of a rate-limited sync: late timers (a busy or descheduled process) are made up for up to this long. */
 export const DEFAULT_LIMITER_CATCH_UP_MS = 250;
+/** A rate-limited sync paces this fraction under its per-second cap, so the hard one-second window has room left for catch-up and for requests that reach the destination a few ms off their start (833/s → 829/s). */
+export const DEFAULT_LIMITER_PACE_MARGIN = 0.005;
 
 /** Telemetry: the service.name traces carry unless OTEL_SERVICE_NAME says otherwise. */
 export const DEFAULT_SERVICE_NAME = 'destinations';

@@ -2,10 +2,10 @@
 // request, and what each outcome does to the messages (ack, nak(delay), dead letter + term).
 import { AckPolicy, DeliverPolicy, type ConsumerInfo, type ConsumerMessages, type JetStreamClient, type JetStreamManager, type JsMsg } from '@nats-io/jetstream';
 import { headers as natsHeaders } from '@nats-io/nats-core';
-import { createActor } from 'xstate';
 import type { DaemonSettings } from '../config/index.js';
 import {
   DEFAULT_CONSUME_BUFFER,
+  DEFAULT_IDLE_DELIVERY_ACTORS,
   DEFAULT_MAX_IN_PROCESS_RETRIES,
   DEFAULT_MAX_IN_PROCESS_WAIT_MS,
   DEFAULT_MULTI_STATUS_BODY_BYTES,
@@ -13,16 +13,19 @@ import {
 } from '../defaults.js';
 import {
   classify,
-  deliveryMachine,
+  Delivery,
+  DeliveryActors,
   failedItems,
   hasAttemptsLeft,
   retryDelayMs,
   RetryableDeliveryError,
   type ItemFailure,
   resolveRetryPolicy,
-  type DeliveryActorRef,
-  type DeliveryOutput,
-  type DeliveryWorld,
+  type DeliveryCancel,
+  type DeliveryHandle,
+  type DeliveryProgress,
+  type DeliveryRules,
+  type DeliveryState,
   type RetryPolicy,
 } from '../delivery/index.js';
 import { buildDeadLetter, deadLetterSubject } from '../dead-letter/index.js';
@@ -33,7 +36,7 @@ import type { LoadedSync } from '../registry/index.js';
 import { redactRequest, renderForSync } from '../registry/index.js';
 import { buildEventContext, EventContextError, type EventContext, type RenderedRequest } from '../render/index.js';
 import type { HttpSender } from '../send/index.js';
-import { SyncTracer } from '../telemetry/index.js';
+import { SyncTracer, type DeliveryTrace } from '../telemetry/index.js';
 import { Batcher } from './batcher.js';
 import { SyncStats } from './sync-stats.js';
 
@@ -71,7 +74,8 @@ export class SyncRunner {
   private readonly batchers: Record<Kind, Batcher<Item>>;
   private readonly maxEventBytes: number;
   private readonly inFlightMessages = new Set<JsMsg>();
-  private readonly deliveries = new Set<DeliveryActorRef>();
+  private readonly actors: DeliveryActors;
+  readonly rules: DeliveryRules;
   private messages: ConsumerMessages | undefined;
   private loop: Promise<void> | undefined;
   private capacityWaiter: (() => void) | undefined;
@@ -93,6 +97,8 @@ export class SyncRunner {
     this.tracer = new SyncTracer(sync, this.consumerName);
     this.limiter = new SyncLimiter({ name: sync.id, rate: definition.limits?.rate, maxConcurrency: definition.limits?.maxConcurrency });
     this.policy = resolveRetryPolicy(definition.retry);
+    this.rules = { policy: this.policy, maxInProcessWaitMs: services.settings.maxInProcessWaitMs, maxInProcessRetries: DEFAULT_MAX_IN_PROCESS_RETRIES };
+    this.actors = new DeliveryActors({ keepIdle: Math.min(services.settings.maxInFlightPerSync, DEFAULT_IDLE_DELIVERY_ACTORS) });
     const batch = definition.batch && { maxEvents: definition.batch.maxEvents, maxBytes: definition.batch.maxBytes, maxWaitMs: definition.batch.maxWaitMs ?? 100 };
     this.batchers = {
       track: new Batcher(batch, (items) => this.deliver(items, 'track')),
@@ -200,89 +206,66 @@ export class SyncRunner {
     let attempt = 1;
     for (const item of items) attempt = Math.max(attempt, item.msg.info.deliveryCount);
     this.stats.inFlight += 1;
-    let lastResponse: { status: number; bodyExcerpt: string } | undefined;
-    const trace = this.tracer.start(items, kind, attempt);
-    let waiting = false;
-    const world: DeliveryWorld = {
-      render: (self) => {
-        trace.renderStarted();
-        try {
-          const request = renderForSync(this.sync, items.map((item) => item.context), kind);
-          trace.renderEnded();
-          self.send({ type: 'rendered', request });
-        } catch (error) {
-          const code = error instanceof EventContextError ? error.code : 'render_failed';
-          trace.renderEnded(code);
-          self.send({ type: 'render.failed', code, message: (error as Error).message });
-        }
-      },
-      send: (self, request, signal) => {
-        this.stats.requests += 1;
-        trace.queued();
-        const queuedAt = performance.now();
-        this.limiter
-          .run(() => {
-            this.stats.limiterWait.observe((performance.now() - queuedAt) / 1_000);
-            return this.services.sender.send(trace.sending(request), { signal, timeoutMs: this.services.settings.requestTimeoutMs, excerptBytes: this.responseBytes });
-          })
-          .then(
-            (response) => {
-              trace.answered(response.status);
-              lastResponse = response;
-              this.stats.countResponse(response.status);
-              self.send({ type: 'sent', result: classify({ status: response.status, headers: response.headers }) });
-            },
-            (error: unknown) => {
-              trace.failed(error);
-              if (error instanceof LimiterStoppedError || signal.aborted) return self.send({ type: 'abort' });
-              lastResponse = undefined;
-              this.stats.countResponse(undefined);
-              self.send({ type: 'sent', result: classify({ error }) });
-            },
-          );
-      },
-      pause: (ms) => {
-        this.limiter.pause(ms);
-        this.log.warn('destination asked to slow down; sync paused', { pauseMs: ms });
-      },
-      entered: (state, _self, progress) => {
-        if (state === 'waiting') {
-          this.stats.waiting += 1;
-          this.stats.retriedInProcess += items.length;
-          waiting = true;
-        } else if (waiting) {
-          this.stats.waiting -= 1;
-          waiting = false;
-        }
-        trace.entered(state, progress);
-      },
-    };
-    const actor = createActor(deliveryMachine, {
-      input: {
-        attempt,
-        policy: this.policy,
-        maxInProcessWaitMs: this.services.settings.maxInProcessWaitMs,
-        maxInProcessRetries: DEFAULT_MAX_IN_PROCESS_RETRIES,
-        world,
-      },
-    });
-    this.deliveries.add(actor);
-    actor.subscribe({
-      complete: () => {
-        this.deliveries.delete(actor);
-        void this.settle(items, kind, actor.getSnapshot().output!, lastResponse);
-      },
-      // A machine error is a bug; the messages go back to JetStream so nothing is lost.
-      error: (error) => {
-        this.deliveries.delete(actor);
-        this.log.error('delivery machine failed', { error });
-        this.finish(items, () => items.forEach((item) => item.msg.nak(DEFAULT_MAX_IN_PROCESS_WAIT_MS)));
-      },
-    });
-    actor.start();
+    this.actors.start(new SyncDelivery(this, items, kind, attempt, this.tracer.start(items, kind, attempt)));
   }
 
-  private async settle(items: Item[], kind: Kind, output: DeliveryOutput, response: { status: number; bodyExcerpt: string } | undefined): Promise<void> {
+  /** What the machine's `render` does: the one render path, then `rendered` or `render.failed`. */
+  renderFor(delivery: SyncDelivery, self: DeliveryHandle): void {
+    const trace = delivery.trace;
+    trace.renderStarted();
+    try {
+      const request = renderForSync(this.sync, delivery.items.map((item) => item.context), delivery.kind);
+      trace.renderEnded();
+      self.send({ type: 'rendered', request });
+    } catch (error) {
+      const code = error instanceof EventContextError ? error.code : 'render_failed';
+      trace.renderEnded(code);
+      self.send({ type: 'render.failed', code, message: (error as Error).message });
+    }
+  }
+
+  /** What the machine's `send` does: through the limiter to the sender, answered with `sent`. */
+  sendFor(delivery: SyncDelivery, self: DeliveryHandle, request: RenderedRequest, cancel: DeliveryCancel): void {
+    const trace = delivery.trace;
+    this.stats.requests += 1;
+    trace.queued();
+    const queuedAt = performance.now();
+    this.limiter
+      .run(() => {
+        this.stats.limiterWait.observe((performance.now() - queuedAt) / 1_000);
+        return this.services.sender.send(trace.sending(request), { signal: cancel, timeoutMs: this.services.settings.requestTimeoutMs, excerptBytes: this.responseBytes });
+      })
+      .then(
+        (response) => {
+          trace.answered(response.status);
+          delivery.lastResponse = response;
+          this.stats.countResponse(response.status);
+          self.send({ type: 'sent', result: classify({ status: response.status, headers: response.headers }) });
+        },
+        (error: unknown) => {
+          trace.failed(error);
+          if (error instanceof LimiterStoppedError || cancel.aborted) return self.send({ type: 'abort' });
+          delivery.lastResponse = undefined;
+          this.stats.countResponse(undefined);
+          self.send({ type: 'sent', result: classify({ error }) });
+        },
+      );
+  }
+
+  pauseFor(ms: number): void {
+    this.limiter.pause(ms);
+    this.log.warn('destination asked to slow down; sync paused', { pauseMs: ms });
+  }
+
+  /** A delivery machine failed: a bug. The messages go back to JetStream so nothing is lost. */
+  deliveryFailed(delivery: SyncDelivery, error: unknown): void {
+    this.log.error('delivery machine failed', { error });
+    this.finish(delivery.items, () => delivery.items.forEach((item) => item.msg.nak(DEFAULT_MAX_IN_PROCESS_WAIT_MS)));
+  }
+
+  /** What an outcome does to the messages: ack, nak(delay), nak, or dead letter + term. */
+  async settle(output: SyncDelivery): Promise<void> {
+    const { items, kind, lastResponse: response } = output;
     const msgs = items.map((item) => item.msg);
     switch (output.outcome) {
       case 'delivered': {
@@ -315,7 +298,7 @@ export class SyncRunner {
     }
   }
 
-  private countDelivered(msgs: readonly JsMsg[], output: DeliveryOutput): void {
+  private countDelivered(msgs: readonly JsMsg[], output: DeliveryProgress): void {
     if (output.attempt === 1 && output.requests === 1) this.stats.deliveredFirstAttempt += msgs.length;
     else this.stats.deliveredAfterRetry += msgs.length;
     const now = Date.now();
@@ -324,7 +307,7 @@ export class SyncRunner {
 
   /** A 2xx whose multi-status body lists failed items: the others are delivered, a retryable
    *  item goes back to JetStream on the schedule, a permanent one is dead-lettered. */
-  private async settleItems(items: Item[], output: DeliveryOutput, response: { bodyExcerpt: string }, failures: ItemFailure[]): Promise<void> {
+  private async settleItems(items: Item[], output: SyncDelivery, response: { bodyExcerpt: string }, failures: ItemFailure[]): Promise<void> {
     const failed = new Map(failures.map((failure) => [failure.index, failure]));
     const delivered = items.filter((_, index) => !failed.has(index)).map((item) => item.msg);
     this.countDelivered(delivered, output);
@@ -461,7 +444,7 @@ export class SyncRunner {
       ]);
       clearTimeout(timer);
     }
-    for (const actor of this.deliveries) actor.send({ type: 'abort' });
+    this.actors.abortAll();
     this.flushAcks();
     await this.limiter.stop();
     if (this.heartbeat) clearInterval(this.heartbeat);
@@ -474,6 +457,56 @@ export class SyncRunner {
   /** The durable consumer as the server sees it (num_pending is the sync's lag). */
   consumerInfo(): Promise<ConsumerInfo> {
     return this.services.jsm.consumers.info(this.services.settings.stream.name, this.consumerName);
+  }
+}
+
+/** One request's delivery, as the runner runs it: the machine's record plus the messages it carries. */
+class SyncDelivery extends Delivery {
+  lastResponse: { status: number; bodyExcerpt: string } | undefined = undefined;
+  /** In the waiting state (counted in the sync's waiting gauge). */
+  private waiting = false;
+
+  constructor(
+    private readonly runner: SyncRunner,
+    readonly items: Item[],
+    readonly kind: Kind,
+    attempt: number,
+    readonly trace: DeliveryTrace,
+  ) {
+    super(attempt, runner.rules);
+  }
+
+  render(self: DeliveryHandle): void {
+    this.runner.renderFor(this, self);
+  }
+
+  send(self: DeliveryHandle, request: RenderedRequest, cancel: DeliveryCancel): void {
+    this.runner.sendFor(this, self, request, cancel);
+  }
+
+  pause(ms: number): void {
+    this.runner.pauseFor(ms);
+  }
+
+  override entered(state: DeliveryState): void {
+    const stats = this.runner.stats;
+    if (state === 'waiting') {
+      stats.waiting += 1;
+      stats.retriedInProcess += this.items.length;
+      this.waiting = true;
+    } else if (this.waiting) {
+      stats.waiting -= 1;
+      this.waiting = false;
+    }
+    this.trace.entered(state, this);
+  }
+
+  settled(): void {
+    void this.runner.settle(this);
+  }
+
+  failed(error: unknown): void {
+    this.runner.deliveryFailed(this, error);
   }
 }
 

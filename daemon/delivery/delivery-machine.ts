@@ -1,11 +1,16 @@
 // A delivery is one HTTP request carrying one or more events, modelled as a state machine:
-//   rendering → sending → delivered
-//                       → waiting → sending …   (short waits stay in process)
-//                       → deferred              (long waits go back to JetStream as nak(delay))
-//                       → dead                  (permanent failure or retries used up)
-// The daemon drives it with events (no promise child actors: an actor per request must stay cheap,
-// ~20 µs). What the machine asks of the world it asks through `context.world`, the runner's side.
-import { and, assign, setup } from 'xstate';
+//   idle → rendering → sending → delivered
+//                              → waiting → sending …   (short waits stay in process)
+//                              → deferred              (long waits go back to JetStream as nak(delay))
+//                              → dead                  (permanent failure or retries used up)
+//   and from every outcome back to idle, ready for the next delivery.
+// One delivery is one run of the machine from `idle` to an outcome. The actors that run it are kept
+// and reused (DeliveryActors): creating an XState actor cost more than running it (measured in
+// docs/decisions.md), and a delivery must stay cheap. The daemon drives the machine with events (no
+// promise child actors); what the machine asks of the world it asks through the `Delivery` it runs,
+// which is also where it records what happened (attempt, status, reason), so no `assign` copies the
+// context on every step.
+import { and, assign, createActor, setup, type ActorOptions, type ActorRefFrom, type AnyActorRef } from 'xstate';
 import type { RenderedRequest } from '../render/index.js';
 import type { RetryPolicy } from './backoff.js';
 import { hasAttemptsLeft, retryDelayMs } from './backoff.js';
@@ -27,19 +32,16 @@ export interface DeliveryHandle {
   send(event: DeliveryEvent): void;
 }
 
-/** What the delivery asks of the runner; each call answers by sending an event to the actor. */
-export interface DeliveryWorld {
-  /** Render the request; answer `rendered` or `render.failed`. */
-  render(self: DeliveryHandle): void;
-  /** Send it through the limiter; answer `sent` with the classification. */
-  send(self: DeliveryHandle, request: RenderedRequest, signal: DeliveryCancel): void;
-  /** Retry-After: pause the whole sync's limiter. */
-  pause(ms: number): void;
-  /** A state was entered (traces record it as a span event); `progress` is the delivery as it stands. */
-  entered?(state: string, self: DeliveryHandle, progress: DeliveryProgress): void;
+/** How a sync retries: the same for each of its deliveries. */
+export interface DeliveryRules {
+  policy: RetryPolicy;
+  /** Longer waits go back to JetStream as nak(delay). */
+  maxInProcessWaitMs: number;
+  maxInProcessRetries: number;
+  random?: () => number;
 }
 
-/** A read-only view of a delivery on entering a state (the machine's own context, not a copy). */
+/** A read-only view of a delivery as it stands (the delivery itself, not a copy). */
 export interface DeliveryProgress {
   readonly attempt: number;
   readonly requests: number;
@@ -50,24 +52,6 @@ export interface DeliveryProgress {
   readonly delayMs?: number;
 }
 
-export type SendResult = { kind: 'delivered'; status: number } | RetryableDeliveryError | PermanentDeliveryError;
-
-export type DeliveryEvent =
-  | { type: 'rendered'; request: RenderedRequest }
-  | { type: 'render.failed'; code: string; message: string }
-  | { type: 'sent'; result: SendResult }
-  | { type: 'abort' };
-
-export interface DeliveryInput {
-  /** JetStream delivery count of the message(s): the attempt number, so restarts keep counting. */
-  attempt: number;
-  policy: RetryPolicy;
-  maxInProcessWaitMs: number;
-  maxInProcessRetries: number;
-  world: DeliveryWorld;
-  random?: () => number;
-}
-
 export const DELIVERY_OUTCOMES = {
   delivered: 'delivered',
   dead: 'dead',
@@ -76,135 +60,179 @@ export const DELIVERY_OUTCOMES = {
 } as const;
 export type DeliveryOutcome = (typeof DELIVERY_OUTCOMES)[keyof typeof DELIVERY_OUTCOMES];
 
-export interface DeliveryOutput {
-  outcome: DeliveryOutcome;
-  attempt: number;
+/**
+ * One delivery: the record the machine keeps while it runs it, and what it asks of the world, which
+ * the runner implements. Each `render`/`send` answers by sending an event to `self`.
+ */
+export abstract class Delivery implements DeliveryProgress {
   /** Requests sent in this delivery (more than one after in-process retries). */
-  requests: number;
-  status?: number;
+  requests = 0;
+  localRetries = 0;
+  request: RenderedRequest | undefined = undefined;
+  status: number | undefined = undefined;
   /** Dead: the reason code (http_4xx, retries_exhausted, render_failed, …). */
-  reason?: string;
-  message?: string;
-  /** Deferred: how long JetStream should wait before redelivering. */
-  delayMs?: number;
-  request?: RenderedRequest;
+  reason: string | undefined = undefined;
+  message: string | undefined = undefined;
+  /** Waiting or deferred: how long until the next attempt. */
+  delayMs: number | undefined = undefined;
+  outcome: DeliveryOutcome | undefined = undefined;
+  /** Cancels whichever request is in flight when the delivery is released. */
+  readonly cancel = new DeliveryCancel();
+
+  constructor(
+    /** JetStream delivery count of the message(s): the attempt number, so restarts keep counting. */
+    public attempt: number,
+    readonly rules: DeliveryRules,
+  ) {}
+
+  /** Render the request; answer `rendered` or `render.failed`. */
+  abstract render(self: DeliveryHandle): void;
+  /** Send it through the limiter; answer `sent` with the classification. */
+  abstract send(self: DeliveryHandle, request: RenderedRequest, cancel: DeliveryCancel): void;
+  /** Retry-After: pause the whole sync's limiter. */
+  abstract pause(ms: number): void;
+  /** An outcome was reached: `outcome` says which. */
+  abstract settled(): void;
+  /** The machine failed (a bug in an action): nothing was settled. */
+  abstract failed(error: unknown): void;
+  /** A state was entered (traces record it as a span event). */
+  entered(_state: DeliveryState, _self: DeliveryHandle): void {}
 }
 
+export type SendResult = { kind: 'delivered'; status: number } | RetryableDeliveryError | PermanentDeliveryError;
+
+export type DeliveryEvent =
+  | { type: 'deliver'; delivery: Delivery }
+  | { type: 'rendered'; request: RenderedRequest }
+  | { type: 'render.failed'; code: string; message: string }
+  | { type: 'sent'; result: SendResult }
+  | { type: 'abort' };
+
+export type DeliveryState = 'rendering' | 'sending' | 'waiting' | DeliveryOutcome;
+
 interface DeliveryContext {
-  attempt: number;
-  requests: number;
-  localRetries: number;
-  policy: RetryPolicy;
-  maxInProcessWaitMs: number;
-  maxInProcessRetries: number;
-  world: DeliveryWorld;
-  random: () => number;
-  request?: RenderedRequest;
-  status?: number;
-  reason?: string;
-  message?: string;
-  delayMs?: number;
-  /** One per delivery: it cancels whichever request is in flight when the delivery is released. */
-  abort: DeliveryCancel;
-  outcome?: DeliveryOutcome;
+  /** The delivery being run; undefined while idle. */
+  delivery: Delivery | undefined;
+  /** Called on entering idle: the actor is free for the next delivery. */
+  onIdle: (self: AnyActorRef) => void;
 }
 
 function failureOf(event: DeliveryEvent): RetryableDeliveryError | PermanentDeliveryError | undefined {
   return event.type === 'sent' && event.result instanceof Error ? event.result : undefined;
 }
 
-function waitFor(context: DeliveryContext, error: RetryableDeliveryError): number {
-  return error.retryAfterMs ?? retryDelayMs(context.policy, context.attempt, context.random);
+function waitFor(delivery: Delivery, error: RetryableDeliveryError): number {
+  return error.retryAfterMs ?? retryDelayMs(delivery.rules.policy, delivery.attempt, delivery.rules.random);
 }
 
-function finalState(outcome: DeliveryOutcome) {
-  return {
-    type: 'final',
-    entry: [{ type: 'settle', params: { outcome } }, { type: 'announce', params: { state: outcome } }],
-  } as const;
+/** Only ever called outside idle, where a delivery is always set. */
+const current = (context: DeliveryContext): Delivery => context.delivery!;
+
+function outcomeState(outcome: DeliveryOutcome) {
+  return { entry: { type: 'settle', params: { outcome } }, always: 'idle' } as const;
 }
+
+const abortToReleased = { target: 'released', actions: 'cancelSend' } as const;
 
 export const deliveryMachine = setup({
   types: {
     context: {} as DeliveryContext,
     events: {} as DeliveryEvent,
-    input: {} as DeliveryInput,
-    output: {} as DeliveryOutput,
+    input: {} as { onIdle: (self: AnyActorRef) => void },
   },
   guards: {
     isDelivered: ({ event }) => event.type === 'sent' && !(event.result instanceof Error),
     isPermanent: ({ event }) => failureOf(event) instanceof PermanentDeliveryError,
-    hasAttemptsLeft: ({ context }) => hasAttemptsLeft(context.policy, context.attempt),
+    hasAttemptsLeft: ({ context }) => hasAttemptsLeft(current(context).rules.policy, current(context).attempt),
     isShortWait: ({ context, event }) => {
+      const delivery = current(context);
       const failure = failureOf(event);
       return (
         failure instanceof RetryableDeliveryError &&
-        context.localRetries < context.maxInProcessRetries &&
-        waitFor(context, failure) <= context.maxInProcessWaitMs
+        delivery.localRetries < delivery.rules.maxInProcessRetries &&
+        waitFor(delivery, failure) <= delivery.rules.maxInProcessWaitMs
       );
     },
   },
   actions: {
-    render: ({ context, self }) => context.world.render(self),
-    prepareSend: assign({ requests: ({ context }) => context.requests + 1 }),
-    send: ({ context, self }) => context.world.send(self, context.request!, context.abort),
+    begin: assign({ delivery: ({ event }) => (event.type === 'deliver' ? event.delivery : undefined) }),
+    // Idle actors keep no delivery: its messages and events are freed with it.
+    forget: assign({ delivery: undefined }),
+    free: ({ context, self }) => context.onIdle(self),
+    announce: ({ context, self }, params: { state: DeliveryState }) => current(context).entered(params.state, self),
+    render: ({ context, self }) => current(context).render(self),
+    recordRequest: ({ context, event }) => {
+      if (event.type === 'rendered') current(context).request = event.request;
+    },
+    recordRenderFailure: ({ context, event }) => {
+      if (event.type !== 'render.failed') return;
+      current(context).reason = event.code;
+      current(context).message = event.message;
+    },
+    send: ({ context, self }) => {
+      const delivery = current(context);
+      delivery.requests += 1;
+      delivery.send(self, delivery.request!, delivery.cancel);
+    },
     // Only an abort cancels: building an Error on every normal exit from sending cost ~50 µs a delivery.
-    cancelSend: ({ context }) => context.abort.abort(new ShutdownError('delivery released')),
+    cancelSend: ({ context }) => current(context).cancel.abort(new ShutdownError('delivery released')),
+    recordResult: ({ context, event }) => {
+      if (event.type !== 'sent') return;
+      const delivery = current(context);
+      const result = event.result;
+      delivery.status = result.status;
+      delivery.reason = result instanceof Error ? result.code : undefined;
+      delivery.message = result instanceof Error ? result.message : undefined;
+    },
     pauseOnRetryAfter: ({ context, event }) => {
       const failure = failureOf(event);
-      if (failure instanceof RetryableDeliveryError && failure.retryAfterMs !== undefined) context.world.pause(failure.retryAfterMs);
+      if (failure instanceof RetryableDeliveryError && failure.retryAfterMs !== undefined) current(context).pause(failure.retryAfterMs);
     },
-    recordRequest: assign({ request: ({ event }) => (event.type === 'rendered' ? event.request : undefined) }),
-    recordRenderFailure: assign(({ event }) =>
-      event.type === 'render.failed' ? { reason: event.code, message: event.message } : {},
-    ),
-    recordResult: assign(({ event }) => {
-      if (event.type !== 'sent') return {};
-      const result = event.result;
-      if (!(result instanceof Error)) return { status: result.status, reason: undefined, message: undefined };
-      return { status: result.status, reason: result.code, message: result.message };
-    }),
-    scheduleRetry: assign(({ context, event }) => ({ delayMs: waitFor(context, failureOf(event) as RetryableDeliveryError) })),
+    scheduleRetry: ({ context, event }) => {
+      current(context).delayMs = waitFor(current(context), failureOf(event) as RetryableDeliveryError);
+    },
     // An in-process retry is an attempt too: the schedule escalates and the attempts run out.
-    countLocalRetry: assign({ localRetries: ({ context }) => context.localRetries + 1, attempt: ({ context }) => context.attempt + 1 }),
-    markExhausted: assign({ reason: 'retries_exhausted' }),
-    markPermanent: assign(({ event }) => {
+    countLocalRetry: ({ context }) => {
+      current(context).localRetries += 1;
+      current(context).attempt += 1;
+    },
+    markExhausted: ({ context }) => {
+      current(context).reason = 'retries_exhausted';
+    },
+    markPermanent: ({ context, event }) => {
       const failure = failureOf(event);
-      return { reason: failure?.code === 'http_4xx' || !failure ? 'http_4xx' : failure.code };
-    }),
-    announce: ({ context, self }, params: { state: string }) => context.world.entered?.(params.state, self, context),
-    settle: assign((_, params: { outcome: DeliveryOutcome }) => ({ outcome: params.outcome })),
+      current(context).reason = failure?.code === 'http_4xx' || !failure ? 'http_4xx' : failure.code;
+    },
+    settle: ({ context, self }, params: { outcome: DeliveryOutcome }) => {
+      const delivery = current(context);
+      delivery.outcome = params.outcome;
+      if (params.outcome !== 'deferred' && params.outcome !== 'dead') delivery.delayMs = undefined;
+      delivery.entered(params.outcome, self);
+      delivery.settled();
+    },
   },
   delays: {
-    backoff: ({ context }) => context.delayMs ?? 0,
+    backoff: ({ context }) => context.delivery?.delayMs ?? 0,
   },
 }).createMachine({
   id: 'delivery',
-  context: ({ input }) => ({
-    attempt: input.attempt,
-    requests: 0,
-    abort: new DeliveryCancel(),
-    localRetries: 0,
-    policy: input.policy,
-    maxInProcessWaitMs: input.maxInProcessWaitMs,
-    maxInProcessRetries: input.maxInProcessRetries,
-    world: input.world,
-    random: input.random ?? Math.random,
-  }),
-  initial: 'rendering',
-  on: {
-    abort: { target: '.released', actions: 'cancelSend' },
-  },
+  context: ({ input }) => ({ delivery: undefined, onIdle: input.onIdle }),
+  initial: 'idle',
   states: {
+    idle: {
+      entry: ['forget', 'free'],
+      on: { deliver: { target: 'rendering', actions: 'begin' } },
+    },
     rendering: {
       entry: [{ type: 'announce', params: { state: 'rendering' } }, 'render'],
       on: {
         rendered: { target: 'sending', actions: 'recordRequest' },
         'render.failed': { target: 'dead', actions: 'recordRenderFailure' },
+        abort: abortToReleased,
       },
     },
     sending: {
-      entry: ['prepareSend', { type: 'announce', params: { state: 'sending' } }, 'send'],
+      entry: [{ type: 'announce', params: { state: 'sending' } }, 'send'],
       on: {
         sent: [
           { guard: 'isDelivered', target: 'delivered', actions: 'recordResult' },
@@ -217,30 +245,82 @@ export const deliveryMachine = setup({
           { guard: 'hasAttemptsLeft', target: 'deferred', actions: ['recordResult', 'pauseOnRetryAfter', 'scheduleRetry'] },
           { target: 'dead', actions: ['recordResult', 'markExhausted'] },
         ],
+        abort: abortToReleased,
       },
     },
     waiting: {
       entry: { type: 'announce', params: { state: 'waiting' } },
       after: { backoff: 'sending' },
+      on: { abort: abortToReleased },
     },
-    delivered: finalState('delivered'),
-    deferred: finalState('deferred'),
-    dead: finalState('dead'),
-    released: finalState('released'),
-  },
-  output: ({ context }) => {
-    const state = context.outcome!;
-    return {
-      outcome: state,
-      attempt: context.attempt,
-      requests: context.requests,
-      status: context.status,
-      reason: context.reason,
-      message: context.message,
-      delayMs: state === 'deferred' ? context.delayMs : undefined,
-      request: context.request,
-    };
+    delivered: outcomeState('delivered'),
+    deferred: outcomeState('deferred'),
+    dead: outcomeState('dead'),
+    released: outcomeState('released'),
   },
 });
 
-export type DeliveryActorRef = import('xstate').ActorRefFrom<typeof deliveryMachine>;
+export type DeliveryActor = ActorRefFrom<typeof deliveryMachine>;
+/** XState's clock (a SimulatedClock in tests). */
+type Clock = NonNullable<ActorOptions<typeof deliveryMachine>['clock']>;
+
+/**
+ * The actors that run one sync's deliveries. An actor that reaches an outcome goes back to idle and
+ * is reused; at most `keepIdle` idle actors are kept, the rest are stopped.
+ */
+export class DeliveryActors {
+  readonly #idle: DeliveryActor[] = [];
+  readonly #running = new Map<DeliveryActor, Delivery>();
+  readonly #clock: Clock | undefined;
+  readonly #keepIdle: number;
+
+  constructor(options: { keepIdle: number; clock?: Clock }) {
+    this.#keepIdle = options.keepIdle;
+    this.#clock = options.clock;
+  }
+
+  /** Runs `delivery` on an idle actor; its `settled` (or `failed`) is called at the end. */
+  start(delivery: Delivery): DeliveryActor {
+    const actor = this.#idle.pop() ?? this.#create();
+    this.#running.set(actor, delivery);
+    actor.send({ type: 'deliver', delivery });
+    return actor;
+  }
+
+  /** Releases every running delivery: each ends `released` and cancels its request in flight. */
+  abortAll(): void {
+    for (const actor of [...this.#running.keys()]) actor.send({ type: 'abort' });
+  }
+
+  get running(): number {
+    return this.#running.size;
+  }
+
+  get idle(): number {
+    return this.#idle.length;
+  }
+
+  #create(): DeliveryActor {
+    const input = { onIdle: this.#onIdle };
+    // No `clock` key unless one was given: an explicit undefined replaces XState's default clock.
+    const actor: DeliveryActor = createActor(deliveryMachine, this.#clock ? { clock: this.#clock, input } : { input });
+    // A machine error is a bug in an action: the actor is stopped and never reused.
+    actor.subscribe({
+      error: (error: unknown) => {
+        const delivery = this.#running.get(actor);
+        this.#running.delete(actor);
+        delivery?.failed(error);
+      },
+    });
+    actor.start();
+    return actor;
+  }
+
+  readonly #onIdle = (self: AnyActorRef): void => {
+    const actor = self as DeliveryActor;
+    // Not running: the actor was just started and its creator takes it.
+    if (!this.#running.delete(actor)) return;
+    if (this.#idle.length < this.#keepIdle) this.#idle.push(actor);
+    else queueMicrotask(() => actor.stop());
+  };
+}

@@ -1,15 +1,16 @@
 export {
   deliveryMachine,
+  Delivery,
+  DeliveryActors,
   DeliveryCancel,
   DELIVERY_OUTCOMES,
-  type DeliveryActorRef,
+  type DeliveryActor,
   type DeliveryEvent,
   type DeliveryHandle,
-  type DeliveryInput,
   type DeliveryOutcome,
-  type DeliveryOutput,
   type DeliveryProgress,
-  type DeliveryWorld,
+  type DeliveryRules,
+  type DeliveryState,
   type SendResult,
 } from './delivery-machine.js';
 export * from './errors.js';

@@ -1,53 +1,80 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { createActor, SimulatedClock } from 'xstate';
+import { SimulatedClock } from 'xstate';
 import {
   classify,
-  deliveryMachine,
+  Delivery,
+  DeliveryActors,
+  type DeliveryActor,
   type DeliveryCancel,
+  type DeliveryHandle,
+  type DeliveryState,
   resolveRetryPolicy,
-  type DeliveryActorRef,
-  type DeliveryOutput,
-  type DeliveryWorld,
   type SendResult,
 } from '../../daemon/delivery/index.js';
 import type { RenderedRequest } from '../../daemon/render/index.js';
 
 const REQUEST: RenderedRequest = { method: 'POST', url: 'http://127.0.0.1:1/track', headers: { 'content-type': 'application/json' }, body: '{}' };
 
-/** A world whose sends answer from a script of results, recording what the machine asked for. */
-function scriptedWorld(results: SendResult[], options: { renderFails?: boolean } = {}) {
-  const log: string[] = [];
-  const pauses: number[] = [];
-  const signals: DeliveryCancel[] = [];
-  const world: DeliveryWorld = {
-    render: (self) =>
-      options.renderFails ? self.send({ type: 'render.failed', code: 'render_failed', message: 'body.njk:3:5: boom' }) : self.send({ type: 'rendered', request: REQUEST }),
-    send: (self, _request, signal) => {
-      signals.push(signal);
-      const result = results.shift();
-      if (result) queueMicrotask(() => self.send({ type: 'sent', result }));
-    },
-    pause: (ms) => pauses.push(ms),
-    entered: (state) => log.push(state),
-  };
-  return { world, log, pauses, signals };
-}
+/** A delivery whose sends answer from a script of results, recording what the machine asked for. */
+class ScriptedDelivery extends Delivery {
+  readonly log: string[] = [];
+  readonly pauses: number[] = [];
+  readonly signals: DeliveryCancel[] = [];
+  readonly done: Promise<ScriptedDelivery>;
+  private resolve!: (delivery: ScriptedDelivery) => void;
+  private reject!: (error: unknown) => void;
 
-function start(world: DeliveryWorld, options: { attempt?: number; clock?: SimulatedClock; maxInProcessWaitMs?: number; maxAttempts?: number } = {}) {
-  const actor = createActor(deliveryMachine, {
-    clock: options.clock,
-    input: {
-      attempt: options.attempt ?? 1,
+  constructor(
+    private readonly results: SendResult[],
+    options: { attempt?: number; maxInProcessWaitMs?: number; maxAttempts?: number; renderFails?: boolean } = {},
+  ) {
+    super(options.attempt ?? 1, {
       policy: resolveRetryPolicy({ maxAttempts: options.maxAttempts ?? 3, initialDelayMs: 60_000, multiplier: 2, jitter: 0 }),
       maxInProcessWaitMs: options.maxInProcessWaitMs ?? 5_000,
       maxInProcessRetries: 3,
-      world,
-    },
-  });
-  const done = new Promise<DeliveryOutput>((resolve, reject) => actor.subscribe({ complete: () => resolve(actor.getSnapshot().output!), error: reject }));
-  actor.start();
-  return { actor: actor as DeliveryActorRef, done };
+    });
+    this.renderFails = options.renderFails ?? false;
+    this.done = new Promise((resolve, reject) => {
+      this.resolve = resolve;
+      this.reject = reject;
+    });
+  }
+
+  private readonly renderFails: boolean;
+
+  render(self: DeliveryHandle): void {
+    if (this.renderFails) self.send({ type: 'render.failed', code: 'render_failed', message: 'body.njk:3:5: boom' });
+    else self.send({ type: 'rendered', request: REQUEST });
+  }
+
+  send(self: DeliveryHandle, _request: RenderedRequest, cancel: DeliveryCancel): void {
+    this.signals.push(cancel);
+    const result = this.results.shift();
+    if (result) queueMicrotask(() => self.send({ type: 'sent', result }));
+  }
+
+  pause(ms: number): void {
+    this.pauses.push(ms);
+  }
+
+  override entered(state: DeliveryState): void {
+    this.log.push(state);
+  }
+
+  settled(): void {
+    this.resolve(this);
+  }
+
+  failed(error: unknown): void {
+    this.reject(error);
+  }
+}
+
+function start(delivery: ScriptedDelivery, options: { clock?: SimulatedClock; actors?: DeliveryActors } = {}) {
+  const actors = options.actors ?? new DeliveryActors({ keepIdle: 4, clock: options.clock });
+  const actor: DeliveryActor = actors.start(delivery);
+  return { actor, actors, done: delivery.done };
 }
 
 const ok = (status = 200) => classify({ status, headers: {} });
@@ -55,8 +82,8 @@ const fail = (status: number, headers: Record<string, string> = {}) => classify(
 
 describe('delivery machine', () => {
   it('delivers on a 2xx after rendering and sending once', async () => {
-    const { world, log } = scriptedWorld([ok()]);
-    const output = await start(world).done;
+    const output = await start(new ScriptedDelivery([ok()])).done;
+    const log = output.log;
     assert.equal(output.outcome, 'delivered');
     assert.equal(output.status, 200);
     assert.equal(output.requests, 1);
@@ -64,8 +91,8 @@ describe('delivery machine', () => {
   });
 
   it('goes dead with render_failed when the template fails, without sending', async () => {
-    const { world, signals } = scriptedWorld([], { renderFails: true });
-    const output = await start(world).done;
+    const output = await start(new ScriptedDelivery([], { renderFails: true })).done;
+    const signals = output.signals;
     assert.equal(output.outcome, 'dead');
     assert.equal(output.reason, 'render_failed');
     assert.match(output.message ?? '', /body\.njk:3:5/);
@@ -73,29 +100,27 @@ describe('delivery machine', () => {
   });
 
   it('goes dead at once with http_4xx on a 400', async () => {
-    const { world } = scriptedWorld([fail(400)]);
-    const output = await start(world).done;
+    const output = await start(new ScriptedDelivery([fail(400)])).done;
     assert.deepEqual([output.outcome, output.reason, output.status, output.requests], ['dead', 'http_4xx', 400, 1]);
   });
 
   it('defers a 500 to JetStream with the schedule delay while attempts are left', async () => {
-    const { world } = scriptedWorld([fail(500)]);
-    const output = await start(world, { attempt: 2 }).done;
+    const output = await start(new ScriptedDelivery([fail(500)], { attempt: 2 })).done;
     assert.equal(output.outcome, 'deferred');
     assert.equal(output.delayMs, 120_000, 'second attempt waits initial × multiplier');
     assert.equal(output.status, 500);
   });
 
   it('goes dead with retries_exhausted when the last attempt fails', async () => {
-    const { world } = scriptedWorld([fail(503)]);
-    const output = await start(world, { attempt: 3 }).done;
+    const output = await start(new ScriptedDelivery([fail(503)], { attempt: 3 })).done;
     assert.deepEqual([output.outcome, output.reason, output.status], ['dead', 'retries_exhausted', 503]);
   });
 
   it('waits in process for a short Retry-After, pauses the limiter, then sends again', async () => {
     const clock = new SimulatedClock();
-    const { world, log, pauses } = scriptedWorld([fail(429, { 'retry-after': '2' }), ok()]);
-    const { done, actor } = start(world, { clock });
+    const delivery = new ScriptedDelivery([fail(429, { 'retry-after': '2' }), ok()]);
+    const { log, pauses } = delivery;
+    const { done, actor } = start(delivery, { clock });
     await new Promise((resolve) => setImmediate(resolve));
     assert.equal(actor.getSnapshot().value, 'waiting');
     assert.deepEqual(pauses, [2_000]);
@@ -109,8 +134,8 @@ describe('delivery machine', () => {
   });
 
   it('hands a long Retry-After to JetStream instead of holding it in process', async () => {
-    const { world, pauses } = scriptedWorld([fail(429, { 'retry-after': '120' })]);
-    const output = await start(world).done;
+    const output = await start(new ScriptedDelivery([fail(429, { 'retry-after': '120' })])).done;
+    const pauses = output.pauses;
     assert.equal(output.outcome, 'deferred');
     assert.equal(output.delayMs, 120_000);
     assert.deepEqual(pauses, [120_000]);
@@ -119,8 +144,7 @@ describe('delivery machine', () => {
   it('stops retrying in process after the local retry bound and defers', async () => {
     const clock = new SimulatedClock();
     const results = [1, 2, 3, 4].map(() => fail(503, { 'retry-after': '1' }));
-    const { world } = scriptedWorld(results);
-    const { done } = start(world, { clock, maxAttempts: 9 });
+    const { done } = start(new ScriptedDelivery(results, { maxAttempts: 9 }), { clock });
     for (let i = 0; i < 3; i++) {
       await new Promise((resolve) => setImmediate(resolve));
       clock.increment(1_000);
@@ -133,8 +157,7 @@ describe('delivery machine', () => {
 
   it('counts in-process retries against the attempts, so a short wait cannot retry forever', async () => {
     const clock = new SimulatedClock();
-    const { world } = scriptedWorld([1, 2, 3].map(() => fail(503, { 'retry-after': '1' })));
-    const { done } = start(world, { clock, maxAttempts: 3 });
+    const { done } = start(new ScriptedDelivery([1, 2, 3].map(() => fail(503, { 'retry-after': '1' })), { maxAttempts: 3 }), { clock });
     for (let i = 0; i < 2; i++) {
       await new Promise((resolve) => setImmediate(resolve));
       clock.increment(1_000);
@@ -144,11 +167,85 @@ describe('delivery machine', () => {
   });
 
   it('releases on abort and cancels the request in flight', async () => {
-    const { world, signals } = scriptedWorld([]);
-    const { actor, done } = start(world);
+    const delivery = new ScriptedDelivery([]);
+    const { actor, done } = start(delivery);
     actor.send({ type: 'abort' });
     const output = await done;
     assert.equal(output.outcome, 'released');
-    assert.equal(signals[0].aborted, true);
+    assert.equal(delivery.signals[0].aborted, true);
+  });
+});
+
+describe('delivery actors', () => {
+  it('runs the next delivery on the actor the last one left idle, with nothing carried over', async () => {
+    const actors = new DeliveryActors({ keepIdle: 4 });
+    const first = new ScriptedDelivery([fail(400)]);
+    const { actor } = start(first, { actors });
+    await first.done;
+    assert.equal(actor.getSnapshot().value, 'idle');
+    assert.equal(actor.getSnapshot().context.delivery, undefined, 'an idle actor holds no delivery (nor its messages)');
+    assert.deepEqual([actors.idle, actors.running], [1, 0]);
+    const second = new ScriptedDelivery([ok()]);
+    const again = start(second, { actors });
+    assert.equal(again.actor, actor, 'the idle actor is reused');
+    const output = await second.done;
+    assert.deepEqual([output.outcome, output.status, output.reason, output.requests], ['delivered', 200, undefined, 1]);
+    assert.deepEqual(output.log, ['rendering', 'sending', 'delivered']);
+  });
+
+  it('waits on the real timers when no clock is given', async (t) => {
+    t.mock.timers.enable({ apis: ['setTimeout'] });
+    const delivery = new ScriptedDelivery([fail(503, { 'retry-after': '1' }), ok()], { maxAttempts: 9 });
+    const { actor } = start(delivery, { actors: new DeliveryActors({ keepIdle: 4 }) });
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(actor.getSnapshot().value, 'waiting');
+    t.mock.timers.tick(1_000);
+    assert.equal((await delivery.done).outcome, 'delivered');
+    assert.equal(delivery.requests, 2);
+  });
+
+  it('keeps at most keepIdle idle actors and stops the others', async () => {
+    const actors = new DeliveryActors({ keepIdle: 1 });
+    const deliveries = [1, 2, 3].map(() => new ScriptedDelivery([ok()]));
+    const started = deliveries.map((delivery) => start(delivery, { actors }).actor);
+    assert.equal(new Set(started).size, 3, 'concurrent deliveries each get an actor');
+    assert.equal(actors.running, 3);
+    await Promise.all(deliveries.map((delivery) => delivery.done));
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.deepEqual([actors.idle, actors.running], [1, 0]);
+    assert.equal(started.filter((actor) => actor.getSnapshot().status === 'stopped').length, 2);
+  });
+
+  it('releases every running delivery on abortAll, wherever it is', async () => {
+    const clock = new SimulatedClock();
+    const actors = new DeliveryActors({ keepIdle: 4, clock });
+    const sending = new ScriptedDelivery([]);
+    const waiting = new ScriptedDelivery([fail(503, { 'retry-after': '1' })], { maxAttempts: 9 });
+    start(sending, { actors });
+    const { actor } = start(waiting, { actors });
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(actor.getSnapshot().value, 'waiting');
+    actors.abortAll();
+    const outcomes = await Promise.all([sending.done, waiting.done]);
+    assert.deepEqual(outcomes.map((delivery) => delivery.outcome), ['released', 'released']);
+    assert.equal(sending.signals[0].aborted, true);
+    clock.increment(1_000);
+    assert.equal(waiting.requests, 1, 'a released delivery does not send again when its wait would have ended');
+    assert.equal(actors.running, 0);
+  });
+
+  it('reports a delivery whose action throws as failed and never reuses that actor', async () => {
+    const actors = new DeliveryActors({ keepIdle: 4 });
+    const broken = new ScriptedDelivery([ok()]);
+    broken.render = () => {
+      throw new Error('a bug in render');
+    };
+    const { actor } = start(broken, { actors });
+    await assert.rejects(broken.done, /a bug in render/);
+    assert.equal(actor.getSnapshot().status, 'error');
+    assert.deepEqual([actors.idle, actors.running], [0, 0]);
+    const next = new ScriptedDelivery([ok()]);
+    assert.notEqual(start(next, { actors }).actor, actor);
+    assert.equal((await next.done).outcome, 'delivered');
   });
 });
