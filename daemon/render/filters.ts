@@ -4,22 +4,27 @@
 /** JSON-encodes any value; undefined becomes null, non-finite numbers null, bigints their digits. */
 export function json(value: unknown, indent?: number): string {
   if (value === undefined) return 'null';
-  let sawBigint = false;
-  let text = JSON.stringify(
-    value,
-    (_key, entry: unknown) => {
-      if (typeof entry !== 'bigint') return entry;
-      sawBigint = true;
-      return `${BIGINT_MARK}${entry}${BIGINT_MARK}`;
-    },
-    indent,
-  );
-  // A bigint keeps every digit as a JSON number rather than losing precision as a double.
-  if (sawBigint) text = text.replace(BIGINT_PATTERN, '$1');
+  let text: string;
+  try {
+    // The common case, without a replacer: a replacer function is called for every key and value.
+    text = JSON.stringify(value, undefined, indent);
+  } catch (error) {
+    // Only a bigint makes JSON.stringify throw a TypeError (a cycle cannot come from a parsed event).
+    if (!(error instanceof TypeError) || !/BigInt/i.test(error.message)) throw error;
+    text = withBigints(value, indent);
+  }
   // U+2028/2029 are valid JSON but break JavaScript consumers that eval or embed it.
-  return text.replace(/[\u2028\u2029]/g, (ch) => (ch === '\u2028' ? '\\u2028' : '\\u2029'));
+  return LINE_SEPARATORS.test(text) ? text.replace(LINE_SEPARATORS_ALL, (ch) => (ch === '\u2028' ? '\\u2028' : '\\u2029')) : text;
 }
 
+/** A bigint keeps every digit as a JSON number rather than losing precision as a double. */
+function withBigints(value: unknown, indent: number | undefined): string {
+  const text = JSON.stringify(value, (_key, entry: unknown) => (typeof entry === 'bigint' ? `${BIGINT_MARK}${entry}${BIGINT_MARK}` : entry), indent);
+  return text.replace(BIGINT_PATTERN, '$1');
+}
+
+const LINE_SEPARATORS = /[\u2028\u2029]/;
+const LINE_SEPARATORS_ALL = /[\u2028\u2029]/g;
 const BIGINT_MARK = '\u0000bigint\u0000';
 const BIGINT_PATTERN = /"\\u0000bigint\\u0000(-?\d+)\\u0000bigint\\u0000"/g;
 

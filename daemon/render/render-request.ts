@@ -32,7 +32,7 @@ export interface RenderOptions {
 
 export function renderRequest(templates: RequestTemplates, context: RenderContext, options: RenderOptions = {}): RenderedRequest {
   const url = templates.url.render(context).trim();
-  checkUrl(templates.url.name, url);
+  checkUrl(templates.url, url);
   const headers: Record<string, string> = { 'content-type': templates.contentType };
   if (options.extraHeaders) Object.assign(headers, options.extraHeaders);
   if (templates.idempotencyHeader && options.idempotencyKey) headers[templates.idempotencyHeader.toLowerCase()] = options.idempotencyKey;
@@ -52,7 +52,12 @@ function isJson(contentType: string): boolean {
   return /[/+]json\b/i.test(contentType);
 }
 
-function checkUrl(name: string, url: string): void {
+/** The last URL each URL template rendered that passed the check: most render the same URL every time. */
+const checkedUrls = new WeakMap<CompiledTemplate, string>();
+
+function checkUrl(template: CompiledTemplate, url: string): void {
+  if (checkedUrls.get(template) === url) return;
+  const name = template.name;
   let parsed: URL;
   try {
     parsed = new URL(url);
@@ -62,6 +67,7 @@ function checkUrl(name: string, url: string): void {
   if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
     throw new RenderError(name, undefined, undefined, `rendered URL must be http or https: ${JSON.stringify(url)}`);
   }
+  checkedUrls.set(template, url);
 }
 
 /** A body that does not parse is a render error naming the template and the place in its output. */
