@@ -1,6 +1,7 @@
 // The send area's public surface: HTTP requests through undici, one pool per origin.
 export {
   HttpSender,
+  type CancelEmitter,
   type CancelSignal,
   type HttpSenderOptions,
   type OriginStats,

@@ -4,8 +4,9 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { classify } from '../../daemon/delivery/classify.js';
+import { DeliveryCancel } from '../../daemon/delivery/delivery-machine.js';
 import { RetryableDeliveryError, ShutdownError } from '../../daemon/delivery/errors.js';
-import { DEFAULT_ABORT_CHECK_INTERVAL_MS, DEFAULT_RESPONSE_EXCERPT_BYTES } from '../../daemon/defaults.js';
+import { DEFAULT_RESPONSE_EXCERPT_BYTES } from '../../daemon/defaults.js';
 import { HttpSender, type SendRequest } from '../../daemon/send/index.js';
 
 const TEN_MB = 10 * 1_048_576;
@@ -178,12 +179,14 @@ describe('send http-sender', () => {
   });
 
   it('times out a hanging server with an error classify calls retryable timeout', async (t) => {
-    // The deadline is a plain setTimeout: mocked, so the test ticks it instead of waiting.
+    // The deadline is a plain setTimeout, armed when the request is on a socket: mocked, so the test ticks it instead of waiting.
     t.mock.timers.enable({ apis: ['setTimeout'] });
     const arrived = new Promise<void>((resolve) => destination.hung.push(resolve));
     const sending = sender.send(post(`${destination.origin}/hang`), { timeoutMs: 2_000 });
     await arrived;
-    t.mock.timers.tick(2_000);
+    t.mock.timers.tick(1_999);
+    assert.equal(await Promise.race([sending.then(() => 'settled', () => 'settled'), new Promise((resolve) => setImmediate(resolve, 'pending'))]), 'pending');
+    t.mock.timers.tick(1);
     const error = await sending.then(
       () => assert.fail('a hanging request must not resolve'),
       (caught: unknown) => caught,
@@ -194,9 +197,32 @@ describe('send http-sender', () => {
     assert.equal(result.code, 'timeout');
   });
 
-  it('cancels a request when the caller aborts, and classify tells shutdown from other aborts', async (t) => {
-    // The sender checks callers' signals on an interval instead of listening to each one: mocked here.
-    t.mock.timers.enable({ apis: ['setInterval'] });
+  it('counts the deadline from when the request is on a socket, not while it waits in the pool', async (t) => {
+    t.mock.timers.enable({ apis: ['setTimeout'] });
+    const own = new HttpSender({ connections: 1 });
+    try {
+      const first = new DeliveryCancel();
+      const firstArrived = new Promise<void>((resolve) => destination.hung.push(resolve));
+      const blocking = own.send(post(`${destination.origin}/hang`), { signal: first, timeoutMs: 2_000 }).catch((error: unknown) => error);
+      await firstArrived;
+      // The pool's one connection is busy: this one waits in the queue for 1.5 s.
+      const secondArrived = new Promise<void>((resolve) => destination.hung.push(resolve));
+      const queued = own.send(post(`${destination.origin}/hang`), { timeoutMs: 2_000 });
+      const outcome = queued.then(() => 'answered', (error: unknown) => (error as Error).name);
+      t.mock.timers.tick(1_500);
+      first.abort(new ShutdownError());
+      assert.ok((await blocking) instanceof ShutdownError, 'an emitter signal cancels its request');
+      await secondArrived;
+      t.mock.timers.tick(1_999);
+      assert.equal(await Promise.race([outcome, new Promise((resolve) => setImmediate(resolve, 'pending'))]), 'pending', '3.5 s after send, 2 s less 1 ms on the socket');
+      t.mock.timers.tick(1);
+      assert.equal(await outcome, 'TimeoutError');
+    } finally {
+      await own.close(0);
+    }
+  });
+
+  it('cancels a request when the caller aborts, and classify tells shutdown from other aborts', async () => {
     for (const [reason, code] of [
       [new ShutdownError(), 'shutdown'],
       [new Error('delivery released'), 'aborted'],
@@ -206,7 +232,6 @@ describe('send http-sender', () => {
       const sending = sender.send(post(`${destination.origin}/hang`), { signal: controller.signal });
       await arrived;
       controller.abort(reason);
-      t.mock.timers.tick(DEFAULT_ABORT_CHECK_INTERVAL_MS);
       const error = await sending.then(
         () => assert.fail('an aborted request must not resolve'),
         (caught: unknown) => caught,
