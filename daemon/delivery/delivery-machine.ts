@@ -11,7 +11,7 @@
 // which is also where it records what happened (attempt, status, reason), so no `assign` copies the
 // context on every step.
 import { EventEmitter } from 'node:events';
-import { and, assign, createActor, setup, type ActorOptions, type ActorRefFrom, type AnyActorRef } from 'xstate';
+import { and, createActor, setup, type ActorOptions, type ActorRefFrom, type AnyActorRef } from 'xstate';
 import type { RenderedRequest } from '../render/index.js';
 import type { RetryPolicy } from './backoff.js';
 import { hasAttemptsLeft, retryDelayMs } from './backoff.js';
@@ -115,8 +115,9 @@ export type DeliveryEvent =
 export type DeliveryState = 'rendering' | 'sending' | 'waiting' | DeliveryOutcome;
 
 interface DeliveryContext {
-  /** The delivery being run; undefined while idle. */
-  delivery: Delivery | undefined;
+  /** The delivery being run (undefined while idle), in a holder the actions write to: an `assign`
+   *  would copy the context and the snapshot at each start and end of a run. */
+  run: { delivery: Delivery | undefined };
   /** Called on entering idle: the actor is free for the next delivery. */
   onIdle: (self: AnyActorRef) => void;
 }
@@ -130,7 +131,7 @@ function waitFor(delivery: Delivery, error: RetryableDeliveryError): number {
 }
 
 /** Only ever called outside idle, where a delivery is always set. */
-const current = (context: DeliveryContext): Delivery => context.delivery!;
+const current = (context: DeliveryContext): Delivery => context.run.delivery!;
 
 function outcomeState(outcome: DeliveryOutcome) {
   return { entry: { type: 'settle', params: { outcome } }, always: 'idle' } as const;
@@ -159,9 +160,13 @@ export const deliveryMachine = setup({
     },
   },
   actions: {
-    begin: assign({ delivery: ({ event }) => (event.type === 'deliver' ? event.delivery : undefined) }),
+    begin: ({ context, event }) => {
+      if (event.type === 'deliver') context.run.delivery = event.delivery;
+    },
     // Idle actors keep no delivery: its messages and events are freed with it.
-    forget: assign({ delivery: undefined }),
+    forget: ({ context }) => {
+      context.run.delivery = undefined;
+    },
     free: ({ context, self }) => context.onIdle(self),
     announce: ({ context, self }, params: { state: DeliveryState }) => current(context).entered(params.state, self),
     render: ({ context, self }) => current(context).render(self),
@@ -216,11 +221,11 @@ export const deliveryMachine = setup({
     },
   },
   delays: {
-    backoff: ({ context }) => context.delivery?.delayMs ?? 0,
+    backoff: ({ context }) => context.run.delivery?.delayMs ?? 0,
   },
 }).createMachine({
   id: 'delivery',
-  context: ({ input }) => ({ delivery: undefined, onIdle: input.onIdle }),
+  context: ({ input }) => ({ run: { delivery: undefined }, onIdle: input.onIdle }),
   initial: 'idle',
   states: {
     idle: {

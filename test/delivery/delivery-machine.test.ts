@@ -183,7 +183,7 @@ describe('delivery actors', () => {
     const { actor } = start(first, { actors });
     await first.done;
     assert.equal(actor.getSnapshot().value, 'idle');
-    assert.equal(actor.getSnapshot().context.delivery, undefined, 'an idle actor holds no delivery (nor its messages)');
+    assert.equal(actor.getSnapshot().context.run.delivery, undefined, 'an idle actor holds no delivery (nor its messages)');
     assert.deepEqual([actors.idle, actors.running], [1, 0]);
     const second = new ScriptedDelivery([ok()]);
     const again = start(second, { actors });
