@@ -177,13 +177,13 @@ describe('delivery machine', () => {
 });
 
 describe('delivery actors', () => {
-  it('runs the next delivery on the actor the last one left idle, with nothing carried over', async () => {
+  it('runs the next delivery on the actor the last one left free, with nothing carried over', async () => {
     const actors = new DeliveryActors({ keepIdle: 4 });
     const first = new ScriptedDelivery([fail(400)]);
     const { actor } = start(first, { actors });
     await first.done;
-    assert.equal(actor.getSnapshot().value, 'idle');
-    assert.equal(actor.getSnapshot().context.run.delivery, undefined, 'an idle actor holds no delivery (nor its messages)');
+    assert.equal(actor.getSnapshot().value, 'dead', 'an actor rests in the outcome it reached');
+    assert.equal(actor.getSnapshot().context.run.delivery, undefined, 'a resting actor holds no delivery (nor its messages)');
     assert.deepEqual([actors.idle, actors.running], [1, 0]);
     const second = new ScriptedDelivery([ok()]);
     const again = start(second, { actors });
