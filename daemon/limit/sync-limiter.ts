@@ -17,7 +17,7 @@
 // Requests still travel in groups (all that arrive in one event-loop turn, or while the previous
 // group waits), so the shaping work is paid once per group, as it would be with Bottleneck `weight`.
 // Concurrency is a plain per-request counter: a group never holds a slot for a slower sibling.
-import { DEFAULT_LIMITER_CATCH_UP_MS, DEFAULT_LIMITER_GROUP_INTERVAL_MS, DEFAULT_LIMITER_HIGH_WATER } from '../defaults.js';
+import { DEFAULT_LIMITER_CATCH_UP_MS, DEFAULT_LIMITER_GROUP_INTERVAL_MS, DEFAULT_LIMITER_HIGH_WATER, DEFAULT_LIMITER_PACE_MARGIN } from '../defaults.js';
 
 export interface RateLimit {
   requests: number;
@@ -75,10 +75,15 @@ export class LimiterStoppedError extends Error {
 
 const monotonicEpochMs = (): number => performance.timeOrigin + performance.now();
 
-/** Requests started within the last `windowMs`, at most `cap`. O(1) amortised per admission. */
+/**
+ * Requests counted within the last `windowMs`, at most `cap`. O(1) amortised per admission and per
+ * answer. Records are kept in time order; `#base` is the absolute index of `#times[0]`, so a record
+ * can be found again after the arrays are compacted.
+ */
 class SlidingWindow {
   readonly #times: number[] = [];
   readonly #counts: number[] = [];
+  #base = 0;
   #head = 0;
   #inWindow = 0;
   /** Admissions closer than this share a record (stamped with the later time: errs on the safe side). */
@@ -103,6 +108,7 @@ class SlidingWindow {
     if (this.#head > 1_024 && this.#head * 2 > times.length) {
       times.splice(0, this.#head);
       counts.splice(0, this.#head);
+      this.#base += this.#head;
       this.#head = 0;
     }
     let excess = this.#inWindow + n - this.cap;
@@ -114,17 +120,39 @@ class SlidingWindow {
     return Infinity;
   }
 
-  record(n: number, now: number): void {
+  /** Counts `n` at `now` (never earlier than the last record); returns the record's absolute index. */
+  record(n: number, now: number): number {
     const last = this.#times.length - 1;
+    this.#inWindow += n;
     if (last >= this.#head && now - this.#times[last] < this.#mergeMs) {
       this.#times[last] = now;
       this.#counts[last] += n;
-    } else {
-      this.#times.push(now);
-      this.#counts.push(n);
+      return this.#base + last;
     }
-    this.#inWindow += n;
+    this.#times.push(now);
+    this.#counts.push(n);
+    return this.#base + last + 1;
   }
+
+  /**
+   * Moves one request from the record at absolute index `at` to `time` (≤ now; no earlier than the
+   * last record, to keep the order), or counts it again if that record has already left the window.
+   */
+  move(at: number, time: number): void {
+    const i = at - this.#base;
+    if (i >= this.#head) {
+      this.#counts[i]--;
+      this.#inWindow--;
+    }
+    const last = this.#times.length - 1;
+    this.record(1, last >= 0 && time < this.#times[last] ? this.#times[last] : time);
+  }
+}
+
+/** Where a group of started requests is counted: its start stamp and its record in each window. */
+export interface GroupMark {
+  readonly startedBy: number;
+  readonly records: readonly number[];
 }
 
 /**
@@ -132,7 +160,14 @@ class SlidingWindow {
  * - The period's window holds at most `requests` (the destination's own limit, exact).
  * - For periods over a second, each second holds at most requests/periodSeconds rounded down —
  *   unless rounding down would lose more than 1 % (slow rates such as 100/min), then rounded up.
- * - Pacing runs at that per-second rate, one request every `intervalMs`, in groups of `maxGroup`.
+ * - Pacing runs a margin (0.5 %) under that per-second cap, one request every `intervalMs`, in groups
+ *   of `maxGroup`, so the one-second window has room for catching up and for answers that move.
+ * - A request counts in the windows at its start while it runs. Once answered, it counts at its
+ *   answer less the fastest answer of the previous second (at its answer when there was none):
+ *   the destination saw it somewhere between start and answer, and a request held up on its way (a
+ *   cold connection at start-up, a stalled process, a queue in the pool or at the destination)
+ *   answers that much later than usual, so it keeps its place in "the last second" until about when
+ *   it arrived. Latency every request has (a distant destination) moves nothing and costs no rate.
  */
 export class RateShaper {
   /** Milliseconds per request at the paced rate. */
@@ -140,41 +175,56 @@ export class RateShaper {
   /** Largest group admitted at once: about one group interval's worth of requests. */
   readonly maxGroup: number;
   /**
-   * Pacing credit, in requests: the most that may start at once after a quiet spell. One group would
-   * do if timers fired on time; the credit keeps what late timers (the 1 ms rounding of setTimeout, a
-   * busy or descheduled process) would otherwise lose for good, up to catchUpMs worth of requests.
-   * The hard windows still hold whatever the credit.
+   * Pacing credit, in milliseconds: how late a timer may fire and still have its lost time made up
+   * (the 1 ms rounding of setTimeout, a busy or descheduled process). Earned, never granted: only the
+   * time between when the limiter meant to admit and when it could counts, so a start, an idle spell
+   * or a wait on a hard window brings no burst. The hard windows still hold whatever the credit.
    */
-  readonly burst: number;
+  readonly catchUpMs: number;
   readonly windows: readonly SlidingWindow[];
   /** Theoretical start time of the next request (GCRA). */
   #tat = -Infinity;
+  /** Fastest answer (ms after its group's start stamp) in the current second of answers, and in the one before. */
+  #fastest = Infinity;
+  #fastestBefore = Infinity;
+  #fastestSince = -Infinity;
 
-  constructor(rate: RateLimit, groupIntervalMs: number = DEFAULT_LIMITER_GROUP_INTERVAL_MS, catchUpMs: number = DEFAULT_LIMITER_CATCH_UP_MS) {
+  constructor(
+    rate: RateLimit,
+    groupIntervalMs: number = DEFAULT_LIMITER_GROUP_INTERVAL_MS,
+    catchUpMs: number = DEFAULT_LIMITER_CATCH_UP_MS,
+    paceMargin: number = DEFAULT_LIMITER_PACE_MARGIN,
+  ) {
     const { requests, periodSeconds } = rate;
     if (!(Number.isFinite(requests) && requests >= 1)) throw new RangeError(`rate.requests must be at least 1, got ${requests}`);
     if (!(Number.isFinite(periodSeconds) && periodSeconds > 0)) throw new RangeError(`rate.periodSeconds must be above 0, got ${periodSeconds}`);
     const periodMs = periodSeconds * 1_000;
     const perSecond = (requests * 1_000) / periodMs;
     const windows = [new SlidingWindow(periodMs, Math.floor(requests))];
-    let paced = perSecond;
+    // The margin is taken where a window of a second or less is what binds (not for 100/min, say,
+    // whose per-second cap of 2 already leaves room).
+    let paced = periodMs <= 1_000 ? perSecond * (1 - paceMargin) : perSecond;
     if (periodMs > 1_000 && perSecond >= 1) {
       const down = Math.floor(perSecond);
       const perSecondCap = down / perSecond >= 0.99 ? down : Math.ceil(perSecond);
       windows.push(new SlidingWindow(1_000, perSecondCap));
-      paced = Math.min(perSecond, perSecondCap);
+      paced = Math.min(perSecond, perSecondCap * (1 - paceMargin));
     }
     this.windows = windows;
     this.intervalMs = 1_000 / paced;
     const smallestCap = Math.min(...windows.map((window) => window.cap));
     this.maxGroup = Math.max(1, Math.min(smallestCap, Math.floor(groupIntervalMs / this.intervalMs)));
-    this.burst = Math.max(2 * this.maxGroup, Math.min(smallestCap, Math.floor(catchUpMs / this.intervalMs)));
+    this.catchUpMs = catchUpMs;
+  }
+
+  /** When pacing lets the next request start (the schedule's next slot; -Infinity before the first). */
+  get nextAt(): number {
+    return this.#tat;
   }
 
   /** How long until a group of `n` (≤ maxGroup) may start; 0 if now. */
   waitMs(n: number, now: number): number {
-    const start = this.#tat > now ? this.#tat : now;
-    let wait = start + (n - this.burst) * this.intervalMs - now;
+    let wait = this.#tat - now;
     for (const window of this.windows) {
       const windowWait = window.waitMs(n, now);
       if (windowWait > wait) wait = windowWait;
@@ -182,18 +232,48 @@ export class RateShaper {
     return wait > 1e-6 ? wait : 0;
   }
 
-  /** Paces `n` requests admitted at `now` (after waitMs(n, now) answered 0). */
-  take(n: number, now: number): void {
-    this.#tat = (this.#tat > now ? this.#tat : now) + n * this.intervalMs;
+  /**
+   * Paces `n` requests admitted at `now` (after waitMs(n, now) answered 0). `dueAt` is when the
+   * limiter meant to admit them (the end of the wait it last asked for); the schedule resumes from
+   * there if the timer was late by up to catchUpMs, so the lost time is made up. Without `dueAt`
+   * (requests that found the limiter idle) it resumes from now.
+   */
+  take(n: number, now: number, dueAt?: number): void {
+    let from = now;
+    if (dueAt !== undefined && dueAt < now) from = dueAt > now - this.catchUpMs ? dueAt : now - this.catchUpMs;
+    this.#tat = (this.#tat > from ? this.#tat : from) + n * this.intervalMs;
   }
 
   /**
    * Counts `n` requests in the windows once they have started, at `startedBy` (a clock reading taken
    * after the last of them started). Stamping the latest start, not the admission time, keeps the
    * windows true for start times even if the process was descheduled while starting the group.
+   * Returns the group's mark, for answered().
    */
-  record(n: number, startedBy: number): void {
-    for (const window of this.windows) window.record(n, startedBy);
+  record(n: number, startedBy: number): GroupMark {
+    const records = new Array<number>(this.windows.length);
+    for (let w = 0; w < this.windows.length; w++) records[w] = this.windows[w].record(n, startedBy);
+    return { startedBy, records };
+  }
+
+  /**
+   * One request of the group `mark` was answered at `now` (a clock reading taken after it settled):
+   * from now on it counts at now less the fastest recent answer, if that is later than its start.
+   */
+  answered(mark: GroupMark, now: number): void {
+    if (now - this.#fastestSince >= 1_000) {
+      this.#fastestBefore = now - this.#fastestSince < 2_000 ? this.#fastest : Infinity;
+      this.#fastest = Infinity;
+      this.#fastestSince = now;
+    }
+    const latency = now - mark.startedBy;
+    if (latency < this.#fastest) this.#fastest = latency;
+    // No full second of answers to go by (the first second of answers, or after a quiet spell, when
+    // connections are new and the process is busy starting up): the answer itself.
+    const fastest = this.#fastestBefore;
+    const reachedBy = fastest === Infinity ? now : now - fastest;
+    if (reachedBy <= mark.startedBy) return;
+    for (let w = 0; w < this.windows.length; w++) this.windows[w].move(mark.records[w], reachedBy);
   }
 }
 
@@ -201,6 +281,11 @@ interface Entry {
   task: () => Promise<unknown>;
   resolve: (value: unknown) => void;
   reject: (error: unknown) => void;
+}
+
+/** The requests a rate-limited pump started together; `mark` is set once they are counted. */
+interface Group {
+  mark: GroupMark | undefined;
 }
 
 export class SyncLimiter {
@@ -218,6 +303,8 @@ export class SyncLimiter {
   #pumpScheduled = false;
   #timer: NodeJS.Timeout | undefined;
   #timerAt = Infinity;
+  /** When the rate wait the limiter last asked for ended: the time a late timer's credit runs from. */
+  #rateDueAt: number | undefined;
   #stopped = false;
   #idleWaiters: Array<() => void> = [];
 
@@ -322,7 +409,7 @@ export class SyncLimiter {
     return promise;
   }
 
-  #start(entry: Entry): void {
+  #start(entry: Entry, group: Group | undefined): void {
     this.#running++;
     let promise: Promise<unknown>;
     try {
@@ -334,10 +421,12 @@ export class SyncLimiter {
     }
     promise.then(
       (value) => {
+        if (group?.mark !== undefined) this.#shaper!.answered(group.mark, this.#clock());
         this.#release();
         entry.resolve(value);
       },
       (error: unknown) => {
+        if (group?.mark !== undefined) this.#shaper!.answered(group.mark, this.#clock());
         this.#release();
         entry.reject(error);
       },
@@ -380,32 +469,44 @@ export class SyncLimiter {
     while (!this.#stopped && this.#head < this.#queue.length) {
       const now = this.#clock();
       if (this.#pausedUntil !== 0) {
+        this.#rateDueAt = undefined;
         if (now < this.#pausedUntil) return this.#wakeAt(this.#pausedUntil, now);
         this.#pausedUntil = 0;
       }
       let n = this.#queue.length - this.#head;
       if (this.#maxConcurrency !== undefined) {
         n = Math.min(n, this.#maxConcurrency - this.#running);
-        if (n <= 0) return;
+        if (n <= 0) {
+          this.#rateDueAt = undefined;
+          return;
+        }
       }
       const shaper = this.#shaper;
       if (shaper !== undefined) {
         if (n > shaper.maxGroup) n = shaper.maxGroup;
         const wait = shaper.waitMs(n, now);
-        if (wait > 0) return this.#wakeAt(now + wait, now);
-        shaper.take(n, now);
+        if (wait > 0) {
+          // The schedule's slot, even when a hard window holds the group longer: time a window or a
+          // late timer takes is made up (up to the credit) as the windows allow.
+          this.#rateDueAt = shaper.nextAt;
+          return this.#wakeAt(now + wait, now);
+        }
+        shaper.take(n, now, this.#rateDueAt);
       }
+      const group: Group | undefined = shaper && { mark: undefined };
       let started = 0;
       while (started < n && !this.#stopped) {
         // (A task may call stop() synchronously; stop() has then rejected the rest.)
         const entry = this.#queue[this.#head]!;
         this.#queue[this.#head++] = undefined;
-        this.#start(entry);
+        this.#start(entry, group);
         started++;
       }
-      if (shaper !== undefined) shaper.record(started, this.#clock());
+      if (shaper !== undefined) group!.mark = shaper.record(started, this.#clock());
       if (this.#stopped) return;
       if (this.#head === this.#queue.length) {
+        // Idle: the next request starts a fresh schedule, with no credit.
+        this.#rateDueAt = undefined;
         this.#queue.length = 0;
         this.#head = 0;
       } else if (this.#head > 1_024 && this.#head * 2 > this.#queue.length) {

@@ -208,8 +208,8 @@ describe('limit sync-limiter', () => {
     assert.ok(maxInWindow(starts, 1_000) <= 833, `most in one second: ${maxInWindow(starts, 1_000)}`);
     assert.ok(starts.length <= 50_000 && starts.length >= 0.99 * 50_000, `in one minute: ${starts.length}`);
     // Spread, not bursts: no 100 ms holds more than a tenth of a second's share plus one group.
-    const shaper = new RateShaper(BRAZE);
-    assert.ok(maxInWindow(starts, 100) <= 84 + shaper.burst, `most in 100 ms: ${maxInWindow(starts, 100)}`);
+    const { maxGroup } = new RateShaper(BRAZE);
+    assert.ok(maxInWindow(starts, 100) <= 84 + maxGroup, `most in 100 ms: ${maxInWindow(starts, 100)}`);
   });
 
   it('does not burst after being idle', async (t) => {
@@ -217,11 +217,11 @@ describe('limit sync-limiter', () => {
     const subject = limiter({ rate: BRAZE });
     await advance(t, 120_000);
     const starts = await saturate(t, subject, 3_000);
-    // At most the pacing credit (about 250 ms worth) at once, then paced.
-    const { burst, maxGroup } = new RateShaper(BRAZE);
+    // One group at once, then paced: idle time earns no credit.
+    const { maxGroup } = new RateShaper(BRAZE);
     const atOnce = starts.filter((at) => at === starts[0]).length;
-    assert.ok(atOnce >= maxGroup && atOnce <= burst, `${atOnce} at once`);
-    assert.ok(maxInWindow(starts, 100) <= 84 + burst);
+    assert.equal(atOnce, maxGroup);
+    assert.ok(maxInWindow(starts, 100) <= 84 + maxGroup, `most in 100 ms: ${maxInWindow(starts, 100)}`);
     assert.ok(maxInWindow(starts, 1_000) <= 833);
   });
 
