@@ -59,6 +59,44 @@ async function saturate(t: TestContext, subject: SyncLimiter, durationMs: number
   return starts.filter((at) => at < end);
 }
 
+interface Traffic {
+  /** Start times, by the limiter's clock. */
+  starts: number[];
+  /** Answer times: the latest a request can have reached the destination. */
+  answers: number[];
+}
+
+/**
+ * Like saturate(), but each request is answered `latencyMs(startedAt)` after it starts (a mocked
+ * setTimeout), and `step(elapsedMs)` runs before each tick (to make the limiter's clock jump, say).
+ */
+async function saturateAnswered(
+  t: TestContext,
+  subject: SyncLimiter,
+  durationMs: number,
+  latencyMs: (startedAt: number) => number,
+  clock: () => number = () => Date.now(),
+  step: (elapsedMs: number) => void = () => undefined,
+): Promise<Traffic> {
+  const traffic: Traffic = { starts: [], answers: [] };
+  const task = async () => {
+    const startedAt = clock();
+    traffic.starts.push(startedAt);
+    await new Promise((resolve) => setTimeout(resolve, latencyMs(startedAt)));
+    traffic.answers.push(clock());
+  };
+  const begin = Date.now();
+  while (Date.now() < begin + durationMs) {
+    for (let queued = subject.state().queued; queued < 2_000; queued++) subject.run(task).catch(() => undefined);
+    step(Date.now() - begin);
+    await advance(t, 1);
+  }
+  let stopped = false;
+  void subject.stop().finally(() => (stopped = true));
+  while (!stopped) await advance(t, 1);
+  return traffic;
+}
+
 describe('limit sync-limiter', () => {
   it('runs a task at once when there is no limit, handing back its own promise', async () => {
     const subject = limiter();
@@ -223,6 +261,53 @@ describe('limit sync-limiter', () => {
     assert.equal(atOnce, maxGroup);
     assert.ok(maxInWindow(starts, 100) <= 84 + maxGroup, `most in 100 ms: ${maxInWindow(starts, 100)}`);
     assert.ok(maxInWindow(starts, 1_000) <= 833);
+  });
+
+  it('starts with one group, not a burst: the first second holds at most 833, spread like any other', async (t) => {
+    mockTime(t);
+    const subject = limiter({ rate: BRAZE });
+    const starts = await saturate(t, subject, 1_000);
+    const { maxGroup } = new RateShaper(BRAZE);
+    assert.equal(starts.filter((at) => at === starts[0]).length, maxGroup);
+    assert.ok(starts.length <= 833, `in the first second: ${starts.length}`);
+    assert.ok(maxInWindow(starts, 100) <= 84 + maxGroup, `most in 100 ms: ${maxInWindow(starts, 100)}`);
+  });
+
+  it('makes up for a late timer (the process stalled 120 ms) within the minute, never exceeding 833 in a second', async (t) => {
+    mockTime(t);
+    let stalled = 0;
+    const clock = () => Date.now() + stalled;
+    const subject = limiter({ rate: BRAZE, clock });
+    // After 2 s the clock jumps: the pending timer fires 120 ms late, as after a deschedule or a long GC.
+    // The one-second window leaves room for ~4 more a second than the pace, so that is how fast it is made up.
+    const { starts } = await saturateAnswered(t, subject, 60_000, () => 1, clock, (elapsed) => {
+      if (elapsed === 2_000) stalled = 120;
+    });
+    const shaper = new RateShaper(BRAZE);
+    const due = Math.min(60_120 / shaper.intervalMs, BRAZE.requests);
+    assert.ok(starts.length >= due - 2 * shaper.maxGroup && starts.length <= due + shaper.maxGroup, `${starts.length} started, ${Math.round(due)} due`);
+    assert.ok(maxInWindow(starts, 1_000) <= 833, `most in one second: ${maxInWindow(starts, 1_000)}`);
+  });
+
+  it('keeps a request that reached the destination late in its second: cold first requests answered after 300 ms', async (t) => {
+    mockTime(t);
+    const subject = limiter({ rate: BRAZE });
+    // Connections being opened, a process busy starting: the first 100 ms of requests take 300 ms.
+    const { starts, answers } = await saturateAnswered(t, subject, 5_000, (at) => (at < START + 100 ? 300 : 2));
+    // Wherever between its start and its answer the destination saw a request, no second holds more than 833.
+    assert.ok(maxInWindow(starts, 1_000) <= 833, `most started in one second: ${maxInWindow(starts, 1_000)}`);
+    answers.sort((a, b) => a - b);
+    assert.ok(maxInWindow(answers, 1_000) <= 833, `most answered in one second: ${maxInWindow(answers, 1_000)}`);
+  });
+
+  it('gives a distant destination its rate: latency every answer has (150 ms) holds nothing back after the first second', async (t) => {
+    mockTime(t);
+    const subject = limiter({ rate: BRAZE });
+    const { starts, answers } = await saturateAnswered(t, subject, 10_000, () => 150);
+    const steady = starts.filter((at) => at >= START + 3_000 && at < START + 10_000).length;
+    assert.ok(steady >= 0.99 * 7 * (50_000 / 60), `from 3 s to 10 s: ${steady}`);
+    assert.ok(maxInWindow(starts, 1_000) <= 833, `most started in one second: ${maxInWindow(starts, 1_000)}`);
+    assert.ok(maxInWindow(answers, 1_000) <= 833, `most answered in one second: ${maxInWindow(answers, 1_000)}`);
   });
 
   it('keeps a slow rate exact over its period (100 per minute: at most 2 in a second, 100 in a minute)', async (t) => {
