@@ -2,7 +2,7 @@
 // SyncRunner per enabled sync; reload on request; drain and stop.
 import { jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
 import type { DaemonSettings } from './config/index.js';
-import { SyncRunner, SyncStats } from './consumer/index.js';
+import { InFlightGate, SyncRunner, SyncStats } from './consumer/index.js';
 import type { Logger } from './log.js';
 import { connectNats, ensureStreams, type NatsSession } from './nats/index.js';
 import { formatProblem, loadDestinations, type LoadedDestination, type LoadedSync, type LoadProblem } from './registry/index.js';
@@ -33,6 +33,8 @@ export class Daemon {
   readonly runners = new Map<string, SyncRunner>();
   /** Counters per sync id, kept across reloads (a replaced runner's tail still counts). */
   readonly syncStats = new Map<string, SyncStats>();
+  /** In-flight gates per destination slug, shared by its syncs and kept across reloads. */
+  private readonly gates = new Map<string, InFlightGate>();
   /** Reloads by result, for /metrics. */
   readonly reloads = { ok: 0, rejected: 0, failed: 0 };
   private reloading: Promise<ReloadResult> | undefined;
@@ -85,7 +87,9 @@ export class Daemon {
   private async startRunner(sync: LoadedSync): Promise<void> {
     let stats = this.syncStats.get(sync.id);
     if (!stats) this.syncStats.set(sync.id, (stats = new SyncStats()));
-    const runner = new SyncRunner(sync, { js: this.js, jsm: this.jsm, settings: this.settings, sender: this.sender, log: this.log, stats });
+    let gate = this.gates.get(sync.destination.slug);
+    if (!gate) this.gates.set(sync.destination.slug, (gate = new InFlightGate(this.settings.maxInFlightPerDestination)));
+    const runner = new SyncRunner(sync, { js: this.js, jsm: this.jsm, settings: this.settings, sender: this.sender, log: this.log, stats, gate });
     await runner.start();
     this.runners.set(sync.id, runner);
   }

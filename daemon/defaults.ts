@@ -29,6 +29,8 @@ export const DEFAULT_MULTI_STATUS_BODY_BYTES = 1_048_576;
 
 /** Deliveries (requests) in flight per sync: the capacity gate before pulling more messages. */
 export const DEFAULT_MAX_IN_FLIGHT_PER_SYNC = 256;
+/** The same for all the syncs of one destination together (schema default; 4 requests per pooled connection). */
+export const DEFAULT_MAX_IN_FLIGHT_PER_DESTINATION = 256;
 /** JetStream consumer: unacknowledged messages allowed, and how long before redelivery. */
 export const DEFAULT_MAX_ACK_PENDING = 1_000;
 export const DEFAULT_ACK_WAIT_MS = 30_000;

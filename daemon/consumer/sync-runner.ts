@@ -38,6 +38,7 @@ import { buildEventContext, EventContextError, type EventContext, type RenderedR
 import type { HttpSender } from '../send/index.js';
 import { SyncTracer, type DeliveryTrace } from '../telemetry/index.js';
 import { Batcher } from './batcher.js';
+import { InFlightGate } from './in-flight-gate.js';
 import { SyncStats } from './sync-stats.js';
 
 /** Header on a replayed message: only the named sync delivers it, the others skip it. */
@@ -51,6 +52,8 @@ export interface RunnerServices {
   log: Logger;
   /** The sync's counters, when they should outlive this runner (the daemon keeps one per sync id). */
   stats?: SyncStats;
+  /** The destination's in-flight gate, shared by its syncs (the daemon keeps one per destination). */
+  gate?: InFlightGate;
 }
 
 type Kind = 'track' | 'identify';
@@ -79,6 +82,8 @@ export class SyncRunner {
   private messages: ConsumerMessages | undefined;
   private loop: Promise<void> | undefined;
   private capacityWaiter: (() => void) | undefined;
+  /** Requests in flight for the destination, shared with its other syncs. */
+  private readonly gate: InFlightGate;
   private idleWaiters: Array<() => void> = [];
   private heartbeat: NodeJS.Timeout | undefined;
   private pendingAcks: JsMsg[] = [];
@@ -94,6 +99,7 @@ export class SyncRunner {
     const definition = sync.destination.definition;
     this.log = services.log.child({ sync: sync.id, version: sync.destination.version });
     this.stats = services.stats ?? new SyncStats();
+    this.gate = services.gate ?? new InFlightGate(Infinity);
     this.tracer = new SyncTracer(sync, this.consumerName);
     this.limiter = new SyncLimiter({ name: sync.id, rate: definition.limits?.rate, maxConcurrency: definition.limits?.maxConcurrency });
     this.policy = resolveRetryPolicy(definition.retry);
@@ -147,16 +153,28 @@ export class SyncRunner {
 
   private async pull(messages: ConsumerMessages): Promise<void> {
     for await (const msg of messages) {
+      // The capacity gate: no new request while the sync, or its destination, has its fill in
+      // flight. Checked before taking the message, so neither cap is ever passed.
+      if (this.ownCapacityFull || this.gate.full) {
+        this.track(msg); // in hand while parked: heartbeated like the messages in flight
+        await new Promise<void>((resolve) => {
+          this.capacityWaiter = resolve;
+          this.gate.park(this);
+        });
+        this.gate.leave(this);
+        this.untrack([msg]);
+        if (!this.pulling) {
+          // Stopped while parked: this one goes straight back; the client's buffer is redelivered after ack_wait.
+          msg.nak();
+          break;
+        }
+      }
       try {
         this.accept(msg);
       } catch (error) {
         // A bug must not stop the sync: the message goes back to JetStream and the loop goes on.
         this.log.error('cannot handle a message; returned to the stream', { error, sequence: msg.info.streamSequence });
         msg.nak(DEFAULT_MAX_IN_PROCESS_WAIT_MS);
-      }
-      // The capacity gate: stop taking messages while the sync has its fill of requests in flight.
-      if (this.stats.inFlight >= this.services.settings.maxInFlightPerSync && this.pulling) {
-        await new Promise<void>((resolve) => (this.capacityWaiter = resolve));
       }
     }
   }
@@ -205,7 +223,7 @@ export class SyncRunner {
   private deliver(items: Item[], kind: Kind): void {
     let attempt = 1;
     for (const item of items) attempt = Math.max(attempt, item.msg.info.deliveryCount);
-    this.stats.inFlight += 1;
+    this.requestStarted();
     this.actors.start(new SyncDelivery(this, items, kind, attempt, this.tracer.start(items, kind, attempt)));
   }
 
@@ -282,8 +300,7 @@ export class SyncRunner {
       case 'released':
         return this.finish(items, () => msgs.forEach((msg) => msg.nak()));
       case 'dead': {
-        this.stats.inFlight -= 1;
-        this.wake();
+        this.requestEnded();
         await this.deadLetter(msgs, {
           reason: output.reason ?? 'unknown',
           message: output.message,
@@ -326,9 +343,8 @@ export class SyncRunner {
     }
     this.stats.deferred += retried.length;
     this.log.info('batch partly failed', { events: items.length, retried: retried.length, dead: dead.length });
-    this.stats.inFlight -= 1;
     this.untrack([...delivered, ...retried]);
-    this.wake();
+    this.requestEnded();
     await Promise.all(
       dead.map(({ item, failure, exhausted }) =>
         this.deadLetter([item.msg], {
@@ -359,17 +375,33 @@ export class SyncRunner {
 
   private finish(items: Item[], settle: () => void): void {
     settle();
-    this.stats.inFlight -= 1;
     this.untrack(items.map((item) => item.msg));
-    this.wake();
+    this.requestEnded();
   }
 
-  private wake(): void {
-    if (this.stats.inFlight < this.services.settings.maxInFlightPerSync && this.capacityWaiter) {
-      const resolve = this.capacityWaiter;
-      this.capacityWaiter = undefined;
-      resolve();
-    }
+  private get ownCapacityFull(): boolean {
+    return this.stats.inFlight >= this.services.settings.maxInFlightPerSync;
+  }
+
+  private requestStarted(): void {
+    this.stats.inFlight += 1;
+    this.gate.take();
+  }
+
+  /** A request ended: this sync, or another of the destination's, may take messages again. */
+  private requestEnded(): void {
+    this.stats.inFlight -= 1;
+    this.gate.give();
+    if (!this.gate.full) this.resume();
+  }
+
+  /** Called by the gate (or when a request of this sync ended): goes on pulling unless at its own cap. */
+  resume(): boolean {
+    if (this.capacityWaiter === undefined || this.ownCapacityFull) return false;
+    const resolve = this.capacityWaiter;
+    this.capacityWaiter = undefined;
+    resolve();
+    return true;
   }
 
   /** Publishes a dead letter per message to the DEAD stream, then terminates the message. If the

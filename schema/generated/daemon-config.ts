@@ -60,6 +60,10 @@ export interface DaemonConfig {
    * Requests in flight per sync before the consumer stops pulling.
    */
   maxInFlightPerSync?: number;
+  /**
+   * Requests in flight for one destination, all its syncs together, before their consumers stop pulling: many syncs of one destination share its connection pool instead of queueing syncs × maxInFlightPerSync requests on it.
+   */
+  maxInFlightPerDestination?: number;
   maxEventBytes?: number;
   requestTimeoutMs?: number;
   connectTimeoutMs?: number;

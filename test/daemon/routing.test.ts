@@ -1,5 +1,5 @@
-// Syncs side by side: isolation of a failing destination, identify forwarding, dead-letter replay
-// to one sync only.
+// Syncs side by side: isolation of a failing destination, the in-flight caps per sync and per
+// destination, identify forwarding, dead-letter replay to one sync only.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
@@ -10,7 +10,7 @@ import { answer, startTestSink, type TestSink } from '../helpers/http-sink.js';
 import { makeDestinationsDir, testDefinition, testEvent, writeDestinationFolder } from '../helpers/destination-folder.js';
 import { startTestDaemon, testSettings } from '../helpers/daemon.js';
 import { writeConfig } from '../helpers/daemon-process.js';
-import { waitForStreamCount } from '../helpers/wait.js';
+import { waitForStreamCount, waitUntil } from '../helpers/wait.js';
 
 const nats = useNatsServer();
 
@@ -46,6 +46,36 @@ describe('daemon routing', () => {
       await daemon.stop();
       await healthy.close();
       await failing.close();
+      folder.remove();
+    }
+  });
+
+  it('caps requests in flight per destination across its syncs, and per sync, without holding up other destinations', async () => {
+    const shared = await startTestSink(() => 'hold');
+    const other = await startTestSink();
+    const folder = makeDestinationsDir();
+    writeDestinationFolder(folder.dir, 'shared', { syncs: { a: syncFor(shared), b: syncFor(shared) } });
+    writeDestinationFolder(folder.dir, 'other', { syncs: { main: syncFor(other) } });
+    const { subject, ...stream } = nats.streams('route');
+    const daemon = await startTestDaemon(testSettings(nats.url, folder.dir, { stream, maxInFlightPerSync: 2, maxInFlightPerDestination: 3 }));
+    try {
+      await publish(subject, Array.from({ length: 10 }, (_, i) => testEvent(i)));
+      await shared.waitForRequests(3);
+      await other.waitForRequests(10);
+      const inFlight = ['shared.a', 'shared.b'].map((id) => daemon.daemon.runners.get(id)!.stats.inFlight);
+      assert.equal(inFlight[0] + inFlight[1], 3, 'the destination has its 3 in flight');
+      assert.ok(inFlight.every((count) => count <= 2), `each sync stays within its own 2: ${inFlight}`);
+      assert.equal(shared.requests.length, 3);
+      shared.behave(() => answer.ok());
+      shared.release();
+      await shared.waitForRequests(20);
+      const delivered = () => ['a', 'b'].map((sync) => daemon.daemon.runners.get(`shared.${sync}`)!.stats.deliveredFirstAttempt);
+      await waitUntil(nats.connection, () => delivered().every((count) => count === 10), 10_000, "every event delivered by both syncs");
+      assert.equal(shared.requests.length, 20);
+    } finally {
+      await daemon.stop();
+      await shared.close();
+      await other.close();
       folder.remove();
     }
   });

@@ -1,5 +1,5 @@
 // A real node:http destination on 127.0.0.1 whose answers a test scripts: a status (200, 400,
-// 429 with Retry-After, 500 …), a hang, or a reset connection. It records every request and lets
+// 429 with Retry-After, 500 …), a hang, a hold (answered when the test says), or a reset connection. It records every request and lets
 // a test await the n-th one instead of sleeping.
 import { once } from 'node:events';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
@@ -13,7 +13,8 @@ export interface RecordedRequest {
   at: number;
 }
 
-export type SinkAnswer = { status: number; headers?: Record<string, string>; body?: string } | 'hang' | 'reset';
+type Reply = { status: number; headers?: Record<string, string>; body?: string };
+export type SinkAnswer = Reply | 'hang' | 'hold' | 'reset';
 export type SinkBehaviour = (request: RecordedRequest, index: number) => SinkAnswer;
 
 export interface TestSink {
@@ -21,6 +22,10 @@ export interface TestSink {
   port: number;
   requests: RecordedRequest[];
   behave(behaviour: SinkBehaviour): void;
+  /** Requests answered 'hold' and not released yet. */
+  readonly held: number;
+  /** Answers every held request (200 by default). */
+  release(reply?: Reply): void;
   /** Resolves when at least `count` requests have arrived; rejects after `timeoutMs`. */
   waitForRequests(count: number, timeoutMs?: number): Promise<RecordedRequest[]>;
   close(): Promise<void>;
@@ -36,6 +41,7 @@ export async function startTestSink(behaviour: SinkBehaviour = () => answer.ok()
   const requests: RecordedRequest[] = [];
   const sockets = new Set<Socket>();
   const waiters: Array<{ count: number; resolve: () => void }> = [];
+  let held: Array<(reply: Reply) => void> = [];
   const server: Server = createServer((request, response) => {
     const chunks: Buffer[] = [];
     request.on('data', (chunk: Buffer) => chunks.push(chunk));
@@ -55,8 +61,12 @@ export async function startTestSink(behaviour: SinkBehaviour = () => answer.ok()
       }
       if (reply === 'hang') return;
       if (reply === 'reset') return request.socket.destroy();
-      response.writeHead(reply.status, { 'content-type': 'application/json', ...reply.headers });
-      response.end(reply.body ?? '');
+      const send = (answered: Reply) => {
+        response.writeHead(answered.status, { 'content-type': 'application/json', ...answered.headers });
+        response.end(answered.body ?? '');
+      };
+      if (reply === 'hold') held.push(send);
+      else send(reply);
     });
   });
   server.on('connection', (socket) => {
@@ -72,6 +82,14 @@ export async function startTestSink(behaviour: SinkBehaviour = () => answer.ok()
     port,
     requests,
     behave: (next) => (current = next),
+    get held() {
+      return held.length;
+    },
+    release(reply = { status: 200, body: '{"ok":true}' }) {
+      const answering = held;
+      held = [];
+      for (const send of answering) send(reply);
+    },
     waitForRequests(count, timeoutMs = 20_000) {
       if (requests.length >= count) return Promise.resolve(requests);
       return new Promise((resolve, reject) => {
