@@ -1,6 +1,7 @@
 // The parent's handle on a baseline loop process (bench/baseline-process.ts).
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { DAEMON_NODE_FLAGS } from '../daemon/defaults.js';
 import type { BaselineConfig, BaselineMessage } from './baseline-process.js';
 
 export type { BaselineConfig } from './baseline-process.js';
@@ -33,7 +34,8 @@ export class BaselineChild {
 
   /** Starts the loop; resolves once it is consuming. */
   static async start(config: BaselineConfig, cpuProfileDir?: string): Promise<BaselineChild> {
-    const execArgv = cpuProfileDir ? ['--cpu-prof', '--cpu-prof-dir', cpuProfileDir] : [];
+    // The same V8 flags as the daemon, so the comparison is of the code, not of the heap settings.
+    const execArgv: string[] = [...DAEMON_NODE_FLAGS, ...(cpuProfileDir ? ['--cpu-prof', '--cpu-prof-dir', cpuProfileDir] : [])];
     const child = fork(fileURLToPath(new URL('./baseline-process.js', import.meta.url)), [JSON.stringify(config)], { execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     const handle = new BaselineChild(child);
     await new Promise<void>((resolve, reject) => {

@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { request } from 'undici';
+import { DAEMON_NODE_FLAGS } from '../daemon/defaults.js';
 import { TEST_BATCH_BODY, TEST_BODY, testDefinition, writeDestinationFolder } from '../test/helpers/destination-folder.js';
 import { freePort } from '../test/helpers/nats-server.js';
 import { SELECTED_PROPERTIES } from './events.js';
@@ -102,7 +103,8 @@ export class DaemonChild {
     const configFile = join(workDir, 'bench-config.json');
     writeFileSync(configFile, JSON.stringify(config, null, 2));
     const dist = options.distDir ?? PACKAGE_DIST;
-    const execArgv = ['--import', pathToFileURL(join(PACKAGE_DIST, 'bench/memory-probe.js')).href];
+    // The daemon runs with the flags it ships with; the baseline loop gets the same ones.
+    const execArgv: string[] = [...DAEMON_NODE_FLAGS, '--import', pathToFileURL(join(PACKAGE_DIST, 'bench/memory-probe.js')).href];
     if (options.cpuProfileDir) execArgv.push('--cpu-prof', '--cpu-prof-dir', options.cpuProfileDir);
     const child = fork(join(dist, 'tools/cli.js'), ['daemon', '--config', configFile], {
       execArgv,

@@ -14,7 +14,7 @@ import { after, before, describe, it } from 'node:test';
 import { jetstream, jetstreamManager, type JetStreamClient } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/nats-core';
 import { connect } from '@nats-io/transport-node';
-import { DEFAULT_DRAIN_TIMEOUT_MS, DEFAULT_TELEMETRY_SHUTDOWN_TIMEOUT_MS } from '../../daemon/defaults.js';
+import { DAEMON_NODE_FLAGS, DEFAULT_DRAIN_TIMEOUT_MS, DEFAULT_TELEMETRY_SHUTDOWN_TIMEOUT_MS } from '../../daemon/defaults.js';
 import { PACKAGE_ROOT } from '../../daemon/paths.js';
 import { freePort, startNatsServer, type NatsServerHandle } from '../helpers/nats-server.js';
 import { makeDestinationsDir, testDefinition, testEvent, writeDestinationFolder } from '../helpers/destination-folder.js';
@@ -141,6 +141,12 @@ describe('systemd unit', () => {
     assert.equal(one('Type'), 'notify');
     assert.equal(one('NotifyAccess'), 'all', 'systemd-notify is a child process of the daemon');
     assert.match(one('ExecStart') ?? '', /dist\/tools\/cli\.js daemon --config \S+/);
+    // The daemon's V8 flags, wherever it is started: the unit and `npm start`.
+    const startScript = (JSON.parse(readFileSync(join(PACKAGE_ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts.start;
+    for (const flag of DAEMON_NODE_FLAGS) {
+      assert.ok((one('ExecStart') ?? '').split(/\s+/).includes(flag), `ExecStart runs node with ${flag}`);
+      assert.ok(startScript.split(/\s+/).includes(flag), `npm start runs node with ${flag}`);
+    }
     assert.equal(one('ExecReload'), '/bin/kill -HUP $MAINPID');
     assert.equal(one('Restart'), 'on-failure');
     assert.equal(one('KillSignal'), 'SIGTERM');
