@@ -7,15 +7,20 @@
 // that cost 3–23 % of the rate on this 2-core machine (more under load), and at one-second
 // granularity it admits a whole second's quota at once (1,666 in one sliding second for an 833/s
 // limit). Its per-job cost (≥ 1 ms timer, ~178 µs CPU) also forces grouping. So the rate is kept here
-// instead, in two O(1) pieces that read a clock rather than count timer ticks:
-//   - pacing (GCRA, "virtual scheduling"): request k may start no earlier than k × interval, with a
-//     credit of about 250 ms so late timers are made up; this spreads requests evenly and is exact
-//     over any period;
-//   - hard windows: a request starts only if the requests started in the sliding window before it
-//     (one second, and the whole period) stay within the cap. Pacing makes these rarely bite; they
-//     make "never more than the rate in any second" true even when timers fire late.
+// instead, in O(1) pieces that read a clock rather than count timer ticks:
+//   - pacing (GCRA, "virtual scheduling"): request k may start no earlier than k × interval, at 0.5 %
+//     under the per-second cap; this spreads requests evenly and is exact over any period. Its credit
+//     is earned, not granted: time lost to a late timer or to a hard window (up to 250 ms) is made up,
+//     as fast as the one-second window allows, but a start or an idle spell brings one group, no burst;
+//   - hard windows: a request starts only if the requests counted in the sliding window before it
+//     (one second, and the whole period) stay within the cap. A request counts at its start while it
+//     runs and, once answered, no earlier than its answer less the fastest answer of the previous
+//     second: the destination saw it somewhere in between, so one held up on its way (cold
+//     connections at start-up, a stalled process, a queue) keeps its place until about when it
+//     arrived. That makes "never more than the rate in any second" hold where the destination counts.
 // Requests still travel in groups (all that arrive in one event-loop turn, or while the previous
-// group waits), so the shaping work is paid once per group, as it would be with Bottleneck `weight`.
+// group waits), so the shaping work is paid once per group, as it would be with Bottleneck `weight`;
+// an answer costs a clock reading and one record per window.
 // Concurrency is a plain per-request counter: a group never holds a slot for a slower sibling.
 import { DEFAULT_LIMITER_CATCH_UP_MS, DEFAULT_LIMITER_GROUP_INTERVAL_MS, DEFAULT_LIMITER_HIGH_WATER, DEFAULT_LIMITER_PACE_MARGIN } from '../defaults.js';
 
@@ -175,10 +180,12 @@ export class RateShaper {
   /** Largest group admitted at once: about one group interval's worth of requests. */
   readonly maxGroup: number;
   /**
-   * Pacing credit, in milliseconds: how late a timer may fire and still have its lost time made up
-   * (the 1 ms rounding of setTimeout, a busy or descheduled process). Earned, never granted: only the
-   * time between when the limiter meant to admit and when it could counts, so a start, an idle spell
-   * or a wait on a hard window brings no burst. The hard windows still hold whatever the credit.
+   * Pacing credit, in milliseconds: how far behind its schedule pacing may fall and still make the
+   * time up (the 1 ms rounding of setTimeout, a busy or descheduled process, a hard window holding a
+   * group). Earned, never granted: only time between the schedule's slot and a later admission
+   * counts, so a start or an idle spell brings one group, no burst. The hard windows still hold
+   * whatever the credit, so lost time is made up as fast as their room allows (about 4 a second for
+   * Braze) rather than at once.
    */
   readonly catchUpMs: number;
   readonly windows: readonly SlidingWindow[];
@@ -233,10 +240,10 @@ export class RateShaper {
   }
 
   /**
-   * Paces `n` requests admitted at `now` (after waitMs(n, now) answered 0). `dueAt` is when the
-   * limiter meant to admit them (the end of the wait it last asked for); the schedule resumes from
-   * there if the timer was late by up to catchUpMs, so the lost time is made up. Without `dueAt`
-   * (requests that found the limiter idle) it resumes from now.
+   * Paces `n` requests admitted at `now` (after waitMs(n, now) answered 0). `dueAt` is the
+   * schedule's slot when the limiter last had to wait (nextAt then); the schedule resumes from there
+   * if that is at most catchUpMs ago, so the lost time is made up. Without `dueAt` (requests that
+   * found the limiter idle) it resumes from now.
    */
   take(n: number, now: number, dueAt?: number): void {
     let from = now;
@@ -258,7 +265,8 @@ export class RateShaper {
 
   /**
    * One request of the group `mark` was answered at `now` (a clock reading taken after it settled):
-   * from now on it counts at now less the fastest recent answer, if that is later than its start.
+   * from now on it counts at now less the fastest answer of the previous second, if that is later
+   * than its start (at now when there was no previous second of answers).
    */
   answered(mark: GroupMark, now: number): void {
     if (now - this.#fastestSince >= 1_000) {
@@ -303,7 +311,7 @@ export class SyncLimiter {
   #pumpScheduled = false;
   #timer: NodeJS.Timeout | undefined;
   #timerAt = Infinity;
-  /** When the rate wait the limiter last asked for ended: the time a late timer's credit runs from. */
+  /** The schedule's slot when the limiter last had to wait for the rate: what pacing credit runs from. */
   #rateDueAt: number | undefined;
   #stopped = false;
   #idleWaiters: Array<() => void> = [];
