@@ -282,32 +282,32 @@ export class SyncRunner {
   }
 
   /** What an outcome does to the messages: ack, nak(delay), nak, or dead letter + term. */
-  async settle(output: SyncDelivery): Promise<void> {
-    const { items, kind, lastResponse: response } = output;
+  async settle(delivery: SyncDelivery): Promise<void> {
+    const { items, kind, lastResponse: response } = delivery;
     const msgs = items.map((item) => item.msg);
-    switch (output.outcome) {
+    switch (delivery.outcome) {
       case 'delivered': {
         const multiStatus = this.sync.destination.definition.request.multiStatus;
         const failures = multiStatus && items.length > 1 && response ? failedItems(multiStatus, response.bodyExcerpt, items.length) : [];
-        if (failures.length > 0) return this.settleItems(items, output, response!, failures);
-        this.countDelivered(msgs, output);
+        if (failures.length > 0) return this.settleItems(items, delivery, response!, failures);
+        this.countDelivered(msgs, delivery);
         return this.finish(items, () => this.ackSoon(msgs));
       }
       case 'deferred':
         this.stats.deferred += items.length;
-        this.log.info('delivery will be retried', { attempt: output.attempt, status: output.status, reason: output.reason, delayMs: output.delayMs, events: items.length, kind });
-        return this.finish(items, () => msgs.forEach((msg) => msg.nak(output.delayMs)));
+        this.log.info('delivery will be retried', { attempt: delivery.attempt, status: delivery.status, reason: delivery.reason, delayMs: delivery.delayMs, events: items.length, kind });
+        return this.finish(items, () => msgs.forEach((msg) => msg.nak(delivery.delayMs)));
       case 'released':
         return this.finish(items, () => msgs.forEach((msg) => msg.nak()));
       case 'dead': {
         this.requestEnded();
         await this.deadLetter(msgs, {
-          reason: output.reason ?? 'unknown',
-          message: output.message,
-          attempts: output.attempt,
-          lastStatus: output.status,
+          reason: delivery.reason ?? 'unknown',
+          message: delivery.message,
+          attempts: delivery.attempt,
+          lastStatus: delivery.status,
           responseExcerpt: response?.bodyExcerpt.slice(0, DEFAULT_RESPONSE_EXCERPT_BYTES),
-          request: output.request,
+          request: delivery.request,
           events: items.map((item) => item.context.input),
         });
         return;
@@ -315,8 +315,8 @@ export class SyncRunner {
     }
   }
 
-  private countDelivered(msgs: readonly JsMsg[], output: DeliveryProgress): void {
-    if (output.attempt === 1 && output.requests === 1) this.stats.deliveredFirstAttempt += msgs.length;
+  private countDelivered(msgs: readonly JsMsg[], delivery: DeliveryProgress): void {
+    if (delivery.attempt === 1 && delivery.requests === 1) this.stats.deliveredFirstAttempt += msgs.length;
     else this.stats.deliveredAfterRetry += msgs.length;
     const now = Date.now();
     for (const msg of msgs) this.stats.latency.observe((now - msg.info.timestampNanos / 1e6) / 1_000);
@@ -324,10 +324,10 @@ export class SyncRunner {
 
   /** A 2xx whose multi-status body lists failed items: the others are delivered, a retryable
    *  item goes back to JetStream on the schedule, a permanent one is dead-lettered. */
-  private async settleItems(items: Item[], output: SyncDelivery, response: { bodyExcerpt: string }, failures: ItemFailure[]): Promise<void> {
+  private async settleItems(items: Item[], delivery: SyncDelivery, response: { bodyExcerpt: string }, failures: ItemFailure[]): Promise<void> {
     const failed = new Map(failures.map((failure) => [failure.index, failure]));
     const delivered = items.filter((_, index) => !failed.has(index)).map((item) => item.msg);
-    this.countDelivered(delivered, output);
+    this.countDelivered(delivered, delivery);
     this.ackSoon(delivered);
     const dead: Array<{ item: Item; failure: ItemFailure; exhausted: boolean }> = [];
     const retried: JsMsg[] = [];
@@ -353,7 +353,7 @@ export class SyncRunner {
           attempts: item.msg.info.deliveryCount,
           lastStatus: failure.status,
           responseExcerpt: response.bodyExcerpt.slice(0, DEFAULT_RESPONSE_EXCERPT_BYTES),
-          request: output.request,
+          request: delivery.request,
           events: [item.context.input],
         }),
       ),
