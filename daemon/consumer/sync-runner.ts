@@ -110,7 +110,7 @@ export class SyncRunner {
       track: new Batcher(batch, (items) => this.deliver(items, 'track')),
       identify: new Batcher(batch, (items) => this.deliver(items, 'identify')),
     };
-    this.responseBytes = definition.batch && definition.request.multiStatus ? DEFAULT_MULTI_STATUS_BODY_BYTES : undefined;
+    this.responseBytes = definition.batch && (definition.request.multiStatus || definition.identify?.multiStatus) ? DEFAULT_MULTI_STATUS_BODY_BYTES : undefined;
     this.maxEventBytes = Math.min(definition.limits?.maxEventBytes ?? Infinity, services.settings.maxEventBytes);
   }
 
@@ -287,8 +287,10 @@ export class SyncRunner {
     const msgs = items.map((item) => item.msg);
     switch (delivery.outcome) {
       case 'delivered': {
-        const multiStatus = this.sync.destination.definition.request.multiStatus;
-        const failures = multiStatus && items.length > 1 && response ? failedItems(multiStatus, response.bodyExcerpt, items.length) : [];
+        const definition = this.sync.destination.definition;
+        const multiStatus = kind === 'identify' ? definition.identify?.multiStatus : definition.request.multiStatus;
+        // A batch of one counts too: a 2xx that lists its only event as rejected did not deliver it.
+        const failures = multiStatus && definition.batch && response ? failedItems(multiStatus, response.bodyExcerpt, items.length) : [];
         if (failures.length > 0) return this.settleItems(items, delivery, response!, failures);
         this.countDelivered(msgs, delivery);
         return this.finish(items, () => this.ackSoon(msgs));
@@ -349,7 +351,7 @@ export class SyncRunner {
       dead.map(({ item, failure, exhausted }) =>
         this.deadLetter([item.msg], {
           reason: exhausted ? 'retries_exhausted' : failure.result.code,
-          message: `item ${failure.index} of the batch failed with status ${failure.status}`,
+          message: `item ${failure.index} of the batch failed with status ${failure.status}${failure.message === undefined ? '' : `: ${failure.message}`}`,
           attempts: item.msg.info.deliveryCount,
           lastStatus: failure.status,
           responseExcerpt: response.bodyExcerpt.slice(0, DEFAULT_RESPONSE_EXCERPT_BYTES),

@@ -9,6 +9,8 @@ export interface ItemFailure {
   index: number;
   status: number;
   result: RetryableDeliveryError | PermanentDeliveryError;
+  /** The destination's own reason for the item, when the spec names a messageField. */
+  message?: string;
 }
 
 /** The failed items the response lists; [] when none are listed or the body is not what the
@@ -26,14 +28,19 @@ export function failedItems(spec: MultiStatus, body: string, batchSize: number):
   if (!Array.isArray(data)) return [];
   const indexField = spec.indexField ?? 'index';
   const statusField = spec.statusField ?? 'status';
+  const match = Object.entries(spec.match ?? {});
   const failures: ItemFailure[] = [];
-  for (const item of data) {
-    if (item === null || typeof item !== 'object') continue;
-    const index = Number((item as Record<string, unknown>)[indexField]);
-    const status = Number((item as Record<string, unknown>)[statusField] ?? 400);
+  for (const entry of data) {
+    if (entry === null || typeof entry !== 'object') continue;
+    const item = entry as Record<string, unknown>;
+    if (!match.every(([field, value]) => item[field] === value)) continue;
+    const index = Number(item[indexField]);
+    const status = Number(item[statusField] ?? 400);
     if (!Number.isInteger(index) || index < 0 || index >= batchSize) continue;
     const result = classify({ status: Number.isInteger(status) ? status : 400, headers: {} });
-    if (result instanceof Error) failures.push({ index, status, result });
+    if (!(result instanceof Error)) continue;
+    const message = spec.messageField === undefined ? undefined : item[spec.messageField];
+    failures.push({ index, status, result, message: message === undefined || message === null ? undefined : String(message).slice(0, 500) });
   }
   return failures;
 }

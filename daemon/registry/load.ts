@@ -198,8 +198,8 @@ function readDefinition(dir: string, problems: Problems): { destination?: Loaded
   const templates = compileTemplates(dir, document, definition, problems);
   const parameterUsage = checkUses(document, definition, templates, problems);
   checkLogo(dir, document, definition, problems);
-  if (definition.request.multiStatus && !definition.batch) {
-    problems.at(document, '/request/multiStatus', 'multiStatus describes a batched response: it needs "batch"');
+  for (const [pointer, multiStatus] of [['/request/multiStatus', definition.request.multiStatus], ['/identify/multiStatus', definition.identify?.multiStatus]] as const) {
+    if (multiStatus && !definition.batch) problems.at(document, pointer, 'multiStatus describes a batched response: it needs "batch"');
   }
   const hasErrors = problems.list.slice(before).some((problem) => problem.severity === 'error');
   if (hasErrors || templates.some((template) => !template.compiled)) return { parameterUsage };

@@ -132,9 +132,19 @@ export interface MultiStatus {
    */
   indexField?: string;
   /**
-   * Field of a failed item holding an HTTP-like status that classifies it.
+   * Field of a failed item holding an HTTP-like status that classifies it; an item without one is rejected (400).
    */
   statusField?: string;
+  /**
+   * Field of a failed item holding the destination's reason, quoted in the item's dead letter.
+   */
+  messageField?: string;
+  /**
+   * Only listed items whose fields equal these values count: for a response that lists failures of several arrays of the request (Braze: {"input_array": "events"}).
+   */
+  match?: {
+    [k: string]: (string | number | boolean) | undefined;
+  };
 }
 /**
  * Present when the destination supports identify forwarding: the request an $identify event becomes.
@@ -147,6 +157,7 @@ export interface IdentifyRequest {
   url?: string;
   headers?: Headers;
   body: string;
+  multiStatus?: MultiStatus;
 }
 export interface Limits {
   /**

@@ -135,4 +135,52 @@ describe('batching', () => {
       await s.cleanup();
     }
   });
+
+  it('dead-letters an event a 2xx lists as rejected, even alone in its batch, with the destination\'s reason; identify reads its own list', async () => {
+    // Braze's shape: one errors array for every input array of the request, no status per object.
+    const multiStatus = (array: string) => ({ failedItemsPath: 'errors', messageField: 'type', match: { input_array: array } });
+    const behaviour: SinkBehaviour = (request) =>
+      request.url === '/identify'
+        ? { status: 201, body: JSON.stringify({ message: 'success', errors: [{ type: 'attribute name is reserved', input_array: 'attributes', index: 0 }] }) }
+        : { status: 201, body: JSON.stringify({ message: 'success', errors: [{ type: "'external_id' is required", input_array: 'events', index: 0 }, { type: 'not ours', input_array: 'attributes', index: 0 }] }) };
+    const sink = await startTestSink(behaviour);
+    const folder = makeDestinationsDir();
+    const base = testDefinition();
+    const definition = testDefinition({
+      batch: { maxEvents: 4, maxWaitMs: 20 },
+      request: { ...(base.request as object), multiStatus: multiStatus('events') },
+      identify: { url: '{{ parameters.endpoint }}/identify', body: 'identify.njk', multiStatus: multiStatus('attributes') },
+    });
+    const identifyBody = '{ "attributes": [{% for item in events %}{ "id": {{ item.input.user_id | json }} }{{ "," if not loop.last }}{% endfor %}] }\n';
+    writeDestinationFolder(folder.dir, 'batched', {
+      definition,
+      body: TEST_BATCH_BODY,
+      identifyBody,
+      syncs: { main: { parameters: { endpoint: sink.url, token: { env: 'BATCH_TOKEN' } }, identifyForwarding: true } },
+    });
+    const { subject, ...stream } = nats.streams('batch');
+    const daemon = await startTestDaemon(testSettings(nats.url, folder.dir, { stream }));
+    try {
+      await publish(subject, [testEvent(1)]);
+      await waitForStreamCount(nats.connection, stream.deadLetterStream, 1);
+      await publish(subject, [{ event_type: '$identify', user_id: 'u-9', insert_id: 'identify-9', user_properties: { $set: { plan: 'pro' } } }]);
+      await waitForStreamCount(nats.connection, stream.deadLetterStream, 2);
+      const jsm = await jetstreamManager(nats.connection);
+      const letters = await Promise.all([1, 2].map(async (seq) => (await jsm.streams.getMessage(stream.deadLetterStream, { seq }))!.json<DeadLetter>()));
+      assert.deepEqual(
+        letters.map((letter) => [letter.insertId, letter.reason, letter.lastStatus, letter.message]),
+        [
+          ['insert-1', 'http_4xx', 400, "item 0 of the batch failed with status 400: 'external_id' is required"],
+          ['identify-9', 'http_4xx', 400, 'item 0 of the batch failed with status 400: attribute name is reserved'],
+        ],
+      );
+      const stats = daemon.daemon.runners.get('batched.main')!.stats;
+      assert.equal(stats.deliveredFirstAttempt, 0, 'a rejected event is not counted as delivered');
+      assert.equal(sink.requests.length, 2);
+    } finally {
+      await daemon.stop();
+      await sink.close();
+      folder.remove();
+    }
+  });
 });

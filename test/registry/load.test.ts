@@ -158,6 +158,16 @@ describe('registry loading', () => {
     assert.match(messages(load)[0], /has no identify request, so it cannot forward identify events/);
   });
 
+  it('refuses multiStatus, on the event or the identify request, without batch', async () => {
+    const definition = baseDefinition() as { request: Record<string, unknown>; identify?: Record<string, unknown> };
+    const multiStatus = { failedItemsPath: 'errors' };
+    definition.request.multiStatus = multiStatus;
+    definition.identify = { body: 'body.njk', multiStatus };
+    const load = await loadDestination(folder({ 'destination.json': definition }));
+    const places = load.problems.filter((problem) => problem.message.includes('multiStatus describes a batched response')).map((problem) => problem.pointer);
+    assert.deepEqual(places, ['/request/multiStatus', '/identify/multiStatus']);
+  });
+
   it('refuses a default on a secret parameter, and duplicate declarations', async () => {
     const definition = baseDefinition() as { parameters: object[] };
     definition.parameters = [...definition.parameters, { name: 'url', displayName: 'again' }];
