@@ -22,6 +22,8 @@ export const DEFAULT_REQUEST_TIMEOUT_MS = 10_000;
 export const DEFAULT_SENDER_CLOSE_GRACE_MS = 1_000;
 /** Connections per destination origin in the undici pool. */
 export const DEFAULT_POOL_CONNECTIONS = 64;
+/** An origin's pool that took no request for this long is closed (a new one is made when needed). */
+export const DEFAULT_POOL_IDLE_MS = 120_000;
 /** How much of a response body a dead letter keeps. */
 export const DEFAULT_RESPONSE_EXCERPT_BYTES = 1_024;
 /** A batched destination's multi-status response is read whole, up to this size. */

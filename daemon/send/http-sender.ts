@@ -10,6 +10,7 @@ import { Pool, type Dispatcher } from 'undici';
 import {
   DEFAULT_CONNECT_TIMEOUT_MS,
   DEFAULT_POOL_CONNECTIONS,
+  DEFAULT_POOL_IDLE_MS,
   DEFAULT_REQUEST_TIMEOUT_MS,
   DEFAULT_RESPONSE_DRAIN_BYTES,
   DEFAULT_RESPONSE_EXCERPT_BYTES,
@@ -67,6 +68,8 @@ export interface HttpSenderOptions {
   excerptBytes?: number;
   /** Past the excerpt, this much more body is read and dropped to keep the connection; beyond it the connection is closed. */
   drainBytes?: number;
+  /** A pool that took no request for this long, and has none in hand, is closed. */
+  poolIdleMs?: number;
 }
 
 export interface OriginStats {
@@ -91,6 +94,10 @@ export class HttpSender {
   readonly #requestTimeoutMs: number;
   readonly #excerptBytes: number;
   readonly #drainBytes: number;
+  readonly #poolIdleMs: number;
+  /** When each pool last took a request (Date.now()): idle pools are closed by #sweep. */
+  readonly #lastUsed = new Map<Pool, number>();
+  #sweeper: NodeJS.Timeout | undefined;
   #closed = false;
 
   constructor(options: HttpSenderOptions = {}) {
@@ -99,6 +106,7 @@ export class HttpSender {
     this.#requestTimeoutMs = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
     this.#excerptBytes = options.excerptBytes ?? DEFAULT_RESPONSE_EXCERPT_BYTES;
     this.#drainBytes = options.drainBytes ?? DEFAULT_RESPONSE_DRAIN_BYTES;
+    this.#poolIdleMs = options.poolIdleMs ?? DEFAULT_POOL_IDLE_MS;
   }
 
   async send(request: SendRequest, options: SendOptions = {}): Promise<SendResponse> {
@@ -118,6 +126,7 @@ export class HttpSender {
     const hash = path.indexOf('#');
     if (hash !== -1) path = path.slice(0, hash);
     if (path.length === 0 || path.charCodeAt(0) !== 47) path = `/${path}`;
+    this.#lastUsed.set(pool, Date.now());
 
     const timeoutMs = options.timeoutMs ?? this.#requestTimeoutMs;
     const signal = options.signal;
@@ -139,15 +148,16 @@ export class HttpSender {
     return result;
   }
 
-  /** Closes every pool once its in-flight requests are done; later sends fail. */
   /** Closes every pool: requests still running get `graceMs` to finish, then they are destroyed,
    *  so a stop is bounded even with thousands of requests queued on a slow origin. The daemon
    *  calls it after every delivery was settled or released, so nothing destroyed is lost. */
   async close(graceMs = DEFAULT_SENDER_CLOSE_GRACE_MS): Promise<void> {
     this.#closed = true;
+    if (this.#sweeper !== undefined) clearInterval(this.#sweeper);
     const pools = [...this.#byOrigin.values()];
     this.#pools.clear();
     this.#byOrigin.clear();
+    this.#lastUsed.clear();
     await Promise.all(
       pools.map(async (pool) => {
         let timer: NodeJS.Timeout | undefined;
@@ -179,10 +189,35 @@ export class HttpSender {
         bodyTimeout: this.#requestTimeoutMs,
       });
       this.#byOrigin.set(parsed.origin, pool);
+      if (this.#sweeper === undefined) {
+        this.#sweeper = setInterval(this.#sweep, Math.max(1_000, this.#poolIdleMs / 2));
+        this.#sweeper.unref();
+      }
     }
     this.#pools.set(originText, pool);
     return pool;
   }
+
+  /**
+   * Closes the pools that took no request for poolIdleMs and have none in hand. A URL template can
+   * put a different host in every request (a per-customer subdomain): without this, a pool per host
+   * would stay for the life of the process. A later request to the origin makes a new pool.
+   */
+  readonly #sweep = (): void => {
+    const idleSince = Date.now() - this.#poolIdleMs;
+    for (const [origin, pool] of this.#byOrigin) {
+      const { pending, queued, running } = pool.stats;
+      if ((this.#lastUsed.get(pool) ?? 0) > idleSince || pending + queued + running > 0) continue;
+      this.#byOrigin.delete(origin);
+      this.#lastUsed.delete(pool);
+      for (const [key, keyed] of this.#pools) if (keyed === pool) this.#pools.delete(key);
+      pool.close().catch(() => undefined);
+    }
+    if (this.#byOrigin.size === 0 && this.#sweeper !== undefined) {
+      clearInterval(this.#sweeper);
+      this.#sweeper = undefined;
+    }
+  };
 }
 
 function invalidUrl(url: string, why = 'not an absolute http(s) URL'): TypeError {

@@ -306,6 +306,30 @@ describe('send http-sender', () => {
     }
   });
 
+  it('closes a pool that took no request for poolIdleMs, and not one with a request in hand', async (t) => {
+    t.mock.timers.enable({ apis: ['setInterval', 'Date'] });
+    const own = new HttpSender({ poolIdleMs: 60_000 });
+    const other = await startDestination();
+    try {
+      await own.send(post(`${destination.origin}/ok`));
+      const arrived = new Promise<void>((resolve) => other.hung.push(resolve));
+      const hanging = own.send(post(`${other.origin}/hang`), { timeoutMs: 0 }).catch((error: unknown) => error);
+      await arrived;
+      t.mock.timers.tick(30_000);
+      assert.deepEqual(Object.keys(own.stats()).sort(), [destination.origin, other.origin].sort(), 'not idle long enough yet');
+      t.mock.timers.tick(60_000);
+      assert.deepEqual(Object.keys(own.stats()), [other.origin], 'the idle pool is closed; the one with a request running stays');
+      const again = await own.send(post(`${destination.origin}/ok`));
+      assert.equal(again.status, 200, 'a later request to the origin gets a new pool');
+      await own.close(0);
+      await hanging;
+    } finally {
+      await own.close(0);
+      other.server.closeAllConnections();
+      other.server.close();
+    }
+  });
+
   it('fails sends after close()', async () => {
     const own = new HttpSender();
     await own.send(post(`${destination.origin}/ok`));
