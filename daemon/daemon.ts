@@ -30,6 +30,8 @@ export class Daemon {
   private jsm!: JetStreamManager;
   private readonly sender: HttpSender;
   private destinations = new Map<string, LoadedDestination>();
+  /** secretValues() of `of`, the destinations map it was worked out from (a reload replaces the map). */
+  private secrets: { of: Map<string, LoadedDestination>; values: string[] } | undefined;
   readonly runners = new Map<string, SyncRunner>();
   /** Counters per sync id, kept across reloads (a replaced runner's tail still counts). */
   readonly syncStats = new Map<string, SyncStats>();
@@ -49,9 +51,14 @@ export class Daemon {
     this.sender = new HttpSender({ connectTimeoutMs: settings.connectTimeoutMs, requestTimeoutMs: settings.requestTimeoutMs });
   }
 
-  /** Every secret value of every loaded sync, for the logger's redaction. */
+  /** Every secret value of every loaded sync, for the logger's redaction (asked on every log line,
+   *  so worked out once per set of loaded destinations). */
   secretValues(): string[] {
-    return [...this.destinations.values()].flatMap((destination) => destination.syncs.flatMap((sync) => [...sync.parameters.secretValues]));
+    if (this.secrets?.of !== this.destinations) {
+      const values = [...this.destinations.values()].flatMap((destination) => destination.syncs.flatMap((sync) => [...sync.parameters.secretValues]));
+      this.secrets = { of: this.destinations, values };
+    }
+    return this.secrets.values;
   }
 
   get connected(): boolean {
@@ -68,6 +75,7 @@ export class Daemon {
     const problems = [...loaded.problems.filter((problem) => problem.severity === 'error'), ...unresolvedSecretProblems(loaded.destinations)];
     if (problems.length > 0) throw new DestinationsInvalidError(problems);
     for (const destination of loaded.destinations) this.destinations.set(destination.slug, destination);
+    this.secrets = undefined;
     this.log.info('loaded destinations', {
       destinations: loaded.destinations.map((destination) => ({ slug: destination.slug, version: destination.version, syncs: destination.syncs.map((sync) => sync.name) })),
     });
