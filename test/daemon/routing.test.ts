@@ -147,4 +147,39 @@ describe('daemon routing', () => {
       folder.remove();
     }
   });
+
+  it('lists dead letters of one sync (filtered by the server), by reason, the last N, as JSON', async () => {
+    const picky = await startTestSink(() => answer.status(400));
+    const folder = makeDestinationsDir();
+    writeDestinationFolder(folder.dir, 'picky', { syncs: { main: syncFor(picky), second: syncFor(picky) } });
+    const { subject, ...stream } = nats.streams('route');
+    const daemon = await startTestDaemon(testSettings(nats.url, folder.dir, { stream }));
+    const config = writeConfig(folder.dir, { nats: { servers: [nats.url] }, stream, destinationsDir: '.' });
+    const cli = (...args: string[]) => spawnSync(process.execPath, [join(PACKAGE_ROOT, 'dist/tools/cli.js'), ...args, '--config', config], { encoding: 'utf8' });
+    try {
+      await publish(subject, Array.from({ length: 5 }, (_, i) => testEvent(i)));
+      await waitForStreamCount(nats.connection, stream.deadLetterStream, 10);
+      const main = cli('dead', 'list', '--sync', 'picky.main');
+      assert.equal(main.status, 0, main.stderr);
+      const lines = main.stdout.trim().split('\n');
+      assert.equal(lines.length, 5);
+      assert.ok(lines.every((line) => /\bpicky\.main\b/.test(line)), main.stdout);
+      const last = cli('dead', 'list', '--sync', 'picky.second', '--limit', '2', '--json');
+      assert.equal(last.status, 0, last.stderr);
+      const letters = JSON.parse(last.stdout) as Array<{ seq: number; letter: { sync: string } }>;
+      assert.equal(letters.length, 2);
+      assert.ok(letters.every((stored) => stored.letter.sync === 'picky.second'));
+      assert.ok(letters[0].seq < letters[1].seq, 'oldest first');
+      const all = JSON.parse(cli('dead', 'list', '--json').stdout) as Array<{ seq: number; letter: { sync: string } }>;
+      const secondSeqs = all.filter((stored) => stored.letter.sync === 'picky.second').map((stored) => stored.seq);
+      assert.deepEqual(letters.map((stored) => stored.seq), secondSeqs.slice(-2), 'the last two of that sync');
+      assert.deepEqual(JSON.parse(cli('dead', 'list', '--reason', 'render_failed', '--json').stdout), []);
+      assert.match(cli('dead', 'list', '--sync', 'nobody.main').stdout, /no dead letters/);
+      assert.equal(cli('dead', 'list', '--limit', '0').status, 2);
+    } finally {
+      await daemon.stop();
+      await picky.close();
+      folder.remove();
+    }
+  });
 });

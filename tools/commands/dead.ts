@@ -2,7 +2,7 @@
 import { jetstream, jetstreamManager, DeliverPolicy, type JetStreamManager } from '@nats-io/jetstream';
 import { headers as natsHeaders, type NatsConnection } from '@nats-io/nats-core';
 import { REPLAY_SYNC_HEADER } from '../../daemon/consumer/index.js';
-import type { DeadLetter } from '../../daemon/dead-letter/index.js';
+import { deadLetterSubject, type DeadLetter } from '../../daemon/dead-letter/index.js';
 import type { DaemonSettings } from '../../daemon/config/index.js';
 import { connectForCli } from './nats-client.js';
 import { parseCommandArgs, UsageError } from './usage.js';
@@ -17,22 +17,62 @@ export interface StoredDeadLetter {
   letter: DeadLetter;
 }
 
-/** Every dead letter in the DEAD stream, oldest first (optionally of one sync). */
-export async function readDeadLetters(connection: NatsConnection, settings: DaemonSettings, sync?: string): Promise<StoredDeadLetter[]> {
+/**
+ * The dead letters in the DEAD stream, oldest first, one at a time (a stream of millions is read,
+ * not held). With a sync id, the server sends only that sync's subject.
+ */
+export async function* deadLetters(connection: NatsConnection, settings: DaemonSettings, sync?: string): AsyncGenerator<StoredDeadLetter> {
   const js = jetstream(connection);
   const jsm = await jetstreamManager(connection);
   const info = await jsm.streams.info(settings.stream.deadLetterStream);
-  if (info.state.messages === 0) return [];
-  const consumer = await js.consumers.get(settings.stream.deadLetterStream, { deliver_policy: DeliverPolicy.All });
-  const letters: StoredDeadLetter[] = [];
+  if (info.state.messages === 0) return;
+  const consumer = await js.consumers.get(settings.stream.deadLetterStream, {
+    deliver_policy: DeliverPolicy.All,
+    filter_subjects: sync === undefined ? undefined : deadLetterSubjectOf(settings, sync),
+  });
+  // Nothing to read for that sync: an ordered consumer would wait for the first message forever.
+  if (sync !== undefined && (await consumer.info(true)).num_pending === 0) return;
   const messages = await consumer.consume();
-  for await (const msg of messages) {
-    const letter = msg.json<DeadLetter>();
-    if (!sync || letter.sync === sync) letters.push({ seq: msg.seq, letter });
-    if (msg.info.pending === 0) break;
+  try {
+    for await (const msg of messages) {
+      yield { seq: msg.seq, letter: msg.json<DeadLetter>() };
+      if (msg.info.pending === 0) break;
+    }
+  } finally {
+    await messages.close();
   }
-  await messages.close();
-  return letters;
+}
+
+/** The subject a sync's dead letters are written to; the sync id is `<destination>.<sync>`. */
+function deadLetterSubjectOf(settings: DaemonSettings, syncId: string): string {
+  const dot = syncId.indexOf('.');
+  if (dot < 1 || dot === syncId.length - 1) throw new UsageError(`a sync id is <destination>.<sync>, not ${syncId}`);
+  return deadLetterSubject(settings.stream.deadLetterSubjectPrefix, syncId.slice(0, dot), syncId.slice(dot + 1));
+}
+
+/** Lists dead letters as they are read; with `limit`, only the last `limit` are kept and printed. */
+async function listDeadLetters(letters: AsyncIterable<StoredDeadLetter>, options: { reason?: string; limit?: number; json: boolean }): Promise<void> {
+  // With a limit, a ring of the last `limit` read: memory stays at the limit whatever the stream holds.
+  const ring: StoredDeadLetter[] = [];
+  let matched = 0;
+  let shown = 0;
+  const show = (stored: StoredDeadLetter) => {
+    if (options.json) process.stdout.write(`${shown === 0 ? '[\n' : ',\n'}${JSON.stringify(stored, null, 2)}`);
+    else console.log(oneLine(stored));
+    shown += 1;
+  };
+  for await (const stored of letters) {
+    if (options.reason !== undefined && stored.letter.reason !== options.reason) continue;
+    if (options.limit === undefined) show(stored);
+    else ring[matched % options.limit] = stored;
+    matched += 1;
+  }
+  if (options.limit !== undefined) {
+    const oldest = matched > options.limit ? matched % options.limit : 0;
+    for (let i = 0; i < ring.length; i++) show(ring[(oldest + i) % ring.length]);
+  }
+  if (options.json) process.stdout.write(shown === 0 ? '[]\n' : '\n]\n');
+  else if (shown === 0) console.log('no dead letters');
 }
 
 async function getDeadLetter(jsm: JetStreamManager, settings: DaemonSettings, seq: number): Promise<DeadLetter> {
@@ -81,24 +121,23 @@ export async function run(args: string[]): Promise<number> {
     if (!Number.isInteger(seq) || seq < 1) throw new UsageError(`not a sequence number: ${text}`);
     return seq;
   });
+  const limit = values.limit === undefined ? undefined : Number(values.limit);
+  if (limit !== undefined && !(Number.isInteger(limit) && limit >= 1)) throw new UsageError(`--limit takes a whole number of at least 1, not ${values.limit}`);
   if (action === 'show' && seqs.length !== 1) throw new UsageError(`show takes one sequence number\n\nusage: ${USAGE}`);
   if (action === 'replay' && seqs.length === 0 && !(values.sync && values.all)) throw new UsageError(`replay takes sequence numbers, or --sync ID --all\n\nusage: ${USAGE}`);
   const { connection, settings } = await connectForCli(values);
   try {
     if (action === 'list') {
-      let letters = await readDeadLetters(connection, settings, values.sync);
-      if (values.reason) letters = letters.filter((stored) => stored.letter.reason === values.reason);
-      if (values.limit) letters = letters.slice(-Number(values.limit));
-      if (values.json) console.log(JSON.stringify(letters, null, 2));
-      else if (letters.length === 0) console.log('no dead letters');
-      else for (const stored of letters) console.log(oneLine(stored));
+      await listDeadLetters(deadLetters(connection, settings, values.sync), { reason: values.reason, limit, json: values.json === true });
       return 0;
     }
     if (action === 'show') {
       console.log(JSON.stringify(await getDeadLetter(await jetstreamManager(connection), settings, seqs[0]), null, 2));
       return 0;
     }
-    const targets = seqs.length > 0 ? seqs : (await readDeadLetters(connection, settings, values.sync)).map((stored) => stored.seq);
+    const targets: number[] = seqs;
+    // --sync ID --all: every sequence first, then replay (replaying deletes from the stream being read).
+    if (targets.length === 0) for await (const stored of deadLetters(connection, settings, values.sync)) targets.push(stored.seq);
     for (const seq of targets) {
       const letter = await replayDeadLetter(connection, settings, seq);
       console.log(`replayed ${seq} to ${letter.sync} (${letter.insertId ?? 'no insert_id'})`);
