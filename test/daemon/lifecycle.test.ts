@@ -138,6 +138,30 @@ describe('daemon lifecycle', () => {
     }
   });
 
+  it('on SIGTERM with a sync parked at its destination cap, releases the message in hand too; nothing is lost', async () => {
+    const sink = await startTestSink(() => 'hang');
+    const s = setup(sink, { settings: { maxInFlightPerDestination: 1 } });
+    try {
+      const daemon = spawnDaemon(s.config, ENV);
+      await daemon.waitForLog('daemon ready');
+      await publishMany(s.subject, 3);
+      await sink.waitForRequests(1);
+      daemon.child.kill('SIGTERM');
+      const exit = await daemon.exited;
+      assert.equal(exit.code, 0);
+      assert.equal(sink.requests.length, 1, 'the cap held until the end');
+
+      sink.behave(() => answer.ok());
+      const again = spawnDaemon(s.config, ENV);
+      await waitForDistinct(sink, 3);
+      again.child.kill('SIGTERM');
+      await again.exited;
+    } finally {
+      await sink.close();
+      s.remove();
+    }
+  });
+
   it('exits at once on a second signal', async () => {
     const sink = await startTestSink(() => 'hang');
     const s = setup(sink, { settings: { drainTimeoutMs: 60_000 } });

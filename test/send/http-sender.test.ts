@@ -222,6 +222,31 @@ describe('send http-sender', () => {
     }
   });
 
+  it('cancels a request still queued in the pool at once, and never sends it', async () => {
+    const own = new HttpSender({ connections: 1 });
+    const other = await startDestination();
+    try {
+      const first = new DeliveryCancel();
+      const firstArrived = new Promise<void>((resolve) => other.hung.push(resolve));
+      const blocking = own.send(post(`${other.origin}/hang`), { signal: first }).catch((error: unknown) => error);
+      await firstArrived;
+      const queued = new DeliveryCancel();
+      const sending = own.send(post(`${other.origin}/echo`), { signal: queued });
+      const reason = new ShutdownError();
+      queued.abort(reason);
+      assert.equal(await sending.catch((error: unknown) => error), reason, 'rejected while still queued');
+      first.abort(new ShutdownError());
+      await blocking;
+      const after = await own.send(post(`${other.origin}/echo`));
+      assert.equal(after.status, 200);
+      assert.equal(other.echoes.length, 1, 'only the request sent after the cancel reached the server');
+    } finally {
+      await own.close(0);
+      other.server.closeAllConnections();
+      other.server.close();
+    }
+  });
+
   it('cancels a request when the caller aborts, and classify tells shutdown from other aborts', async () => {
     for (const [reason, code] of [
       [new ShutdownError(), 'shutdown'],
