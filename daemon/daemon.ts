@@ -37,6 +37,11 @@ export class Daemon {
   readonly syncStats = new Map<string, SyncStats>();
   /** In-flight gates per destination slug, shared by its syncs and kept across reloads. */
   private readonly gates = new Map<string, InFlightGate>();
+
+  /** A destination's requests in flight, all its syncs together, and its cap (admin page, metrics). */
+  destinationInFlight(slug: string): { inFlight: number; max: number } {
+    return { inFlight: this.gates.get(slug)?.inFlight ?? 0, max: this.settings.maxInFlightPerDestination };
+  }
   /** Reloads by result, for /metrics. */
   readonly reloads = { ok: 0, rejected: 0, failed: 0 };
   private reloading: Promise<ReloadResult> | undefined;

@@ -22,6 +22,7 @@ export function destinationsReport(daemon: Daemon) {
       slug: destination.slug,
       name: destination.definition.name,
       version: destination.version,
+      requests: daemon.destinationInFlight(destination.slug),
       syncs: destination.syncs.map((sync) => {
         const runner = daemon.runners.get(sync.id);
         const limiter = runner?.limiter.state();
@@ -30,6 +31,8 @@ export function destinationsReport(daemon: Daemon) {
           enabled: sync.enabled,
           running: runner !== undefined && runner.sync === sync,
           consumer: runner?.consumerName,
+          // Set while the consumer takes no message because a cap is full: "sync" or "destination".
+          parkedAt: runner?.parkedAt,
           limiter: limiter && {
             ...limiter,
             state: limiter.pausedUntil && limiter.pausedUntil > Date.now() ? 'paused' : 'running',

@@ -381,6 +381,12 @@ export class SyncRunner {
     this.requestEnded();
   }
 
+  /** Which cap holds the consumer back, if any: its own (maxInFlightPerSync) or its destination's. */
+  get parkedAt(): 'sync' | 'destination' | undefined {
+    if (this.capacityWaiter === undefined) return undefined;
+    return this.ownCapacityFull ? 'sync' : 'destination';
+  }
+
   private get ownCapacityFull(): boolean {
     return this.stats.inFlight >= this.services.settings.maxInFlightPerSync;
   }

@@ -13,6 +13,7 @@ interface SyncRow {
   labels: Labels;
   stats?: SyncStats;
   limiter?: { queued: number; running: number; pausedUntil: number };
+  parkedAt?: 'sync' | 'destination';
   consumer?: ConsumerInfo;
   info: { version: string; enabled: boolean; running: boolean };
 }
@@ -64,6 +65,7 @@ export function renderMetrics(daemon: Daemon, consumers: ReadonlyMap<string, Con
         labels: { destination: destination.slug, sync: sync.id },
         stats: daemon.syncStats.get(sync.id) ?? runner?.stats,
         limiter: runner?.limiter.state(),
+        parkedAt: runner?.parkedAt,
         consumer: consumers.get(sync.id),
         info: { version: destination.version, enabled: sync.enabled, running: runner !== undefined && runner.sync === sync },
       });
@@ -103,6 +105,10 @@ export function renderMetrics(daemon: Daemon, consumers: ReadonlyMap<string, Con
   for (const row of withStats) for (const [statusClass, count] of row.stats.responsesByClass) out.sample({ ...row.labels, status_class: statusClass }, count);
   gauge('destinations_requests_in_flight', 'Requests (deliveries) started and not yet settled.', (s) => s.inFlight);
   gauge('destinations_requests_waiting_for_retry', 'Requests waiting in process for their next attempt.', (s) => s.waiting);
+  out.family('destinations_consumer_parked', 'gauge', "1 while the sync's consumer takes no message because a cap is full: cap=\"sync\" (maxInFlightPerSync) or cap=\"destination\" (maxInFlightPerDestination).");
+  for (const row of rows) if (row.parkedAt) out.sample({ ...row.labels, cap: row.parkedAt }, 1);
+  out.family('destinations_destination_requests_in_flight', 'gauge', "Requests in flight for the destination, all its syncs together (capped by maxInFlightPerDestination).");
+  for (const destination of daemon.loadedDestinations) out.sample({ destination: destination.slug }, daemon.destinationInFlight(destination.slug).inFlight);
 
   out.family('destinations_delivery_latency_seconds', 'histogram', 'Seconds from publish (the JetStream timestamp) to delivered, per event.');
   for (const row of withStats) out.histogram(row.labels, row.stats.latency);

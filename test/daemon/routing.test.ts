@@ -4,7 +4,9 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { destinationsReport } from '../../daemon/admin/index.js';
 import { PACKAGE_ROOT } from '../../daemon/paths.js';
+import { renderMetrics } from '../../daemon/telemetry/daemon-metrics.js';
 import { useNatsServer } from '../helpers/nats-server.js';
 import { answer, startTestSink, type TestSink } from '../helpers/http-sink.js';
 import { makeDestinationsDir, testDefinition, testEvent, writeDestinationFolder } from '../helpers/destination-folder.js';
@@ -66,6 +68,14 @@ describe('daemon routing', () => {
       assert.equal(inFlight[0] + inFlight[1], 3, 'the destination has its 3 in flight');
       assert.ok(inFlight.every((count) => count <= 2), `each sync stays within its own 2: ${inFlight}`);
       assert.equal(shared.requests.length, 3);
+      // What an operator sees: the destination at its cap, and which syncs are parked and why.
+      const report = destinationsReport(daemon.daemon).destinations.find((destination) => destination.slug === 'shared')!;
+      assert.deepEqual(report.requests, { inFlight: 3, max: 3 });
+      const parked = report.syncs.map((sync) => sync.parkedAt);
+      assert.ok(parked.every((at) => at === 'sync' || at === 'destination') && parked.includes('destination'), `parked at ${parked}`);
+      const metrics = renderMetrics(daemon.daemon, new Map(), Date.now());
+      assert.match(metrics, /^destinations_destination_requests_in_flight\{destination="shared"\} 3$/m);
+      assert.match(metrics, /^destinations_consumer_parked\{destination="shared",sync="shared\.[ab]",cap="destination"\} 1$/m);
       shared.behave(() => answer.ok());
       shared.release();
       await shared.waitForRequests(20);

@@ -13,11 +13,12 @@ export function formatStatus(report: Report): string {
   const lines = [`daemon started ${report.startedAt}, NATS ${report.connected ? 'connected' : 'DISCONNECTED'}`];
   if (report.lastReload) lines.push(`last reload ${report.lastReload.at}: ${report.lastReload.ok ? 'ok' : `rejected ${report.lastReload.rejected.join(', ')}`}`);
   for (const destination of report.destinations) {
-    lines.push('', `${destination.slug} (${destination.name}) version ${destination.version}`);
+    lines.push('', `${destination.slug} (${destination.name}) version ${destination.version}, ${destination.requests.inFlight} of ${destination.requests.max} requests in flight`);
     for (const sync of destination.syncs) {
       const counts = sync.counts;
       const limiter = sync.limiter ? `${sync.limiter.state}${sync.limiter.pausedUntil ? ` until ${sync.limiter.pausedUntil}` : ''}, queued ${sync.limiter.queued}` : '-';
-      lines.push(`  ${sync.id.padEnd(30)} ${sync.enabled ? (sync.running ? 'running ' : 'stopped ') : 'disabled'}  limiter ${limiter}`);
+      const parked = sync.parkedAt ? `  parked: ${sync.parkedAt} in-flight cap full` : '';
+      lines.push(`  ${sync.id.padEnd(30)} ${sync.enabled ? (sync.running ? 'running ' : 'stopped ') : 'disabled'}  limiter ${limiter}${parked}`);
       if (counts) {
         const discarded = Object.values(counts.discarded).reduce((sum, count) => sum + count, 0);
         lines.push(
