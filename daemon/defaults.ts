@@ -12,6 +12,8 @@ export const DEFAULT_RETRY_AFTER_CAP_MS = 60 * 60_000;
 export const DEFAULT_MAX_IN_PROCESS_WAIT_MS = 5_000;
 /** In-process retries per JetStream delivery before the wait is handed to JetStream anyway. */
 export const DEFAULT_MAX_IN_PROCESS_RETRIES = 3;
+/** Messages per sync whose in-process attempts are remembered across a nak(delay) (oldest dropped first; ~50 bytes each). */
+export const DEFAULT_CARRIED_ATTEMPTS = 100_000;
 /** Idle delivery actors a sync keeps for reuse (at most its requests in flight); more are stopped. */
 export const DEFAULT_IDLE_DELIVERY_ACTORS = 256;
 

@@ -4,6 +4,7 @@ import { AckPolicy, DeliverPolicy, type ConsumerInfo, type ConsumerMessages, typ
 import { headers as natsHeaders } from '@nats-io/nats-core';
 import type { DaemonSettings } from '../config/index.js';
 import {
+  DEFAULT_CARRIED_ATTEMPTS,
   DEFAULT_CONSUME_BUFFER,
   DEFAULT_IDLE_DELIVERY_ACTORS,
   DEFAULT_MAX_IN_PROCESS_RETRIES,
@@ -84,6 +85,14 @@ export class SyncRunner {
   private capacityWaiter: (() => void) | undefined;
   /** Requests in flight for the destination, shared with its other syncs. */
   private readonly gate: InFlightGate;
+  /**
+   * Attempts a message used beyond its JetStream delivery count (in-process retries count as
+   * attempts), remembered when it goes back with nak(delay) so that its next delivery counts on
+   * from there and the retry policy's attempts are not used again. In memory only: after a restart
+   * or a reload, or on another daemon, counting starts again from the delivery count. Keyed by
+   * stream sequence; the oldest entries go first past DEFAULT_CARRIED_ATTEMPTS.
+   */
+  private readonly carriedAttempts = new Map<number, number>();
   private idleWaiters: Array<() => void> = [];
   private heartbeat: NodeJS.Timeout | undefined;
   private pendingAcks: JsMsg[] = [];
@@ -222,7 +231,7 @@ export class SyncRunner {
   /** Starts the delivery machine for one request carrying `items`. */
   private deliver(items: Item[], kind: Kind): void {
     let attempt = 1;
-    for (const item of items) attempt = Math.max(attempt, item.msg.info.deliveryCount);
+    for (const item of items) attempt = Math.max(attempt, this.attemptOf(item.msg));
     this.requestStarted();
     this.actors.start(new SyncDelivery(this, items, kind, attempt, this.tracer.start(items, kind, attempt)));
   }
@@ -293,15 +302,22 @@ export class SyncRunner {
         const failures = multiStatus && definition.batch && response ? failedItems(multiStatus, response.bodyExcerpt, items.length) : [];
         if (failures.length > 0) return this.settleItems(items, delivery, response!, failures);
         this.countDelivered(msgs, delivery);
+        this.forgetAttempts(msgs);
         return this.finish(items, () => this.ackSoon(msgs));
       }
       case 'deferred':
         this.stats.deferred += items.length;
         this.log.info('delivery will be retried', { attempt: delivery.attempt, status: delivery.status, reason: delivery.reason, delayMs: delivery.delayMs, events: items.length, kind });
-        return this.finish(items, () => msgs.forEach((msg) => msg.nak(delivery.delayMs)));
+        return this.finish(items, () =>
+          msgs.forEach((msg) => {
+            this.carryAttempts(msg, delivery.attempt);
+            msg.nak(delivery.delayMs);
+          }),
+        );
       case 'released':
         return this.finish(items, () => msgs.forEach((msg) => msg.nak()));
       case 'dead': {
+        this.forgetAttempts(msgs);
         this.requestEnded();
         await this.deadLetter(msgs, {
           reason: delivery.reason ?? 'unknown',
@@ -330,16 +346,20 @@ export class SyncRunner {
     const failed = new Map(failures.map((failure) => [failure.index, failure]));
     const delivered = items.filter((_, index) => !failed.has(index)).map((item) => item.msg);
     this.countDelivered(delivered, delivery);
+    this.forgetAttempts(delivered);
     this.ackSoon(delivered);
     const dead: Array<{ item: Item; failure: ItemFailure; exhausted: boolean }> = [];
     const retried: JsMsg[] = [];
     for (const [index, failure] of failed) {
       const item = items[index];
-      const attempt = item.msg.info.deliveryCount;
+      // The item's attempt is the batch request's, in-process retries of the batch included.
+      const attempt = delivery.attempt;
       if (failure.result instanceof RetryableDeliveryError && hasAttemptsLeft(this.policy, attempt)) {
+        this.carryAttempts(item.msg, attempt);
         item.msg.nak(failure.result.retryAfterMs ?? retryDelayMs(this.policy, attempt));
         retried.push(item.msg);
       } else {
+        this.forgetAttempts([item.msg]);
         dead.push({ item, failure, exhausted: failure.result instanceof RetryableDeliveryError });
       }
     }
@@ -352,7 +372,7 @@ export class SyncRunner {
         this.deadLetter([item.msg], {
           reason: exhausted ? 'retries_exhausted' : failure.result.code,
           message: `item ${failure.index} of the batch failed with status ${failure.status}${failure.message === undefined ? '' : `: ${failure.message}`}`,
-          attempts: item.msg.info.deliveryCount,
+          attempts: delivery.attempt,
           lastStatus: failure.status,
           responseExcerpt: response.bodyExcerpt.slice(0, DEFAULT_RESPONSE_EXCERPT_BYTES),
           request: delivery.request,
@@ -360,6 +380,26 @@ export class SyncRunner {
         }),
       ),
     );
+  }
+
+  /** The attempt a message's delivery is: its JetStream delivery count, plus what it used in process before. */
+  private attemptOf(msg: JsMsg): number {
+    const info = msg.info;
+    return this.carriedAttempts.size === 0 ? info.deliveryCount : info.deliveryCount + (this.carriedAttempts.get(info.streamSequence) ?? 0);
+  }
+
+  /** Before a nak(delay) after attempt `attempt`: the message's next delivery is attempt `attempt + 1`. */
+  private carryAttempts(msg: JsMsg, attempt: number): void {
+    const { streamSequence, deliveryCount } = msg.info;
+    this.carriedAttempts.delete(streamSequence);
+    if (attempt <= deliveryCount) return;
+    this.carriedAttempts.set(streamSequence, attempt - deliveryCount);
+    if (this.carriedAttempts.size > DEFAULT_CARRIED_ATTEMPTS) this.carriedAttempts.delete(this.carriedAttempts.keys().next().value!);
+  }
+
+  private forgetAttempts(msgs: readonly JsMsg[]): void {
+    if (this.carriedAttempts.size === 0) return;
+    for (const msg of msgs) this.carriedAttempts.delete(msg.info.streamSequence);
   }
 
   /** Acks are sent together once per event-loop turn: nats.js flushes its buffer once per

@@ -180,6 +180,23 @@ describe('daemon delivery', () => {
     }
   });
 
+  it('counts in-process retries across redeliveries: 9 attempts in all, not 9 deliveries of 4', async () => {
+    const s = await scenario({ definition: testDefinition({ retry: { maxAttempts: 9, initialDelayMs: 10, jitter: 0 } }) });
+    try {
+      // Retry-After 0: every wait is short, so each delivery retries in process until its local
+      // bound (3), then goes back to JetStream with nak(0).
+      s.sink.behave(() => answer.status(503, { 'retry-after': '0' }));
+      await publish(s.subject, [testEvent(3)]);
+      await waitForStreamCount(nats.connection, s.stream.deadLetterStream, 1);
+      const jsm = await jetstreamManager(nats.connection);
+      const letter = (await jsm.streams.getMessage(s.stream.deadLetterStream, { seq: 1 }))!.json<DeadLetter>();
+      assert.deepEqual([letter.reason, letter.attempts], ['retries_exhausted', 9]);
+      assert.equal(s.sink.requests.length, 9, 'one request per attempt');
+    } finally {
+      await s.cleanup();
+    }
+  });
+
   it('times out a destination that never answers, and retries', async () => {
     const s = await scenario({ definition: testDefinition({ retry: { initialDelayMs: 10, jitter: 0 } }), settings: { requestTimeoutMs: 300 } });
     try {
