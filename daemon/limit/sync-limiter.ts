@@ -22,6 +22,7 @@
 // group waits), so the shaping work is paid once per group, as it would be with Bottleneck `weight`;
 // an answer costs a clock reading and one record per window.
 // Concurrency is a plain per-request counter: a group never holds a slot for a slower sibling.
+// When several daemons run the sync, each paces at rate / daemons (share(), told by RateShare).
 import { DEFAULT_LIMITER_CATCH_UP_MS, DEFAULT_LIMITER_GROUP_INTERVAL_MS, DEFAULT_LIMITER_HIGH_WATER, DEFAULT_LIMITER_PACE_MARGIN } from '../defaults.js';
 
 export interface RateLimit {
@@ -49,6 +50,8 @@ export interface LimiterState {
   /** Clock time (epoch ms by default) until which nothing is admitted; 0 when not paused. */
   pausedUntil: number;
   rate: RateLimit | null;
+  /** Daemons sharing the rate (each paces at rate / share); 1 when alone or without a rate. */
+  share: number;
   maxConcurrency: number | null;
 }
 
@@ -96,7 +99,8 @@ class SlidingWindow {
 
   constructor(
     readonly windowMs: number,
-    readonly cap: number,
+    /** Changes with the daemons' share of the rate; what the window holds counts against the new cap. */
+    public cap: number,
   ) {
     this.#mergeMs = windowMs / 1_000;
   }
@@ -176,9 +180,11 @@ export interface GroupMark {
  */
 export class RateShaper {
   /** Milliseconds per request at the paced rate. */
-  readonly intervalMs: number;
+  intervalMs!: number;
   /** Largest group admitted at once: about one group interval's worth of requests. */
-  readonly maxGroup: number;
+  maxGroup!: number;
+  /** How many daemons share the rate (each paces at rate / share); 1 alone. */
+  shareCount = 1;
   /**
    * Pacing credit, in milliseconds: how far behind its schedule pacing may fall and still make the
    * time up (the 1 ms rounding of setTimeout, a busy or descheduled process, a hard window holding a
@@ -197,31 +203,45 @@ export class RateShaper {
   #fastestSince = -Infinity;
 
   constructor(
-    rate: RateLimit,
-    groupIntervalMs: number = DEFAULT_LIMITER_GROUP_INTERVAL_MS,
+    private readonly rate: RateLimit,
+    private readonly groupIntervalMs: number = DEFAULT_LIMITER_GROUP_INTERVAL_MS,
     catchUpMs: number = DEFAULT_LIMITER_CATCH_UP_MS,
-    paceMargin: number = DEFAULT_LIMITER_PACE_MARGIN,
+    private readonly paceMargin: number = DEFAULT_LIMITER_PACE_MARGIN,
   ) {
     const { requests, periodSeconds } = rate;
     if (!(Number.isFinite(requests) && requests >= 1)) throw new RangeError(`rate.requests must be at least 1, got ${requests}`);
     if (!(Number.isFinite(periodSeconds) && periodSeconds > 0)) throw new RangeError(`rate.periodSeconds must be above 0, got ${periodSeconds}`);
     const periodMs = periodSeconds * 1_000;
+    const windows = [new SlidingWindow(periodMs, 0)];
+    if (periodMs > 1_000 && (requests * 1_000) / periodMs >= 1) windows.push(new SlidingWindow(1_000, 0));
+    this.windows = windows;
+    this.catchUpMs = catchUpMs;
+    this.share(1);
+  }
+
+  /**
+   * Paces at rate / `count`: `count` daemons run this sync, each with its own limiter (see
+   * RateShare). The caps shrink or grow in place, so what the windows already hold still counts.
+   */
+  share(count: number): void {
+    this.shareCount = count;
+    const requests = this.rate.requests / count;
+    const periodMs = this.rate.periodSeconds * 1_000;
     const perSecond = (requests * 1_000) / periodMs;
-    const windows = [new SlidingWindow(periodMs, Math.floor(requests))];
+    // At least one request a period, so a sync shared by more daemons than its rate still moves.
+    this.windows[0].cap = Math.max(1, Math.floor(requests));
     // The margin is taken where a window of a second or less is what binds (not for 100/min, say,
     // whose per-second cap of 2 already leaves room).
-    let paced = periodMs <= 1_000 ? perSecond * (1 - paceMargin) : perSecond;
-    if (periodMs > 1_000 && perSecond >= 1) {
+    let paced = periodMs <= 1_000 ? perSecond * (1 - this.paceMargin) : perSecond;
+    if (this.windows.length > 1) {
       const down = Math.floor(perSecond);
-      const perSecondCap = down / perSecond >= 0.99 ? down : Math.ceil(perSecond);
-      windows.push(new SlidingWindow(1_000, perSecondCap));
-      paced = Math.min(perSecond, perSecondCap * (1 - paceMargin));
+      const perSecondCap = down >= 1 && down / perSecond >= 0.99 ? down : Math.ceil(perSecond);
+      this.windows[1].cap = perSecondCap;
+      paced = Math.min(perSecond, perSecondCap * (1 - this.paceMargin));
     }
-    this.windows = windows;
     this.intervalMs = 1_000 / paced;
-    const smallestCap = Math.min(...windows.map((window) => window.cap));
-    this.maxGroup = Math.max(1, Math.min(smallestCap, Math.floor(groupIntervalMs / this.intervalMs)));
-    this.catchUpMs = catchUpMs;
+    const smallestCap = Math.min(...this.windows.map((window) => window.cap));
+    this.maxGroup = Math.max(1, Math.min(smallestCap, Math.floor(this.groupIntervalMs / this.intervalMs)));
   }
 
   /** When pacing lets the next request start (the schedule's next slot; -Infinity before the first). */
@@ -381,8 +401,27 @@ export class SyncLimiter {
       running: this.#running,
       pausedUntil: this.pausedUntil,
       rate: this.#rate ?? null,
+      share: this.#shaper?.shareCount ?? 1,
       maxConcurrency: this.#maxConcurrency ?? null,
     };
+  }
+
+  /**
+   * `count` daemons run this sync (RateShare tells): pace at rate / count from now on. Requests
+   * already counted in the windows count against the new caps, so a smaller share never lets a
+   * burst through. Without a rate, nothing changes.
+   */
+  share(count: number): void {
+    const shaper = this.#shaper;
+    if (shaper === undefined || this.#stopped || !(Number.isInteger(count) && count >= 1) || count === shaper.shareCount) return;
+    shaper.share(count);
+    // A wait worked out at the old pace is stale: work it out again.
+    if (this.#timer !== undefined) {
+      clearTimeout(this.#timer);
+      this.#timer = undefined;
+      this.#timerAt = Infinity;
+    }
+    if (this.#head < this.#queue.length) this.#schedulePump();
   }
 
   /**

@@ -147,7 +147,7 @@ describe('limit sync-limiter', () => {
     );
     await turn();
     assert.deepEqual(started, [0, 1, 2]);
-    assert.deepEqual(subject.state(), { name: 'braze/main', queued: 7, running: 3, pausedUntil: 0, rate: null, maxConcurrency: 3 });
+    assert.deepEqual(subject.state(), { name: 'braze/main', queued: 7, running: 3, pausedUntil: 0, rate: null, share: 1, maxConcurrency: 3 });
     // The first of the group finishing lets the next in, while its siblings still run.
     gates[1].resolve();
     await turn();
@@ -248,6 +248,39 @@ describe('limit sync-limiter', () => {
     // Spread, not bursts: no 100 ms holds more than a tenth of a second's share plus one group.
     const { maxGroup } = new RateShaper(BRAZE);
     assert.ok(maxInWindow(starts, 100) <= 84 + maxGroup, `most in 100 ms: ${maxInWindow(starts, 100)}`);
+  });
+
+  it('paces at its share when daemons share the sync, without letting the change through as a burst', async (t) => {
+    mockTime(t);
+    const subject = limiter({ rate: BRAZE });
+    const starts: number[] = [];
+    const task = () => {
+      starts.push(Date.now());
+      return Promise.resolve();
+    };
+    const keepBusy = async (ms: number) => {
+      const end = Date.now() + ms;
+      while (Date.now() < end) {
+        for (let queued = subject.state().queued; queued < 2_000; queued++) subject.run(task).catch(() => undefined);
+        await advance(t, 1);
+      }
+    };
+    await keepBusy(3_000);
+    const halvedAt = Date.now();
+    subject.share(2);
+    assert.equal(subject.state().share, 2);
+    await keepBusy(4_000);
+    const wholeAt = Date.now();
+    subject.share(1);
+    await keepBusy(3_000);
+    await subject.stop();
+    assert.ok(maxInWindow(starts, 1_000) <= 833, `most in one second: ${maxInWindow(starts, 1_000)}`);
+    const halved = starts.filter((at) => at >= halvedAt && at < wholeAt);
+    assert.ok(maxInWindow(halved, 1_000) <= 416, `most in one second at half: ${maxInWindow(halved, 1_000)}`);
+    const settled = halved.filter((at) => at >= halvedAt + 1_000);
+    assert.ok(settled.length >= 0.98 * 3 * 416, `at half, ${settled.length} in 3 s`);
+    const whole = starts.filter((at) => at >= wholeAt + 1_000);
+    assert.ok(whole.length >= 0.98 * 2 * 833, `alone again, ${whole.length} in 2 s`);
   });
 
   it('does not burst after being idle', async (t) => {
