@@ -4,6 +4,7 @@ import { jetstream, jetstreamManager, type JetStreamClient, type JetStreamManage
 import type { DaemonSettings } from './config/index.js';
 import { InFlightGate, SyncRunner, SyncStats } from './consumer/index.js';
 import type { Logger } from './log.js';
+import { RateShare, rateShareSubject } from './limit/index.js';
 import { connectNats, ensureStreams, type NatsSession } from './nats/index.js';
 import { formatProblem, loadDestinations, type LoadedDestination, type LoadedSync, type LoadProblem } from './registry/index.js';
 import { HttpSender } from './send/index.js';
@@ -37,6 +38,8 @@ export class Daemon {
   readonly syncStats = new Map<string, SyncStats>();
   /** In-flight gates per destination slug, shared by its syncs and kept across reloads. */
   private readonly gates = new Map<string, InFlightGate>();
+  /** Which other daemons run the same syncs: each sync's limiter paces at its share of the rate. */
+  private rateShare: RateShare | undefined;
 
   /** A destination's requests in flight, all its syncs together, and its cap (admin page, metrics). */
   destinationInFlight(slug: string): { inFlight: number; max: number } {
@@ -89,6 +92,17 @@ export class Daemon {
     this.js = jetstream(this.session.connection);
     this.jsm = await jetstreamManager(this.session.connection);
     await ensureStreams(this.jsm, this.settings.stream, this.log);
+    // Before the first runner: a sync's share of its rate limit is known before its first request.
+    this.rateShare = new RateShare(
+      this.session.connection,
+      rateShareSubject(this.settings.stream.name),
+      () => this.enabledSyncs().map((sync) => sync.id),
+      (shares) => {
+        for (const [id, share] of shares) this.runners.get(id)?.limiter.share(share);
+      },
+      this.log,
+    );
+    await this.rateShare.start();
     for (const sync of this.enabledSyncs()) await this.startRunner(sync);
     this.log.info('daemon ready', { syncs: [...this.runners.keys()] });
   }
@@ -103,6 +117,7 @@ export class Daemon {
     let gate = this.gates.get(sync.destination.slug);
     if (!gate) this.gates.set(sync.destination.slug, (gate = new InFlightGate(this.settings.maxInFlightPerDestination)));
     const runner = new SyncRunner(sync, { js: this.js, jsm: this.jsm, settings: this.settings, sender: this.sender, log: this.log, stats, gate });
+    if (this.rateShare) runner.limiter.share(this.rateShare.shareOf(sync.id));
     await runner.start();
     this.runners.set(sync.id, runner);
   }
@@ -157,6 +172,8 @@ export class Daemon {
       await this.startRunner(sync);
       result.started.push(id);
     }
+    // The other daemons learn which syncs this one runs now (their shares of the rate follow).
+    this.rateShare?.announce();
     this.lastReload = { ...result, at: new Date() };
     if (result.ok) this.log.info('reloaded destinations', { started: result.started, stopped: result.stopped, kept: result.kept.length });
     else this.log.error('reload rejected some destinations; their last good version keeps running', { rejected: result.rejected, problems: result.problems.map((problem) => formatProblem(problem)) });
@@ -168,6 +185,8 @@ export class Daemon {
   async stop(): Promise<void> {
     if (this.stopping) return;
     this.stopping = true;
+    // The others take this daemon's share of the rate limits back at once.
+    await this.rateShare?.stop();
     this.log.info('stopping: draining in-flight deliveries', { drainTimeoutMs: this.settings.drainTimeoutMs });
     await Promise.all([...this.runners.values()].map((runner) => runner.drain(this.settings.drainTimeoutMs)));
     this.runners.clear();

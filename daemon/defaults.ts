@@ -92,3 +92,8 @@ export const DEFAULT_LIMITER_WAIT_BUCKETS_SECONDS = [0.001, 0.005, 0.01, 0.025, 
  * command line: set from inside the process (v8.setFlagsFromString) it had no effect.
  */
 export const DAEMON_NODE_FLAGS = ['--max-semi-space-size=32'] as const;
+
+/** Daemons running the same syncs share their rate limits: each announces its syncs this often. */
+export const DEFAULT_RATE_SHARE_HEARTBEAT_MS = 2_000;
+/** A starting daemon waits this long for the others' answers to its hello before its first request. */
+export const DEFAULT_RATE_SHARE_HELLO_WAIT_MS = 250;

@@ -10,3 +10,4 @@ export {
   type RateLimit,
   type SyncLimiterOptions,
 } from './sync-limiter.js';
+export { RateShare, rateShareSubject, type RateShareOptions } from './rate-share.js';

@@ -12,7 +12,7 @@ import { Exposition, type Labels } from './prometheus.js';
 interface SyncRow {
   labels: Labels;
   stats?: SyncStats;
-  limiter?: { queued: number; running: number; pausedUntil: number };
+  limiter?: { queued: number; running: number; pausedUntil: number; share: number; rate: unknown };
   parkedAt?: 'sync' | 'destination';
   consumer?: ConsumerInfo;
   info: { version: string; enabled: boolean; running: boolean };
@@ -119,6 +119,8 @@ export function renderMetrics(daemon: Daemon, consumers: ReadonlyMap<string, Con
   for (const row of rows) if (row.limiter) out.sample(row.labels, row.limiter.queued);
   out.family('destinations_limiter_running_requests', 'gauge', 'Requests the limiter has admitted that have not finished.');
   for (const row of rows) if (row.limiter) out.sample(row.labels, row.limiter.running);
+  out.family('destinations_limiter_rate_share', 'gauge', "Daemons running the sync, for a sync with a rate limit: this daemon paces at the rate divided by this.");
+  for (const row of rows) if (row.limiter?.rate) out.sample(row.labels, row.limiter.share);
   out.family('destinations_limiter_paused', 'gauge', '1 while the sync is paused (Retry-After), else 0.');
   for (const row of rows) if (row.limiter) out.sample(row.labels, row.limiter.pausedUntil > now ? 1 : 0);
   out.family('destinations_limiter_paused_until_timestamp_seconds', 'gauge', 'When the current pause ends (0 when not paused).');
