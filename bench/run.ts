@@ -171,6 +171,8 @@ interface Results {
   latency: Record<string, LatencyResult>;
   memory?: MemoryResult;
   rate?: RateResult;
+  /** The same limit, one sync run by two daemon processes (scale-out; not one of issue 5's targets). */
+  rateShared?: RateResult;
   targets: Target[];
   profile?: Record<string, { summary: ProfileSummary; modules: Record<string, number>; eventsPerSecond: number }>;
   experiments?: Experiment[];
@@ -270,6 +272,8 @@ async function main(): Promise<void> {
     if (only.has('rate')) {
       progress(`rate limit ${fmt(RATE_LIMIT.requests)}/min for ${options.rateSeconds} s…`);
       results.rate = await attempt('rate', () => runRate(ctx, RATE_LIMIT, options.rateSeconds));
+      progress(`rate limit ${fmt(RATE_LIMIT.requests)}/min shared by 2 daemons for ${options.rateSeconds} s…`);
+      results.rateShared = await attempt('rate, 2 daemons', () => runRate(ctx, RATE_LIMIT, options.rateSeconds, 2));
     }
     if (only.has('memory')) {
       progress(`memory: ${fmt(options.memoryEvents)} events backlogged, destination answering 500…`);
@@ -504,6 +508,13 @@ function printReport(results: Results): void {
       `rate     limit ${fmt(rate.limitPerMinute)}/min = ${fmt(rate.limitPerSecond, 1)}/s over ${rate.windowSeconds} s: max ${fmt(rate.maxPerSecond)} per whole second, ${fmt(rate.maxSlidingSecond)} in any sliding second, mean ${fmt(rate.mean, 1)}/s (${fmt(rate.meanErrorPercent, 2)} %), ${fmt(rate.inWindow)} in the window`,
     );
     log(`         per second: ${rate.perSecond.join(' ')}`);
+  }
+  const shared = results.rateShared;
+  if (shared) {
+    log(
+      `rate     the same limit, one sync on ${shared.daemons} daemons: max ${fmt(shared.maxPerSecond)} per whole second, ${fmt(shared.maxSlidingSecond)} in any sliding second, mean ${fmt(shared.mean, 1)}/s (${fmt(shared.meanErrorPercent, 2)} %)`,
+    );
+    log(`         per second: ${shared.perSecond.join(' ')}`);
   }
   if (results.experiments) {
     log('\nexperiments (events/s vs the reference row of the group; CPU s per 1k events of the process and of nats-server):');

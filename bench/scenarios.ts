@@ -103,6 +103,8 @@ export interface RateResult {
   inWindow: number;
   /** mean / limitPerSecond − 1, in percent. */
   meanErrorPercent: number;
+  /** Daemon processes sharing the sync (and its limit). */
+  daemons: number;
 }
 
 type Subject = { pid: number | undefined; stop(): Promise<unknown>; rss?: () => number; peakRss?: number };
@@ -342,10 +344,13 @@ export async function runMemory(ctx: BenchContext, backlog: number, seconds: num
 }
 
 /** Rate-limit accuracy: a destination limited to `limit`, counted per second at the sink. */
-export async function runRate(ctx: BenchContext, limit: { requests: number; periodSeconds: number }, seconds: number): Promise<RateResult> {
+/** `daemons` processes run the same sync (one durable consumer): together they must keep the limit. */
+export async function runRate(ctx: BenchContext, limit: { requests: number; periodSeconds: number }, seconds: number, daemons = 1): Promise<RateResult> {
   await ctx.sink.configure({ status: 200, rate: true, milestones: [1] });
-  const daemon = await DaemonChild.start({ natsUrl: ctx.nats.url, sinkUrl: ctx.sink.url, stream: ctx.main, destination: { slug: 'bench-rate', syncs: 1, rate: limit }, distDir: ctx.distDir });
+  const destination = { slug: daemons === 1 ? 'bench-rate' : `bench-rate-${daemons}-daemons`, syncs: 1, rate: limit };
+  const children: DaemonChild[] = [];
   try {
+    for (let i = 0; i < daemons; i++) children.push(await DaemonChild.start({ natsUrl: ctx.nats.url, sinkUrl: ctx.sink.url, stream: ctx.main, destination, distDir: ctx.distDir }));
     const first = await ctx.sink.waitForMilestone(1, performance.now() + 30_000);
     if (!first) throw new Error('rate: no request reached the sink');
     // From the very first request: the start, with its credit, counts too.
@@ -365,9 +370,10 @@ export async function runRate(ctx: BenchContext, limit: { requests: number; peri
       mean: rate.mean,
       inWindow: rate.inWindow,
       meanErrorPercent: (100 * (rate.mean - limitPerSecond)) / limitPerSecond,
+      daemons,
     };
   } finally {
-    await daemon.stop();
+    await Promise.all(children.map((child) => child.stop()));
   }
 }
 
