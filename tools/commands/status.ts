@@ -16,7 +16,8 @@ export function formatStatus(report: Report): string {
     lines.push('', `${destination.slug} (${destination.name}) version ${destination.version}, ${destination.requests.inFlight} of ${destination.requests.max} requests in flight`);
     for (const sync of destination.syncs) {
       const counts = sync.counts;
-      const limiter = sync.limiter ? `${sync.limiter.state}${sync.limiter.pausedUntil ? ` until ${sync.limiter.pausedUntil}` : ''}, queued ${sync.limiter.queued}` : '-';
+      const shared = sync.limiter && sync.limiter.share > 1 ? `, rate shared by ${sync.limiter.share} daemons` : '';
+      const limiter = sync.limiter ? `${sync.limiter.state}${sync.limiter.pausedUntil ? ` until ${sync.limiter.pausedUntil}` : ''}, queued ${sync.limiter.queued}${shared}` : '-';
       const parked = sync.parkedAt ? `  parked: ${sync.parkedAt} in-flight cap full` : '';
       lines.push(`  ${sync.id.padEnd(30)} ${sync.enabled ? (sync.running ? 'running ' : 'stopped ') : 'disabled'}  limiter ${limiter}${parked}`);
       if (counts) {
