@@ -18,9 +18,9 @@ import type { RetryPolicy } from './backoff.js';
 import { hasAttemptsLeft, retryDelayMs } from './backoff.js';
 import { PermanentDeliveryError, RetryableDeliveryError, ShutdownError } from './errors.js';
 
-/** Cancels the request in flight when a delivery is released. An EventEmitter that undici listens
- *  to directly rather than an AbortController (~7 µs to make, ~4 µs more per listener): it is made
- *  for every delivery and used only on shutdown. */
+/** Cancels the request in flight when a delivery is released. An EventEmitter the HTTP sender
+ *  listens to (~0.2 µs) rather than an AbortController (~7 µs to make, ~4 µs more per listener): it
+ *  is made for every delivery and used only on shutdown. */
 export class DeliveryCancel extends EventEmitter {
   aborted = false;
   reason: unknown = undefined;
