@@ -166,11 +166,14 @@ export class SyncRunner {
       // flight. Checked before taking the message, so neither cap is ever passed.
       if (this.ownCapacityFull || this.gate.full) {
         this.track(msg); // in hand while parked: heartbeated like the messages in flight
-        await new Promise<void>((resolve) => {
-          this.capacityWaiter = resolve;
-          this.gate.park(this);
-        });
-        this.gate.leave(this);
+        // Checked again on waking: another sync may have taken the slot first.
+        while ((this.ownCapacityFull || this.gate.full) && this.pulling) {
+          await new Promise<void>((resolve) => {
+            this.capacityWaiter = resolve;
+            this.gate.park(this);
+          });
+          this.gate.leave(this);
+        }
         this.untrack([msg]);
         if (!this.pulling) {
           // Stopped while parked: this one goes straight back; the client's buffer is redelivered after ack_wait.
@@ -436,11 +439,10 @@ export class SyncRunner {
     this.gate.take();
   }
 
-  /** A request ended: this sync, or another of the destination's, may take messages again. */
+  /** A request ended: the gate resumes one parked sync of the destination (this one included) that can go on. */
   private requestEnded(): void {
     this.stats.inFlight -= 1;
     this.gate.give();
-    if (!this.gate.full) this.resume();
   }
 
   /** Called by the gate (or when a request of this sync ended): goes on pulling unless at its own cap. */
@@ -503,10 +505,11 @@ export class SyncRunner {
   async stopPulling(): Promise<void> {
     if (!this.pulling) return;
     this.pulling = false;
-    await this.messages?.close().catch(() => undefined);
-    // Let a loop parked at the capacity gate end.
+    // Let a loop parked at the capacity gate end first: closing the messages waits for the loop to
+    // leave its iterator, which a parked loop never does.
     this.capacityWaiter?.();
     this.capacityWaiter = undefined;
+    await this.messages?.close().catch(() => undefined);
     await this.loop;
     // Whatever the client had buffered but not handed to us is redelivered by JetStream after ack_wait.
     this.batchers.track.flush();

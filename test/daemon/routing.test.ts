@@ -90,6 +90,33 @@ describe('daemon routing', () => {
     }
   });
 
+  it('wakes one parked sync per freed slot of its destination, so the cap holds as requests end', async () => {
+    const shared = await startTestSink(() => 'hold');
+    const folder = makeDestinationsDir();
+    writeDestinationFolder(folder.dir, 'shared', { syncs: { a: syncFor(shared), b: syncFor(shared) } });
+    const { subject, ...stream } = nats.streams('route');
+    const daemon = await startTestDaemon(testSettings(nats.url, folder.dir, { stream, maxInFlightPerSync: 1, maxInFlightPerDestination: 1 }));
+    const inFlight = () => ['shared.a', 'shared.b'].reduce((sum, id) => sum + daemon.daemon.runners.get(id)!.stats.inFlight, 0);
+    try {
+      await publish(subject, Array.from({ length: 4 }, (_, i) => testEvent(i)));
+      await shared.waitForRequests(1);
+      // Both syncs are parked now: the other at the destination's cap, the sender at both caps.
+      await waitUntil(nats.connection, () => ['shared.a', 'shared.b'].every((id) => daemon.daemon.runners.get(id)!.parkedAt !== undefined), 5_000, 'both parked');
+      for (let answered = 1; answered < 4; answered++) {
+        shared.release();
+        await shared.waitForRequests(answered + 1);
+        await nats.connection.flush();
+        assert.equal(inFlight(), 1, `after ${answered} answered, one request in flight, not ${inFlight()}`);
+      }
+    } finally {
+      shared.behave(() => answer.ok());
+      shared.release();
+      await daemon.stop();
+      await shared.close();
+      folder.remove();
+    }
+  });
+
   it('forwards identify events through the identify request to syncs that turn it on, and filters them elsewhere', async () => {
     const on = await startTestSink();
     const off = await startTestSink();
