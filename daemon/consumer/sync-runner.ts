@@ -445,7 +445,7 @@ export class SyncRunner {
     this.gate.give();
   }
 
-  /** Called by the gate (or when a request of this sync ended): goes on pulling unless at its own cap. */
+  /** Called by the gate when a slot of the destination frees: goes on pulling unless at its own cap. */
   resume(): boolean {
     if (this.capacityWaiter === undefined || this.ownCapacityFull) return false;
     const resolve = this.capacityWaiter;
