@@ -1,13 +1,14 @@
 // The daemon: connect, make sure the streams exist, load the destinations folder, run one
 // SyncRunner per enabled sync; reload on request; drain and stop.
-import { jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
+import { jetstream, jetstreamManager, type ConsumerInfo, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
 import type { DaemonSettings } from './config/index.js';
-import { InFlightGate, SyncRunner, SyncStats } from './consumer/index.js';
+import { InFlightGate, SyncRunner } from './consumer/index.js';
 import type { Logger } from './log.js';
 import { RateShare, rateShareSubject } from './limit/index.js';
 import { connectNats, ensureStreams, type NatsSession } from './nats/index.js';
 import { formatProblem, loadDestinations, type LoadedDestination, type LoadedSync, type LoadProblem } from './registry/index.js';
 import { HttpSender } from './send/index.js';
+import { SyncStats, type DaemonView, type DaemonViewSource } from './telemetry/index.js';
 
 export class DestinationsInvalidError extends Error {
   override name = 'DestinationsInvalidError';
@@ -25,7 +26,7 @@ export interface ReloadResult {
   kept: string[];
 }
 
-export class Daemon {
+export class Daemon implements DaemonViewSource {
   private session: NatsSession | undefined;
   private js!: JetStreamClient;
   private jsm!: JetStreamManager;
@@ -41,10 +42,6 @@ export class Daemon {
   /** Which other daemons run the same syncs: each sync's limiter paces at its share of the rate. */
   private rateShare: RateShare | undefined;
 
-  /** A destination's requests in flight, all its syncs together, and its cap (admin page, metrics). */
-  destinationInFlight(slug: string): { inFlight: number; max: number } {
-    return { inFlight: this.gates.get(slug)?.inFlight ?? 0, max: this.settings.maxInFlightPerDestination };
-  }
   /** Reloads by result, for /metrics. */
   readonly reloads = { ok: 0, rejected: 0, failed: 0 };
   private reloading: Promise<ReloadResult> | undefined;
@@ -77,6 +74,36 @@ export class Daemon {
     return [...this.destinations.values()];
   }
 
+  /** The read model every view shows (/destinations, /metrics, `destinations status`). */
+  view(): DaemonView {
+    const connected = this.connected;
+    let ready = connected;
+    const destinations = this.loadedDestinations.map((destination) => ({
+      slug: destination.slug,
+      name: destination.definition.name,
+      version: destination.version,
+      requests: { inFlight: this.gates.get(destination.slug)?.inFlight ?? 0, max: this.settings.maxInFlightPerDestination },
+      syncs: destination.syncs.map((sync) => {
+        const runner = this.runners.get(sync.id);
+        if (sync.enabled && !runner) ready = false;
+        return {
+          id: sync.id,
+          enabled: sync.enabled,
+          running: runner !== undefined && runner.sync === sync,
+          consumer: runner?.consumerName,
+          parkedAt: runner?.parkedAt,
+          limiter: runner?.limiterState,
+          stats: this.syncStats.get(sync.id),
+        };
+      }),
+    }));
+    return { startedAt: this.startedAt, connected, ready, reloads: this.reloads, lastReload: this.lastReload, destinations };
+  }
+
+  consumerInfo(syncId: string): Promise<ConsumerInfo | undefined> {
+    return this.runners.get(syncId)?.consumerInfo() ?? Promise.resolve(undefined);
+  }
+
   async start(): Promise<void> {
     // Load first: a bad folder is fatal at start-up, before anything connects.
     const loaded = await loadDestinations(this.settings.destinationsDir, { resolveSecrets: true });
@@ -98,7 +125,7 @@ export class Daemon {
       rateShareSubject(this.settings.stream.name),
       () => this.enabledSyncs().map((sync) => sync.id),
       (shares) => {
-        for (const [id, share] of shares) this.runners.get(id)?.limiter.share(share);
+        for (const [id, share] of shares) this.runners.get(id)?.shareRate(share);
       },
       this.log,
     );
@@ -117,7 +144,7 @@ export class Daemon {
     let gate = this.gates.get(sync.destination.slug);
     if (!gate) this.gates.set(sync.destination.slug, (gate = new InFlightGate(this.settings.maxInFlightPerDestination)));
     const runner = new SyncRunner(sync, { js: this.js, jsm: this.jsm, settings: this.settings, sender: this.sender, log: this.log, stats, gate });
-    if (this.rateShare) runner.limiter.share(this.rateShare.shareOf(sync.id));
+    if (this.rateShare) runner.shareRate(this.rateShare.shareOf(sync.id));
     await runner.start();
     this.runners.set(sync.id, runner);
   }

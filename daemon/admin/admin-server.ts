@@ -1,9 +1,9 @@
 // The admin port: /healthz (the process answers), /readyz (connected, consumers bound,
 // destinations loaded), /destinations (what runs, its version and its counters) and /metrics
-// (Prometheus).
+// (Prometheus). Every page shows the daemon's one read model (DaemonView).
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { Daemon } from '../daemon.js';
-import { metricsRoute } from './metrics-route.js';
+import { createMetricsCollector, PROMETHEUS_CONTENT_TYPE, type DaemonViewSource, type MetricsOptions } from '../telemetry/index.js';
+import { adminReport } from './admin-report.js';
 
 export type AdminRoute = (request: IncomingMessage, response: ServerResponse) => void | Promise<void>;
 
@@ -13,51 +13,24 @@ export interface AdminServer {
   close(): Promise<void>;
 }
 
-export function destinationsReport(daemon: Daemon) {
-  return {
-    startedAt: daemon.startedAt.toISOString(),
-    connected: daemon.connected,
-    lastReload: daemon.lastReload && { at: daemon.lastReload.at.toISOString(), ok: daemon.lastReload.ok, rejected: daemon.lastReload.rejected },
-    destinations: daemon.loadedDestinations.map((destination) => ({
-      slug: destination.slug,
-      name: destination.definition.name,
-      version: destination.version,
-      requests: daemon.destinationInFlight(destination.slug),
-      syncs: destination.syncs.map((sync) => {
-        const runner = daemon.runners.get(sync.id);
-        const limiter = runner?.limiter.state();
-        return {
-          id: sync.id,
-          enabled: sync.enabled,
-          running: runner !== undefined && runner.sync === sync,
-          consumer: runner?.consumerName,
-          // Set while the consumer takes no message because a cap is full: "sync" or "destination".
-          parkedAt: runner?.parkedAt,
-          limiter: limiter && {
-            ...limiter,
-            state: limiter.pausedUntil && limiter.pausedUntil > Date.now() ? 'paused' : 'running',
-            pausedUntil: limiter.pausedUntil ? new Date(limiter.pausedUntil).toISOString() : undefined,
-          },
-          counts: runner?.stats.toJSON(),
-        };
-      }),
-    })),
-  };
+/** The daemon, as the admin port sees it: its read model and where to listen. */
+export interface AdminSource extends DaemonViewSource {
+  readonly settings: { readonly admin: { readonly host: string; readonly port: number } };
 }
 
-export function isReady(daemon: Daemon): boolean {
-  const expected = daemon.loadedDestinations.flatMap((destination) => destination.syncs.filter((sync) => sync.enabled));
-  return daemon.connected && expected.every((sync) => daemon.runners.has(sync.id));
-}
-
-export async function startAdminServer(daemon: Daemon, extraRoutes: Record<string, AdminRoute> = {}): Promise<AdminServer> {
-  const { host, port } = daemon.settings.admin;
+export async function startAdminServer(source: AdminSource, options: { metrics?: MetricsOptions; extraRoutes?: Record<string, AdminRoute> } = {}): Promise<AdminServer> {
+  const { host, port } = source.settings.admin;
+  const collectMetrics = createMetricsCollector(source, options.metrics);
   const routes: Record<string, AdminRoute> = {
     '/healthz': (_request, response) => json(response, 200, { status: 'ok' }),
-    '/readyz': (_request, response) => (isReady(daemon) ? json(response, 200, { status: 'ready' }) : json(response, 503, { status: 'not ready' })),
-    '/destinations': (_request, response) => json(response, 200, destinationsReport(daemon)),
-    '/metrics': metricsRoute(daemon),
-    ...extraRoutes,
+    '/readyz': (_request, response) => (source.view().ready ? json(response, 200, { status: 'ready' }) : json(response, 503, { status: 'not ready' })),
+    '/destinations': (_request, response) => json(response, 200, adminReport(source.view())),
+    '/metrics': async (_request, response) => {
+      const text = await collectMetrics();
+      response.writeHead(200, { 'content-type': PROMETHEUS_CONTENT_TYPE, 'cache-control': 'no-store' });
+      response.end(text);
+    },
+    ...options.extraRoutes,
   };
   const server = createServer((request, response) => {
     const path = (request.url ?? '/').split('?')[0];

@@ -1,2 +1,2 @@
-export { startAdminServer, destinationsReport, isReady, type AdminServer, type AdminRoute } from './admin-server.js';
-export { metricsRoute } from './metrics-route.js';
+export { startAdminServer, type AdminServer, type AdminRoute, type AdminSource } from './admin-server.js';
+export { adminReport } from './admin-report.js';

@@ -7,19 +7,15 @@ import {
   DEFAULT_RETRY_MAX_DELAY_MS,
   DEFAULT_RETRY_MULTIPLIER,
 } from '../defaults.js';
+import type { RetryPolicy as RetryPolicyOverride } from '../../schema/generated/destination.js';
 
-export interface RetryPolicy {
-  /** Attempts in all, the first one included. */
-  maxAttempts: number;
-  /** Wait after the first failed attempt. */
-  initialDelayMs: number;
-  /** Each further wait is the previous one times this. */
-  multiplier: number;
-  /** No wait is longer than this, jitter included. */
-  maxDelayMs: number;
-  /** Spread of each wait as a fraction: 0.2 means ±20 %. */
-  jitter: number;
-}
+/**
+ * A destination's retry schedule with every field set (the schema's RetryPolicy is the override):
+ * maxAttempts counts the first attempt; initialDelayMs is the wait after it; each further wait is
+ * the previous one times multiplier; maxDelayMs caps every wait, jitter included; jitter is the
+ * spread of each wait as a fraction (0.2 means ±20 %).
+ */
+export type RetryPolicy = Required<RetryPolicyOverride>;
 
 /** 9 attempts over about 4 hours: waits of 60 s, 120 s, … 3840 s, then 7200 s (the cap): 4.1 h (3.3–4.5 h with jitter). */
 export const DEFAULT_RETRY_POLICY: Readonly<RetryPolicy> = Object.freeze({
@@ -52,7 +48,7 @@ export function hasAttemptsLeft(policy: RetryPolicy, attempt: number): boolean {
  * the default. Throws a RangeError naming the field when a value cannot make a schedule (the schema
  * checks this first; this guards callers that skip it).
  */
-export function resolveRetryPolicy(override?: Partial<RetryPolicy>): RetryPolicy {
+export function resolveRetryPolicy(override?: RetryPolicyOverride): RetryPolicy {
   const policy: RetryPolicy = { ...DEFAULT_RETRY_POLICY };
   if (override) {
     for (const key of Object.keys(DEFAULT_RETRY_POLICY) as Array<keyof RetryPolicy>) {

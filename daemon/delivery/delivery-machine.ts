@@ -12,11 +12,10 @@
 // which is also where it records what happened (attempt, status, reason), so no `assign` copies the
 // context on every step.
 import { EventEmitter } from 'node:events';
-import { and, createActor, setup, type ActorOptions, type ActorRefFrom, type AnyActorRef } from 'xstate';
+import { createActor, setup, type ActorOptions, type ActorRefFrom, type AnyActorRef } from 'xstate';
 import type { RenderedRequest } from '../render/index.js';
-import type { RetryPolicy } from './backoff.js';
-import { hasAttemptsLeft, retryDelayMs } from './backoff.js';
 import { PermanentDeliveryError, RetryableDeliveryError, ShutdownError } from './errors.js';
+import { decideRetry, RETRY_DECISIONS, type RetryDecision, type RetryRules } from './retry-decision.js';
 
 /** Cancels the request in flight when a delivery is released. An EventEmitter the HTTP sender
  *  listens to (~0.2 µs) rather than an AbortController (~7 µs to make, ~4 µs more per listener): it
@@ -37,12 +36,8 @@ export interface DeliveryHandle {
   send(event: DeliveryEvent): void;
 }
 
-/** How a sync retries: the same for each of its deliveries. */
-export interface DeliveryRules {
-  policy: RetryPolicy;
-  /** Longer waits go back to JetStream as nak(delay). */
-  maxInProcessWaitMs: number;
-  maxInProcessRetries: number;
+/** How a sync retries (the same for each of its deliveries), and where the schedule's jitter comes from. */
+export interface DeliveryRules extends RetryRules {
   random?: () => number;
 }
 
@@ -81,6 +76,8 @@ export abstract class Delivery implements DeliveryProgress {
   /** Waiting or deferred: how long until the next attempt. */
   delayMs: number | undefined = undefined;
   outcome: DeliveryOutcome | undefined = undefined;
+  /** The schedule's jitter for the request in flight, drawn when it is sent (see decideRetry). */
+  jitterDraw = 0;
   /** Cancels whichever request is in flight when the delivery is released. */
   readonly cancel = new DeliveryCancel();
 
@@ -127,12 +124,21 @@ function failureOf(event: DeliveryEvent): RetryableDeliveryError | PermanentDeli
   return event.type === 'sent' && event.result instanceof Error ? event.result : undefined;
 }
 
-function waitFor(delivery: Delivery, error: RetryableDeliveryError): number {
-  return error.retryAfterMs ?? retryDelayMs(delivery.rules.policy, delivery.attempt, delivery.rules.random);
-}
-
 /** Only ever called while a delivery runs, where one is always set. */
 const current = (context: DeliveryContext): Delivery => context.run.delivery!;
+
+/** What follows the retryable failure in `event` (undefined for any other event). */
+function retryOf(context: DeliveryContext, event: DeliveryEvent): RetryDecision | undefined {
+  const failure = failureOf(event);
+  if (!(failure instanceof RetryableDeliveryError)) return undefined;
+  const delivery = current(context);
+  return decideRetry(delivery.rules, {
+    attempt: delivery.attempt,
+    retriesInProcess: delivery.localRetries,
+    retryAfterMs: failure.retryAfterMs,
+    jitterDraw: delivery.jitterDraw,
+  });
+}
 
 /** Where a delivery starts: from idle, or from the outcome the actor's last delivery reached. */
 const nextDelivery = { deliver: { target: 'rendering', actions: 'begin' } } as const;
@@ -154,16 +160,8 @@ export const deliveryMachine = setup({
   guards: {
     isDelivered: ({ event }) => event.type === 'sent' && !(event.result instanceof Error),
     isPermanent: ({ event }) => failureOf(event) instanceof PermanentDeliveryError,
-    hasAttemptsLeft: ({ context }) => hasAttemptsLeft(current(context).rules.policy, current(context).attempt),
-    isShortWait: ({ context, event }) => {
-      const delivery = current(context);
-      const failure = failureOf(event);
-      return (
-        failure instanceof RetryableDeliveryError &&
-        delivery.localRetries < delivery.rules.maxInProcessRetries &&
-        waitFor(delivery, failure) <= delivery.rules.maxInProcessWaitMs
-      );
-    },
+    waitsInProcess: ({ context, event }) => retryOf(context, event)?.kind === RETRY_DECISIONS.waitInProcess,
+    goesBackToStream: ({ context, event }) => retryOf(context, event)?.kind === RETRY_DECISIONS.backToStream,
   },
   actions: {
     begin: ({ context, event }) => {
@@ -182,6 +180,7 @@ export const deliveryMachine = setup({
     send: ({ context, self }) => {
       const delivery = current(context);
       delivery.requests += 1;
+      delivery.jitterDraw = (delivery.rules.random ?? Math.random)();
       delivery.send(self, delivery.request!, delivery.cancel);
     },
     // Only an abort cancels: building an Error on every normal exit from sending cost ~50 µs a delivery.
@@ -199,7 +198,8 @@ export const deliveryMachine = setup({
       if (failure instanceof RetryableDeliveryError && failure.retryAfterMs !== undefined) current(context).pause(failure.retryAfterMs);
     },
     scheduleRetry: ({ context, event }) => {
-      current(context).delayMs = waitFor(current(context), failureOf(event) as RetryableDeliveryError);
+      const decision = retryOf(context, event);
+      if (decision?.kind !== RETRY_DECISIONS.giveUp) current(context).delayMs = decision?.delayMs;
     },
     // An in-process retry is an attempt too: the schedule escalates and the attempts run out.
     countLocalRetry: ({ context }) => {
@@ -248,12 +248,8 @@ export const deliveryMachine = setup({
         sent: [
           { guard: 'isDelivered', target: 'delivered', actions: 'recordResult' },
           { guard: 'isPermanent', target: 'dead', actions: ['recordResult', 'markPermanent'] },
-          {
-            guard: and(['hasAttemptsLeft', 'isShortWait']),
-            target: 'waiting',
-            actions: ['recordResult', 'pauseOnRetryAfter', 'scheduleRetry', 'countLocalRetry'],
-          },
-          { guard: 'hasAttemptsLeft', target: 'deferred', actions: ['recordResult', 'pauseOnRetryAfter', 'scheduleRetry'] },
+          { guard: 'waitsInProcess', target: 'waiting', actions: ['recordResult', 'pauseOnRetryAfter', 'scheduleRetry', 'countLocalRetry'] },
+          { guard: 'goesBackToStream', target: 'deferred', actions: ['recordResult', 'pauseOnRetryAfter', 'scheduleRetry'] },
           { target: 'dead', actions: ['recordResult', 'markExhausted'] },
         ],
         abort: abortToReleased,

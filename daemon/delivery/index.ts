@@ -17,3 +17,4 @@ export * from './errors.js';
 export * from './classify.js';
 export * from './backoff.js';
 export * from './multi-status.js';
+export * from './retry-decision.js';

@@ -25,6 +25,7 @@ export { renderEventRequest, type EventRequest } from './event-request.js';
 export { redactRequest, secretHeaderNames } from './redact-request.js';
 export { previewParameters, missingSecrets, resolveParameters, SECRET_PLACEHOLDERS, type SecretDisplay } from './parameters.js';
 export { formatProblem, sortProblems } from './problems.js';
+export { validateAdminReport, describeSchemaErrors } from './schemas.js';
 export { findTemplateUses, type TemplateUse, type TemplateUses } from './template-uses.js';
 export { pngProblem, crc32 } from './png.js';
 export type { LoadedDestination, LoadedSync, LoadProblem, LoadResult, DestinationLoad, ParameterUsage, ResolvedParameters } from './types.js';

@@ -3,6 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import type { AdminReport } from '../../schema/generated/admin-report.js';
 import type { DestinationDefinition } from '../../schema/generated/destination.js';
 import type { DestinationExample } from '../../schema/generated/example.js';
 import type { SyncDefinition } from '../../schema/generated/sync.js';
@@ -28,6 +29,8 @@ function compileSchema<T>(file: string): ValidateFunction<T> {
 export const validateDestinationFile = compileSchema<DestinationDefinition>('destination.schema.json');
 export const validateSyncFile = compileSchema<SyncDefinition>('sync.schema.json');
 export const validateExampleFile = compileSchema<DestinationExample>('example.schema.json');
+/** What a daemon's /destinations answers (read by `destinations status`). */
+export const validateAdminReport = compileSchema<AdminReport>('admin-report.schema.json');
 
 /** Validates a document; every schema error is added to `problems`. True when valid. */
 export function checkAgainstSchema<T>(document: JsonDocument, validate: ValidateFunction<T>, problems: Problems): boolean {

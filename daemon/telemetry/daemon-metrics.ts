@@ -2,20 +2,18 @@
 // units (seconds, bytes), `_total` counters, labels destination and sync. Counters come from each
 // sync's SyncStats (Amplitude's taxonomy); gauges are read when scraped: limiter state, and the
 // consumer's pending count from the server (one request per running sync, in parallel, bounded
-// in time; concurrent scrapes share one round).
+// in time; concurrent scrapes share one round). Everything comes from the daemon's read model.
 import type { ConsumerInfo } from '@nats-io/jetstream';
-import type { SyncStats } from '../consumer/index.js';
-import type { Daemon } from '../daemon.js';
 import { DEFAULT_METRICS_CONSUMER_INFO_TIMEOUT_MS } from '../defaults.js';
+import type { DaemonView, DaemonViewSource, SyncView } from './daemon-view.js';
 import { Exposition, type Labels } from './prometheus.js';
+import type { SyncStats } from './sync-stats.js';
 
 interface SyncRow {
   labels: Labels;
-  stats?: SyncStats;
-  limiter?: { queued: number; running: number; pausedUntil: number; share: number; rate: unknown };
-  parkedAt?: 'sync' | 'destination';
+  view: SyncView;
+  version: string;
   consumer?: ConsumerInfo;
-  info: { version: string; enabled: boolean; running: boolean };
 }
 
 export interface MetricsOptions {
@@ -25,29 +23,30 @@ export interface MetricsOptions {
 }
 
 /** Returns a function producing the exposition text; one per admin server. */
-export function createMetricsCollector(daemon: Daemon, options: MetricsOptions = {}): () => Promise<string> {
+export function createMetricsCollector(source: DaemonViewSource, options: MetricsOptions = {}): () => Promise<string> {
   const timeoutMs = options.consumerInfoTimeoutMs ?? DEFAULT_METRICS_CONSUMER_INFO_TIMEOUT_MS;
   let round: Promise<Map<string, ConsumerInfo>> | undefined;
-  const consumers = () => {
-    round ??= fetchConsumerInfo(daemon, timeoutMs).finally(() => (round = undefined));
-    return round;
+  return async () => {
+    const view = source.view();
+    round ??= fetchConsumerInfo(source, view, timeoutMs).finally(() => (round = undefined));
+    return renderMetrics(view, await round, options.now?.() ?? Date.now());
   };
-  return async () => renderMetrics(daemon, await consumers(), options.now?.() ?? Date.now());
 }
 
-async function fetchConsumerInfo(daemon: Daemon, timeoutMs: number): Promise<Map<string, ConsumerInfo>> {
+async function fetchConsumerInfo(source: DaemonViewSource, view: DaemonView, timeoutMs: number): Promise<Map<string, ConsumerInfo>> {
   const result = new Map<string, ConsumerInfo>();
-  if (!daemon.connected) return result;
+  if (!view.connected) return result;
   let timer: NodeJS.Timeout | undefined;
   const deadline = new Promise<undefined>((resolve) => {
     timer = setTimeout(resolve, timeoutMs, undefined);
     timer.unref();
   });
+  const running = view.destinations.flatMap((destination) => destination.syncs.filter((sync) => sync.consumer !== undefined));
   try {
     await Promise.all(
-      [...daemon.runners].map(async ([id, runner]) => {
-        const info = await Promise.race([runner.consumerInfo().catch(() => undefined), deadline]);
-        if (info) result.set(id, info);
+      running.map(async (sync) => {
+        const info = await Promise.race([source.consumerInfo(sync.id).catch(() => undefined), deadline]);
+        if (info) result.set(sync.id, info);
       }),
     );
   } finally {
@@ -56,23 +55,13 @@ async function fetchConsumerInfo(daemon: Daemon, timeoutMs: number): Promise<Map
   return result;
 }
 
-export function renderMetrics(daemon: Daemon, consumers: ReadonlyMap<string, ConsumerInfo>, now: number): string {
-  const rows: SyncRow[] = [];
-  for (const destination of daemon.loadedDestinations) {
-    for (const sync of destination.syncs) {
-      const runner = daemon.runners.get(sync.id);
-      rows.push({
-        labels: { destination: destination.slug, sync: sync.id },
-        stats: daemon.syncStats.get(sync.id) ?? runner?.stats,
-        limiter: runner?.limiter.state(),
-        parkedAt: runner?.parkedAt,
-        consumer: consumers.get(sync.id),
-        info: { version: destination.version, enabled: sync.enabled, running: runner !== undefined && runner.sync === sync },
-      });
-    }
-  }
+export function renderMetrics(view: DaemonView, consumers: ReadonlyMap<string, ConsumerInfo>, now: number): string {
+  const rows: SyncRow[] = view.destinations.flatMap((destination) =>
+    destination.syncs.map((sync) => ({ labels: { destination: destination.slug, sync: sync.id }, view: sync, version: destination.version, consumer: consumers.get(sync.id) })),
+  );
   const out = new Exposition();
-  const withStats = rows.filter((row): row is SyncRow & { stats: SyncStats } => row.stats !== undefined);
+  const withStats = rows.flatMap((row) => (row.view.stats ? [{ labels: row.labels, stats: row.view.stats }] : []));
+  const withLimiter = rows.flatMap((row) => (row.view.limiter ? [{ labels: row.labels, limiter: row.view.limiter }] : []));
   const counter = (name: string, help: string, value: (stats: SyncStats) => number) => {
     out.family(name, 'counter', help);
     for (const row of withStats) out.sample(row.labels, value(row.stats));
@@ -84,7 +73,7 @@ export function renderMetrics(daemon: Daemon, consumers: ReadonlyMap<string, Con
 
   out.family('destinations_sync_info', 'gauge', 'A loaded sync: its destination definition version, whether it is enabled and running.');
   for (const row of rows) {
-    out.sample({ ...row.labels, version: row.info.version, enabled: String(row.info.enabled), running: String(row.info.running) }, 1);
+    out.sample({ ...row.labels, version: row.version, enabled: String(row.view.enabled), running: String(row.view.running) }, 1);
   }
 
   counter('destinations_events_received_total', 'Messages the sync took from the stream, redeliveries included (before its filter).', (s) => s.received);
@@ -106,9 +95,9 @@ export function renderMetrics(daemon: Daemon, consumers: ReadonlyMap<string, Con
   gauge('destinations_requests_in_flight', 'Requests (deliveries) started and not yet settled.', (s) => s.inFlight);
   gauge('destinations_requests_waiting_for_retry', 'Requests waiting in process for their next attempt.', (s) => s.waiting);
   out.family('destinations_consumer_parked', 'gauge', "1 while the sync's consumer takes no message because a cap is full: cap=\"sync\" (maxInFlightPerSync) or cap=\"destination\" (maxInFlightPerDestination).");
-  for (const row of rows) if (row.parkedAt) out.sample({ ...row.labels, cap: row.parkedAt }, 1);
+  for (const row of rows) if (row.view.parkedAt) out.sample({ ...row.labels, cap: row.view.parkedAt }, 1);
   out.family('destinations_destination_requests_in_flight', 'gauge', "Requests in flight for the destination, all its syncs together (capped by maxInFlightPerDestination).");
-  for (const destination of daemon.loadedDestinations) out.sample({ destination: destination.slug }, daemon.destinationInFlight(destination.slug).inFlight);
+  for (const destination of view.destinations) out.sample({ destination: destination.slug }, destination.requests.inFlight);
 
   out.family('destinations_delivery_latency_seconds', 'histogram', 'Seconds from publish (the JetStream timestamp) to delivered, per event.');
   for (const row of withStats) out.histogram(row.labels, row.stats.latency);
@@ -116,15 +105,15 @@ export function renderMetrics(daemon: Daemon, consumers: ReadonlyMap<string, Con
   for (const row of withStats) out.histogram(row.labels, row.stats.limiterWait);
 
   out.family('destinations_limiter_queued_requests', 'gauge', "Requests waiting in the sync's limiter queue.");
-  for (const row of rows) if (row.limiter) out.sample(row.labels, row.limiter.queued);
+  for (const row of withLimiter) out.sample(row.labels, row.limiter.queued);
   out.family('destinations_limiter_running_requests', 'gauge', 'Requests the limiter has admitted that have not finished.');
-  for (const row of rows) if (row.limiter) out.sample(row.labels, row.limiter.running);
+  for (const row of withLimiter) out.sample(row.labels, row.limiter.running);
   out.family('destinations_limiter_rate_share', 'gauge', "Daemons running the sync, for a sync with a rate limit: this daemon paces at the rate divided by this.");
-  for (const row of rows) if (row.limiter?.rate) out.sample(row.labels, row.limiter.share);
+  for (const row of withLimiter) if (row.limiter.rate) out.sample(row.labels, row.limiter.share);
   out.family('destinations_limiter_paused', 'gauge', '1 while the sync is paused (Retry-After), else 0.');
-  for (const row of rows) if (row.limiter) out.sample(row.labels, row.limiter.pausedUntil > now ? 1 : 0);
+  for (const row of withLimiter) out.sample(row.labels, row.limiter.pausedUntil > now ? 1 : 0);
   out.family('destinations_limiter_paused_until_timestamp_seconds', 'gauge', 'When the current pause ends (0 when not paused).');
-  for (const row of rows) if (row.limiter) out.sample(row.labels, row.limiter.pausedUntil > now ? row.limiter.pausedUntil / 1_000 : 0);
+  for (const row of withLimiter) out.sample(row.labels, row.limiter.pausedUntil > now ? row.limiter.pausedUntil / 1_000 : 0);
 
   out.family('destinations_consumer_pending_messages', 'gauge', "Messages in the stream the sync's consumer has not received yet (its lag), from the server at scrape time.");
   for (const row of rows) if (row.consumer) out.sample(row.labels, row.consumer.num_pending);
@@ -134,19 +123,19 @@ export function renderMetrics(daemon: Daemon, consumers: ReadonlyMap<string, Con
   for (const row of rows) if (row.consumer) out.sample(row.labels, row.consumer.num_redelivered);
 
   out.family('destinations_reloads_total', 'counter', 'Reloads of the destinations folder by result: ok, rejected (a folder kept its last good version), failed.');
-  for (const [result, count] of Object.entries(daemon.reloads)) out.sample({ result }, count);
+  for (const [result, count] of Object.entries(view.reloads)) out.sample({ result }, count);
   out.family('destinations_last_reload_timestamp_seconds', 'gauge', 'When the last reload finished (0 before any).');
-  out.sample({}, daemon.lastReload ? daemon.lastReload.at.getTime() / 1_000 : 0);
+  out.sample({}, view.lastReload ? view.lastReload.at.getTime() / 1_000 : 0);
   out.family('destinations_last_reload_success', 'gauge', '1 if the last reload loaded every folder, 0 if it rejected one (absent before any reload).');
-  if (daemon.lastReload) out.sample({}, daemon.lastReload.ok ? 1 : 0);
+  if (view.lastReload) out.sample({}, view.lastReload.ok ? 1 : 0);
   out.family('destinations_nats_connected', 'gauge', '1 while the daemon is connected to NATS.');
-  out.sample({}, daemon.connected ? 1 : 0);
+  out.sample({}, view.connected ? 1 : 0);
 
   const memory = process.memoryUsage();
   const cpu = process.cpuUsage();
   out.family('process_cpu_seconds_total', 'counter', 'User and system CPU time spent, in seconds.').sample({}, (cpu.user + cpu.system) / 1e6);
   out.family('process_resident_memory_bytes', 'gauge', 'Resident memory size in bytes.').sample({}, memory.rss);
-  out.family('process_start_time_seconds', 'gauge', 'Start time of the daemon since the Unix epoch, in seconds.').sample({}, daemon.startedAt.getTime() / 1_000);
+  out.family('process_start_time_seconds', 'gauge', 'Start time of the daemon since the Unix epoch, in seconds.').sample({}, view.startedAt.getTime() / 1_000);
   out.family('nodejs_heap_used_bytes', 'gauge', 'V8 heap in use, in bytes.').sample({}, memory.heapUsed);
   return out.text();
 }

@@ -1,6 +1,7 @@
 // The telemetry area's public surface: tracing set-up and delivery spans, Prometheus metrics,
 // systemd notification.
 export { Histogram } from './histogram.js';
+export { SyncStats } from './sync-stats.js';
 export { Exposition, PROMETHEUS_CONTENT_TYPE, escapeLabelValue, formatValue, type Labels, type MetricType } from './prometheus.js';
 export { createMetricsCollector, renderMetrics, type MetricsOptions } from './daemon-metrics.js';
 export {
@@ -17,3 +18,4 @@ export {
 export { DELIVERY_ATTRIBUTES, SPAN_NAMES, SyncTracer, publisherContext, type DeliveryTrace, type TracedItem, type TracedRequest } from './delivery-trace.js';
 export { attemptSpanId, eventTraceId, eventTraceKey } from './trace-ids.js';
 export { notifySystemd, type NotifyState } from './sd-notify.js';
+export type { DaemonView, DaemonViewSource, DestinationView, SyncView } from './daemon-view.js';

@@ -2,7 +2,8 @@
 // (real nats-server, real HTTP sink, in-process daemon).
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { destinationsReport, startAdminServer, type AdminServer } from '../../daemon/admin/index.js';
+import { startAdminServer, type AdminServer } from '../../daemon/admin/index.js';
+import type { AdminReport } from '../../schema/generated/admin-report.js';
 import { formatStatus } from '../../tools/commands/status.js';
 import { freePort, useNatsServer } from '../helpers/nats-server.js';
 import { answer, startTestSink, type TestSink } from '../helpers/http-sink.js';
@@ -29,7 +30,7 @@ async function waitUntil(condition: () => boolean, timeoutMs = 10_000): Promise<
   }
 }
 
-type Report = ReturnType<typeof destinationsReport>;
+type Report = AdminReport;
 
 describe('admin health and state', () => {
   let sink: TestSink;
@@ -98,7 +99,7 @@ describe('admin health and state', () => {
     const before = Date.now();
     await nats.js.publish(subject, JSON.stringify(testEvent(2)));
     const runner = daemon.daemon.runners.get('testsink.main')!;
-    await waitUntil(() => runner.limiter.state().pausedUntil > 0 && runner.stats.deferred === 1);
+    await waitUntil(() => runner.limiterState.pausedUntil > 0 && runner.stats.deferred === 1);
     const report = (await get(admin, '/destinations')).body as unknown as Report;
     const main = report.destinations[0].syncs.find((sync) => sync.id === 'testsink.main')!;
     assert.equal(main.limiter?.state, 'paused');

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { destinationsReport } from '../../daemon/admin/index.js';
+import { adminReport } from '../../daemon/admin/index.js';
 import { PACKAGE_ROOT } from '../../daemon/paths.js';
 import { renderMetrics } from '../../daemon/telemetry/daemon-metrics.js';
 import { useNatsServer } from '../helpers/nats-server.js';
@@ -41,7 +41,7 @@ describe('daemon routing', () => {
       await publish(subject, Array.from({ length: 500 }, (_, i) => testEvent(i)));
       await healthy.waitForRequests(500);
       const failingRunner = daemon.daemon.runners.get('failing.main')!;
-      assert.ok(failingRunner.limiter.state().pausedUntil! > Date.now(), 'the failing sync is paused by its Retry-After');
+      assert.ok(failingRunner.limiterState.pausedUntil > Date.now(), 'the failing sync is paused by its Retry-After');
       assert.ok(failing.requests.length < 500, 'the failing sync holds back instead of hammering');
       assert.equal(new Set(healthy.requests.map((request) => JSON.parse(request.body).insert_id)).size, 500);
     } finally {
@@ -69,11 +69,11 @@ describe('daemon routing', () => {
       assert.ok(inFlight.every((count) => count <= 2), `each sync stays within its own 2: ${inFlight}`);
       assert.equal(shared.requests.length, 3);
       // What an operator sees: the destination at its cap, and which syncs are parked and why.
-      const report = destinationsReport(daemon.daemon).destinations.find((destination) => destination.slug === 'shared')!;
+      const report = adminReport(daemon.daemon.view()).destinations.find((destination) => destination.slug === 'shared')!;
       assert.deepEqual(report.requests, { inFlight: 3, max: 3 });
       const parked = report.syncs.map((sync) => sync.parkedAt);
       assert.ok(parked.every((at) => at === 'sync' || at === 'destination') && parked.includes('destination'), `parked at ${parked}`);
-      const metrics = renderMetrics(daemon.daemon, new Map(), Date.now());
+      const metrics = renderMetrics(daemon.daemon.view(), new Map(), Date.now());
       assert.match(metrics, /^destinations_destination_requests_in_flight\{destination="shared"\} 3$/m);
       assert.match(metrics, /^destinations_consumer_parked\{destination="shared",sync="shared\.[ab]",cap="destination"\} 1$/m);
       shared.behave(() => answer.ok());

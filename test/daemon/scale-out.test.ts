@@ -27,9 +27,9 @@ describe('daemon scale-out', () => {
     const first = await startTestDaemon(settings);
     const second = await startTestDaemon(settings);
     try {
-      const limiterOf = (daemon: typeof first) => daemon.daemon.runners.get('limited.main')!.limiter;
-      assert.equal(limiterOf(second).state().share, 2, 'the second daemon starts at its share');
-      await waitUntil(nats.connection, () => limiterOf(first).state().share === 2, 5_000, 'the first daemon told');
+      const runnerOf = (daemon: typeof first) => daemon.daemon.runners.get('limited.main')!;
+      assert.equal(runnerOf(second).limiterState.share, 2, 'the second daemon starts at its share');
+      await waitUntil(nats.connection, () => runnerOf(first).limiterState.share === 2, 5_000, 'the first daemon told');
       assert.ok(first.logs.some((line) => line.msg === 'rate limits shared with other daemons'));
 
       await Promise.all(Array.from({ length: 20 }, (_, i) => nats.js.publish(subject, JSON.stringify(testEvent(i)))));
@@ -40,7 +40,7 @@ describe('daemon scale-out', () => {
       await waitUntil(nats.connection, () => delivered() === 20, 5_000, 'both daemons together delivered each event once');
 
       await second.stop();
-      await waitUntil(nats.connection, () => limiterOf(first).state().share === 1, 5_000, 'the share given back');
+      await waitUntil(nats.connection, () => runnerOf(first).limiterState.share === 1, 5_000, 'the share given back');
     } finally {
       await first.stop();
       await second.stop();

@@ -2,14 +2,13 @@
 // Prints what the running daemon's admin port reports at /destinations.
 import { request } from 'undici';
 import { loadConfig } from '../../daemon/config/index.js';
-import type { destinationsReport } from '../../daemon/admin/index.js';
+import { describeSchemaErrors, validateAdminReport } from '../../daemon/registry/index.js';
+import type { AdminReport } from '../../schema/generated/admin-report.js';
 import { parseCommandArgs } from './usage.js';
 
 const USAGE = 'destinations status [--config FILE] [--url http://127.0.0.1:9464] [--json]';
 
-type Report = ReturnType<typeof destinationsReport>;
-
-export function formatStatus(report: Report): string {
+export function formatStatus(report: AdminReport): string {
   const lines = [`daemon started ${report.startedAt}, NATS ${report.connected ? 'connected' : 'DISCONNECTED'}`];
   if (report.lastReload) lines.push(`last reload ${report.lastReload.at}: ${report.lastReload.ok ? 'ok' : `rejected ${report.lastReload.rejected.join(', ')}`}`);
   for (const destination of report.destinations) {
@@ -21,7 +20,7 @@ export function formatStatus(report: Report): string {
       const parked = sync.parkedAt ? `  parked: ${sync.parkedAt} in-flight cap full` : '';
       lines.push(`  ${sync.id.padEnd(30)} ${sync.enabled ? (sync.running ? 'running ' : 'stopped ') : 'disabled'}  limiter ${limiter}${parked}`);
       if (counts) {
-        const discarded = Object.values(counts.discarded).reduce((sum, count) => sum + count, 0);
+        const discarded = Object.values(counts.discarded).reduce((sum: number, count) => sum + (count ?? 0), 0);
         lines.push(
           `    delivered ${counts.deliveredFirstAttempt} first try, ${counts.deliveredAfterRetry} after retry; filtered ${counts.filtered}; discarded ${discarded}; expired ${counts.expired}; in flight ${counts.inFlight}; retrying ${counts.deferred}`,
         );
@@ -38,14 +37,21 @@ export async function run(args: string[]): Promise<number> {
     const settings = await loadConfig({ file: values.config });
     base = `http://${settings.admin.host}:${settings.admin.port}`;
   }
-  let report: Report;
+  let body: unknown;
   try {
     const response = await request(`${base}/destinations`, { headersTimeout: 5_000, bodyTimeout: 5_000 });
-    report = (await response.body.json()) as Report;
+    body = await response.body.json();
   } catch (error) {
     console.error(`cannot reach the daemon's admin port at ${base}: ${(error as Error).message}`);
     return 1;
   }
+  if (!validateAdminReport(body)) {
+    // A daemon of another version, or something else on that port: say what does not match.
+    const mismatches = describeSchemaErrors(validateAdminReport.errors ?? []).map(({ pointer, message }) => `  ${pointer || '/'}: ${message}`);
+    console.error(`${base}/destinations is not the report this version reads (schema/admin-report.schema.json):\n${mismatches.join('\n')}`);
+    return 1;
+  }
+  const report: AdminReport = body;
   console.log(values.json ? JSON.stringify(report, null, 2) : formatStatus(report));
   return 0;
 }

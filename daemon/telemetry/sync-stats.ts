@@ -1,7 +1,7 @@
-// Counters of one sync, in Amplitude's delivery taxonomy. Telemetry reads them; the runner writes.
+// Counters of one sync, in Amplitude's delivery taxonomy. The consumer writes them; metrics and the admin report read them.
 // The daemon keeps one per sync id, so they outlive a runner replaced on reload (and its tail).
 import { DEFAULT_LATENCY_BUCKETS_SECONDS, DEFAULT_LIMITER_WAIT_BUCKETS_SECONDS } from '../defaults.js';
-import { Histogram } from '../telemetry/index.js';
+import { Histogram } from './histogram.js';
 
 export class SyncStats {
   received = 0;

@@ -1,0 +1,191 @@
+// Taking messages from one sync's durable consumer: binding the consumer, the pull loop, the
+// capacity gates (the sync's own in-flight cap and its destination's), and the heartbeat that
+// tells JetStream a message taken is still in hand. It settles nothing: what becomes of a message
+// is decided by the runner and done by Outcomes.
+import { AckPolicy, DeliverPolicy, type ConsumerInfo, type ConsumerMessages, type JetStreamClient, type JetStreamManager, type JsMsg } from '@nats-io/jetstream';
+import type { DaemonSettings } from '../config/index.js';
+import { DEFAULT_CONSUME_BUFFER } from '../defaults.js';
+import type { Logger } from '../log.js';
+import type { SyncStats } from '../telemetry/index.js';
+import type { GateWaiter, InFlightGate } from './in-flight-gate.js';
+
+/** Which cap holds a consumer back: its own (maxInFlightPerSync) or its destination's. */
+export type ParkedAt = 'sync' | 'destination';
+
+/** What the intake hands each message to, and where a message it cannot hand on goes back. */
+export interface IntakeHandler {
+  take(msg: JsMsg): void;
+  /** The message was not handled (the handler threw, or the intake stopped while it was parked). */
+  handBack(msg: JsMsg, error?: unknown): void;
+}
+
+export interface IntakeOptions {
+  js: JetStreamClient;
+  jsm: JetStreamManager;
+  settings: DaemonSettings;
+  consumerName: string;
+  /** Requests in flight are counted in the sync's stats (stats.inFlight). */
+  stats: SyncStats;
+  /** The destination's gate, shared by its syncs. */
+  gate: InFlightGate;
+  log: Logger;
+}
+
+/** Messages a sync holds, and the requests it has in flight: what Outcomes gives back as it settles. */
+export interface MessagesInHand {
+  /** These messages are no longer in hand (settled, or handed to a dead-letter write that settles them). */
+  letGo(msgs: readonly JsMsg[]): void;
+  /** A request ended: its slot in the sync's and the destination's caps is free. */
+  requestEnded(): void;
+}
+
+export class Intake implements GateWaiter, MessagesInHand {
+  readonly #inHand = new Set<JsMsg>();
+  #idleWaiters: Array<() => void> = [];
+  #messages: ConsumerMessages | undefined;
+  #loop: Promise<void> | undefined;
+  #capacityWaiter: (() => void) | undefined;
+  #heartbeat: NodeJS.Timeout | undefined;
+  #pulling = false;
+
+  constructor(private readonly options: IntakeOptions) {}
+
+  /** Creates (or updates) the durable consumer and starts pulling, handing each message to `handler`. */
+  async start(handler: IntakeHandler): Promise<void> {
+    const { jsm, js, settings, consumerName, log } = this.options;
+    const stream = settings.stream;
+    const config = {
+      durable_name: consumerName,
+      ack_policy: AckPolicy.Explicit,
+      deliver_policy: DeliverPolicy.All,
+      ack_wait: stream.ackWaitMs * 1_000_000,
+      max_ack_pending: stream.maxAckPending,
+      // The delivery machine decides when to give up; JetStream must never drop a message itself.
+      max_deliver: -1,
+    };
+    try {
+      await jsm.consumers.info(stream.name, consumerName);
+      await jsm.consumers.update(stream.name, consumerName, { ack_wait: config.ack_wait, max_ack_pending: config.max_ack_pending, max_deliver: -1 });
+    } catch {
+      await jsm.consumers.add(stream.name, config);
+    }
+    const consumer = await js.consumers.get(stream.name, consumerName);
+    // A small client-side buffer: messages waiting there are not yet ours to heartbeat, so a big
+    // buffer on a slow sync outlives ack_wait and JetStream redelivers what we still hold.
+    this.#messages = await consumer.consume({ max_messages: Math.min(stream.maxAckPending, DEFAULT_CONSUME_BUFFER) });
+    this.#pulling = true;
+    // While a message waits (limiter queue, batch, in-process retry), tell JetStream it is in hand.
+    this.#heartbeat = setInterval(() => {
+      for (const msg of this.#inHand) msg.working();
+    }, Math.max(1_000, Math.floor(stream.ackWaitMs / 3)));
+    this.#heartbeat.unref();
+    this.#loop = this.#pull(this.#messages, handler).catch((error) => log.error('consumer loop failed', { error }));
+  }
+
+  async #pull(messages: ConsumerMessages, handler: IntakeHandler): Promise<void> {
+    const gate = this.options.gate;
+    for await (const msg of messages) {
+      // The capacity gate: no new request while the sync, or its destination, has its fill in
+      // flight. Checked before taking the message, so neither cap is ever passed.
+      if (this.#ownCapacityFull || gate.full) {
+        this.hold(msg); // in hand while parked: heartbeated like the messages in flight
+        // Checked again on waking: another sync may have taken the slot first.
+        while ((this.#ownCapacityFull || gate.full) && this.#pulling) {
+          await new Promise<void>((resolve) => {
+            this.#capacityWaiter = resolve;
+            gate.park(this);
+          });
+          gate.leave(this);
+        }
+        this.letGo([msg]);
+        if (!this.#pulling) {
+          // Stopped while parked: this one goes straight back; the client's buffer is redelivered after ack_wait.
+          handler.handBack(msg);
+          break;
+        }
+      }
+      try {
+        handler.take(msg);
+      } catch (error) {
+        // A bug must not stop the sync: the message goes back to JetStream and the loop goes on.
+        handler.handBack(msg, error);
+      }
+    }
+  }
+
+  /** The message is in hand until it is let go: heartbeated, and waited for by a drain. */
+  hold(msg: JsMsg): void {
+    this.#inHand.add(msg);
+  }
+
+  letGo(msgs: readonly JsMsg[]): void {
+    for (const msg of msgs) this.#inHand.delete(msg);
+    if (this.#inHand.size === 0) for (const resolve of this.#idleWaiters.splice(0)) resolve();
+  }
+
+  get inHand(): number {
+    return this.#inHand.size;
+  }
+
+  requestStarted(): void {
+    this.options.stats.inFlight += 1;
+    this.options.gate.take();
+  }
+
+  /** The gate resumes one parked sync of the destination (this one included) that can go on. */
+  requestEnded(): void {
+    this.options.stats.inFlight -= 1;
+    this.options.gate.give();
+  }
+
+  /** Called by the gate when a slot of the destination frees: goes on pulling unless at its own cap. */
+  resume(): boolean {
+    if (this.#capacityWaiter === undefined || this.#ownCapacityFull) return false;
+    const resolve = this.#capacityWaiter;
+    this.#capacityWaiter = undefined;
+    resolve();
+    return true;
+  }
+
+  get parkedAt(): ParkedAt | undefined {
+    if (this.#capacityWaiter === undefined) return undefined;
+    return this.#ownCapacityFull ? 'sync' : 'destination';
+  }
+
+  get #ownCapacityFull(): boolean {
+    return this.options.stats.inFlight >= this.options.settings.maxInFlightPerSync;
+  }
+
+  /** Stops taking messages; what is in hand stays in hand. */
+  async stop(): Promise<void> {
+    if (!this.#pulling) return;
+    this.#pulling = false;
+    // Let a loop parked at the capacity gate end first: closing the messages waits for the loop to
+    // leave its iterator, which a parked loop never does.
+    this.#capacityWaiter?.();
+    this.#capacityWaiter = undefined;
+    await this.#messages?.close().catch(() => undefined);
+    await this.#loop;
+  }
+
+  /** Resolves when nothing is in hand, or after `timeoutMs`. */
+  async whenEmpty(timeoutMs: number): Promise<void> {
+    if (this.#inHand.size === 0) return;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      new Promise<void>((resolve) => this.#idleWaiters.push(resolve)),
+      new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs))),
+    ]);
+    clearTimeout(timer);
+  }
+
+  /** After the drain: no more heartbeats. */
+  close(): void {
+    if (this.#heartbeat) clearInterval(this.#heartbeat);
+  }
+
+  /** The durable consumer as the server sees it (num_pending is the sync's lag). */
+  consumerInfo(): Promise<ConsumerInfo> {
+    return this.options.jsm.consumers.info(this.options.settings.stream.name, this.options.consumerName);
+  }
+}

@@ -1,0 +1,47 @@
+// The one read model of a running daemon: per destination and sync, its state, counts, limiter and
+// in-flight caps, built by the daemon in one place. /destinations, /metrics and `destinations status`
+// (through /destinations) all show this; none of them reaches into the consumers.
+import type { ConsumerInfo } from '@nats-io/jetstream';
+import type { LimiterState } from '../limit/index.js';
+import type { SyncStats } from './sync-stats.js';
+
+export interface DaemonView {
+  startedAt: Date;
+  /** Connected to NATS. */
+  connected: boolean;
+  /** Connected, and every enabled sync is consuming. */
+  ready: boolean;
+  /** Reloads by result. */
+  reloads: Readonly<Record<'ok' | 'rejected' | 'failed', number>>;
+  lastReload?: { at: Date; ok: boolean; rejected: readonly string[] };
+  destinations: DestinationView[];
+}
+
+export interface DestinationView {
+  slug: string;
+  name: string;
+  version: string;
+  /** Requests in flight for the destination, all its syncs together, and its cap. */
+  requests: { inFlight: number; max: number };
+  syncs: SyncView[];
+}
+
+export interface SyncView {
+  id: string;
+  enabled: boolean;
+  /** A consumer runs this version of the sync. */
+  running: boolean;
+  consumer?: string;
+  /** Set while the consumer takes no message because a cap is full. */
+  parkedAt?: 'sync' | 'destination';
+  limiter?: LimiterState;
+  /** The sync's counters (kept across reloads; absent before it first ran). */
+  stats?: SyncStats;
+}
+
+/** What the views read from: the daemon. */
+export interface DaemonViewSource {
+  view(): DaemonView;
+  /** The sync's durable consumer as the server sees it (its lag); undefined when it does not run. */
+  consumerInfo(syncId: string): Promise<ConsumerInfo | undefined>;
+}

@@ -1,0 +1,115 @@
+/* eslint-disable */
+/**
+ * Generated from schema/admin-report.schema.json by tools/generate-types.ts. DO NOT EDIT BY HAND:
+ * change the schema and run `npm run generate-types`.
+ */
+
+/**
+ * What a running daemon reports at GET /destinations on its admin port, and what `destinations status` reads: every loaded destination and sync with its state, counts, limiter and in-flight caps.
+ */
+export interface AdminReport {
+  startedAt: string;
+  /**
+   * Connected to NATS.
+   */
+  connected: boolean;
+  /**
+   * Connected, and every enabled sync is consuming (what /readyz answers).
+   */
+  ready: boolean;
+  lastReload?: {
+    at: string;
+    ok: boolean;
+    /**
+     * Slugs of folders that kept their last good version.
+     */
+    rejected: string[];
+  };
+  destinations: DestinationReport[];
+}
+export interface DestinationReport {
+  slug: string;
+  name: string;
+  /**
+   * Content hash of the loaded definition.
+   */
+  version: string;
+  /**
+   * Requests in flight for the destination, all its syncs together, and the cap (maxInFlightPerDestination).
+   */
+  requests: {
+    inFlight: number;
+    max: number;
+  };
+  syncs: SyncReport[];
+}
+export interface SyncReport {
+  id: string;
+  enabled: boolean;
+  /**
+   * A consumer runs this version of the sync.
+   */
+  running: boolean;
+  /**
+   * The durable consumer's name.
+   */
+  consumer?: string;
+  /**
+   * Set while the consumer takes no message because a cap is full.
+   */
+  parkedAt?: 'sync' | 'destination';
+  limiter?: LimiterReport;
+  counts?: SyncCounts;
+}
+export interface LimiterReport {
+  name: string;
+  state: 'running' | 'paused';
+  /**
+   * While paused by Retry-After: when the pause ends.
+   */
+  pausedUntil?: string;
+  queued: number;
+  running: number;
+  rate: null | {
+    requests: number;
+    periodSeconds: number;
+  };
+  /**
+   * Daemons sharing the rate; this one paces at rate / share.
+   */
+  share: number;
+  maxConcurrency: number | null;
+}
+/**
+ * Amplitude's delivery taxonomy, counted since the daemon started.
+ */
+export interface SyncCounts {
+  received: number;
+  deliveredFirstAttempt: number;
+  deliveredAfterRetry: number;
+  filtered: number;
+  /**
+   * Dead-lettered for a permanent failure, by reason.
+   */
+  discarded: {
+    [k: string]: number | undefined;
+  };
+  /**
+   * Dead-lettered because the retries were used up.
+   */
+  expired: number;
+  /**
+   * Handed back to JetStream to retry later.
+   */
+  deferred: number;
+  requests: number;
+  /**
+   * HTTP answers by status class, and "error" for none.
+   */
+  responses: {
+    [k: string]: number | undefined;
+  };
+  inFlight: number;
+  waiting: number;
+  retriedInProcess: number;
+}
