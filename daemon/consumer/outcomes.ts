@@ -7,7 +7,7 @@ import { headers as natsHeaders } from '@nats-io/nats-core';
 import type { DaemonSettings } from '../config/index.js';
 import { DEFAULT_CARRIED_ATTEMPTS, DEFAULT_MAX_IN_PROCESS_WAIT_MS, DEFAULT_RESPONSE_EXCERPT_BYTES } from '../defaults.js';
 import { buildDeadLetter, deadLetterSubject } from '../dead-letter/index.js';
-import { decideRetry, failedItems, RETRY_DECISIONS, RetryableDeliveryError, type DeliveryProgress, type ItemFailure, type RetryRules } from '../delivery/index.js';
+import { decideRetry, failedItems, RETRY_DECISIONS, RetryableDeliveryError, type DeliveryOutcome, type DeliveryProgress, type ItemFailure, type RetryRules } from '../delivery/index.js';
 import type { AmplitudeEvent } from '../events/index.js';
 import type { Logger } from '../log.js';
 import type { LoadedSync } from '../registry/index.js';
@@ -15,7 +15,7 @@ import { redactRequest } from '../registry/index.js';
 import type { RenderedRequest } from '../render/index.js';
 import type { SyncStats } from '../telemetry/index.js';
 import type { MessagesInHand } from './intake.js';
-import type { SyncDelivery } from './sync-delivery.js';
+import type { DeliveryItem } from './delivery-item.js';
 
 /** What a dead letter says about why its message could not be delivered. */
 export interface DeadLetterCause {
@@ -27,6 +27,16 @@ export interface DeadLetterCause {
   request?: RenderedRequest;
   /** The decoded events, one per message, when decoding got that far. */
   events?: AmplitudeEvent[];
+}
+
+/** A delivery that reached its outcome, as Outcomes reads it (SyncDelivery is one). */
+export interface SettledDelivery extends DeliveryProgress {
+  readonly items: readonly DeliveryItem[];
+  readonly kind: 'track' | 'identify';
+  readonly outcome: DeliveryOutcome | undefined;
+  readonly request: RenderedRequest | undefined;
+  /** The last answer, when there was one. */
+  readonly lastResponse: { status: number; bodyExcerpt: string } | undefined;
 }
 
 export interface OutcomesOptions {
@@ -82,7 +92,7 @@ export class Outcomes {
   }
 
   /** What a delivery's outcome does to its messages: ack, nak(delay), nak, or dead letter + term. */
-  async settle(delivery: SyncDelivery): Promise<void> {
+  async settle(delivery: SettledDelivery): Promise<void> {
     const { items, kind, lastResponse: response } = delivery;
     const msgs = items.map((item) => item.msg);
     const { stats, log, hand } = this.options;
@@ -122,7 +132,7 @@ export class Outcomes {
   }
 
   /** The delivery machine failed (a bug in an action): the messages go back to JetStream, nothing is lost. */
-  failed(delivery: SyncDelivery, error: unknown): void {
+  failed(delivery: SettledDelivery, error: unknown): void {
     this.options.log.error('delivery machine failed', { error });
     const msgs = delivery.items.map((item) => item.msg);
     for (const msg of msgs) msg.nak(DEFAULT_MAX_IN_PROCESS_WAIT_MS);
@@ -139,7 +149,7 @@ export class Outcomes {
   /** A 2xx whose multi-status body lists failed items: the others are delivered; a retryable item
    *  goes back to JetStream on the schedule (never retried alone in process), a permanent one, or
    *  one out of attempts, is dead-lettered. */
-  async #settleItems(delivery: SyncDelivery, responseBody: string, failures: ItemFailure[]): Promise<void> {
+  async #settleItems(delivery: SettledDelivery, responseBody: string, failures: ItemFailure[]): Promise<void> {
     const { stats, log, hand, rules } = this.options;
     const items = delivery.items;
     const failed = new Map(failures.map((failure) => [failure.index, failure]));

@@ -1,23 +1,16 @@
 // One request's delivery as a sync runs it: the record the delivery machine drives, the messages
 // it carries, and what the machine asks of the world (render through the one render path, send
 // through the sync's limiter, pause on Retry-After), answered by events to the machine.
-import type { JsMsg } from '@nats-io/jetstream';
 import type { DaemonSettings } from '../config/index.js';
 import { classify, Delivery, type DeliveryCancel, type DeliveryHandle, type DeliveryRules, type DeliveryState } from '../delivery/index.js';
 import { LimiterStoppedError, type SyncLimiter } from '../limit/index.js';
 import type { Logger } from '../log.js';
 import { renderForSync, type LoadedSync, type RequestKind } from '../registry/index.js';
-import { EventContextError, type EventContext, type RenderedRequest } from '../render/index.js';
+import { EventContextError, type RenderedRequest } from '../render/index.js';
 import type { HttpSender } from '../send/index.js';
 import type { DeliveryTrace, SyncStats } from '../telemetry/index.js';
-import type { Outcomes } from './outcomes.js';
-
-/** An accepted event on its way to a request: its message, its render context, its size. */
-export interface DeliveryItem {
-  msg: JsMsg;
-  context: EventContext;
-  bytes: number;
-}
+import type { DeliveryItem } from './delivery-item.js';
+import type { Outcomes, SettledDelivery } from './outcomes.js';
 
 /** What every delivery of one sync shares. */
 export interface SyncDeliveryServices {
@@ -33,7 +26,7 @@ export interface SyncDeliveryServices {
   responseBytes: number | undefined;
 }
 
-export class SyncDelivery extends Delivery {
+export class SyncDelivery extends Delivery implements SettledDelivery {
   lastResponse: { status: number; bodyExcerpt: string } | undefined = undefined;
   /** In the waiting state (counted in the sync's waiting gauge). */
   #waiting = false;

@@ -16,7 +16,8 @@ import { Batcher } from './batcher.js';
 import { InFlightGate } from './in-flight-gate.js';
 import { Intake, type ParkedAt } from './intake.js';
 import { Outcomes } from './outcomes.js';
-import { SyncDelivery, type DeliveryItem } from './sync-delivery.js';
+import type { DeliveryItem } from './delivery-item.js';
+import { SyncDelivery } from './sync-delivery.js';
 
 /** Header on a replayed message: only the named sync delivers it, the others skip it. */
 export const REPLAY_SYNC_HEADER = 'Destinations-Replay-Sync';

@@ -38,6 +38,8 @@ describe('daemon scale-out', () => {
       assert.equal(new Set(ids).size, 20, 'every event once');
       const delivered = () => [first, second].reduce((sum, daemon) => sum + daemon.daemon.runners.get('limited.main')!.stats.deliveredFirstAttempt, 0);
       await waitUntil(nats.connection, () => delivered() === 20, 5_000, 'both daemons together delivered each event once');
+      const each = [first, second].map((daemon) => daemon.daemon.runners.get('limited.main')!.stats.deliveredFirstAttempt);
+      assert.ok(each.every((count) => count > 0), `both daemons took work: ${each.join(' + ')}`);
 
       await second.stop();
       await waitUntil(nats.connection, () => runnerOf(first).limiterState.share === 1, 5_000, 'the share given back');
