@@ -1,4 +1,5 @@
-// Every tunable's default lives here, one constant each, so a reader finds them in one place.
+// Defaults that no schema holds, one constant each, so a reader finds them in one place. A value
+// an operator or an author sets has its default in its schema (schema/*.schema.json), not here.
 
 /** Retry schedule: 9 attempts over about 4 hours (60 s, doubling, ±20 % jitter: 60+120+…+7680 s ≈ 4.25 h). */
 export const DEFAULT_RETRY_MAX_ATTEMPTS = 9;
@@ -31,35 +32,15 @@ export const DEFAULT_RESPONSE_EXCERPT_BYTES = 1_024;
 /** A batched destination's multi-status response is read whole, up to this size. */
 export const DEFAULT_MULTI_STATUS_BODY_BYTES = 1_048_576;
 
-/** Deliveries (requests) in flight per sync: the capacity gate before pulling more messages. */
-export const DEFAULT_MAX_IN_FLIGHT_PER_SYNC = 256;
-/** The same for all the syncs of one destination together (schema default; 4 requests per pooled connection). */
-export const DEFAULT_MAX_IN_FLIGHT_PER_DESTINATION = 256;
-/** JetStream consumer: unacknowledged messages allowed, and how long before redelivery. */
-export const DEFAULT_MAX_ACK_PENDING = 1_000;
-export const DEFAULT_ACK_WAIT_MS = 30_000;
 /** Messages the client pulls ahead of the consumer loop (consume's max_messages). */
 export const DEFAULT_CONSUME_BUFFER = 100;
 /** Limiter queue bound (requests) before it pushes back. */
 export const DEFAULT_LIMITER_HIGH_WATER = 10_000;
 
-/** An event larger than this (bytes of JSON) is dead-lettered as event_too_large, whatever the destination. */
-export const DEFAULT_MAX_EVENT_BYTES = 1_048_576;
 /** Render budget: a template that produces more than this is stopped. */
 export const DEFAULT_RENDER_MAX_OUTPUT_BYTES = 5 * 1_048_576;
 
-/** Graceful stop: in-flight deliveries get this long to finish before they are nak'ed. */
-export const DEFAULT_DRAIN_TIMEOUT_MS = 10_000;
-
-export const DEFAULT_STREAM_NAME = 'EVENTS';
-export const DEFAULT_STREAM_SUBJECTS = ['events.>'];
-export const DEFAULT_DEAD_LETTER_STREAM = 'DEAD';
-export const DEFAULT_DEAD_LETTER_SUBJECT_PREFIX = 'dead';
-export const DEFAULT_NATS_SERVERS = ['nats://127.0.0.1:4222'];
 export const DEFAULT_DESTINATIONS_DIR = 'destinations';
-export const DEFAULT_ADMIN_HOST = '127.0.0.1';
-export const DEFAULT_ADMIN_PORT = 9464;
-export const DEFAULT_LOG_LEVEL = 'info';
 /** Render budget: loop iterations and macro calls in one render. */
 export const DEFAULT_RENDER_MAX_ITERATIONS = 100_000;
 

@@ -23,12 +23,11 @@
 // an answer costs a clock reading and one record per window.
 // Concurrency is a plain per-request counter: a group never holds a slot for a slower sibling.
 // When several daemons run the sync, each paces at rate / daemons (share(), told by RateShare).
+import type { Limits } from '../../schema/generated/destination.js';
 import { DEFAULT_LIMITER_CATCH_UP_MS, DEFAULT_LIMITER_GROUP_INTERVAL_MS, DEFAULT_LIMITER_HIGH_WATER, DEFAULT_LIMITER_PACE_MARGIN } from '../defaults.js';
 
-export interface RateLimit {
-  requests: number;
-  periodSeconds: number;
-}
+/** A destination's rate limit (limits.rate in destination.json). */
+export type RateLimit = NonNullable<Limits['rate']>;
 
 export interface SyncLimiterOptions {
   /** The sync's id, for errors and the admin page. */

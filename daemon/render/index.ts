@@ -1,5 +1,5 @@
 export { compileTemplate, TemplateSyntaxError, RenderError, type CompiledTemplate } from './template.js';
-export { renderRequest, type RenderedRequest, type RequestTemplates, type RenderOptions, type HttpMethod } from './render-request.js';
+export { renderRequest, type RenderedRequest, type RequestTemplates, type RenderOptions } from './render-request.js';
 export {
   buildEventContext,
   EventContextError,

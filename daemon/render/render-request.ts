@@ -3,11 +3,10 @@ import type { CompiledTemplate } from './template.js';
 import { RenderError } from './template.js';
 import type { RenderContext } from './context.js';
 import { jsonSyntaxError } from '../json/index.js';
-
-export type HttpMethod = 'PUT' | 'POST' | 'PATCH';
+import type { Method } from '../../schema/generated/destination.js';
 
 export interface RenderedRequest {
-  method: HttpMethod;
+  method: Method;
   url: string;
   headers: Record<string, string>;
   body: string;
@@ -15,7 +14,7 @@ export interface RenderedRequest {
 
 /** A request's templates, compiled once per loaded destination (one set for track, one for identify). */
 export interface RequestTemplates {
-  method: HttpMethod;
+  method: Method;
   url: CompiledTemplate;
   headers: ReadonlyArray<readonly [name: string, value: CompiledTemplate]>;
   body: CompiledTemplate;

@@ -4,7 +4,9 @@
 import { readFileSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 
-export type SecretRef = { env: string } | { file: string };
+import type { SecretRef } from '../../schema/generated/sync.js';
+
+export type { SecretRef };
 
 export class SecretUnresolvedError extends Error {
   override name = 'SecretUnresolvedError';

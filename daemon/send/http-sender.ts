@@ -16,15 +16,8 @@ import {
   DEFAULT_RESPONSE_EXCERPT_BYTES,
   DEFAULT_SENDER_CLOSE_GRACE_MS,
 } from '../defaults.js';
+import type { RenderedRequest } from '../render/index.js';
 
-export type SendMethod = 'PUT' | 'POST' | 'PATCH';
-
-export interface SendRequest {
-  method: SendMethod;
-  url: string;
-  headers: Record<string, string>;
-  body: string;
-}
 
 /** What a caller cancels a request with: an EventEmitter with `aborted` and `reason` that emits
  *  'abort' (the delivery machine's DeliveryCancel, ~0.2 µs to make and listen to), or an
@@ -109,7 +102,7 @@ export class HttpSender {
     this.#poolIdleMs = options.poolIdleMs ?? DEFAULT_POOL_IDLE_MS;
   }
 
-  async send(request: SendRequest, options: SendOptions = {}): Promise<SendResponse> {
+  async send(request: RenderedRequest, options: SendOptions = {}): Promise<SendResponse> {
     const started = performance.now();
     const url = request.url;
     // Split origin and path by hand: `new URL()` per request costs more than the rest of this function.

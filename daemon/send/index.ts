@@ -5,8 +5,6 @@ export {
   type CancelSignal,
   type HttpSenderOptions,
   type OriginStats,
-  type SendMethod,
   type SendOptions,
-  type SendRequest,
   type SendResponse,
 } from './http-sender.js';

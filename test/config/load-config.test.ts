@@ -4,7 +4,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { ConfigError, loadConfig } from '../../daemon/config/index.js';
-import { DEFAULT_MAX_IN_FLIGHT_PER_DESTINATION, DEFAULT_MAX_IN_FLIGHT_PER_SYNC } from '../../daemon/defaults.js';
 
 function withDir<T>(files: Record<string, string>, run: (dir: string) => Promise<T>): Promise<T> {
   const dir = mkdtempSync(join(tmpdir(), 'destinations-config-'));
@@ -19,8 +18,8 @@ describe('config', () => {
       assert.equal(settings.file, undefined);
       assert.deepEqual(settings.nats.servers, ['nats://127.0.0.1:4222']);
       assert.equal(settings.stream.name, 'EVENTS');
-      assert.equal(settings.maxInFlightPerSync, DEFAULT_MAX_IN_FLIGHT_PER_SYNC);
-      assert.equal(settings.maxInFlightPerDestination, DEFAULT_MAX_IN_FLIGHT_PER_DESTINATION);
+      assert.equal(settings.maxInFlightPerSync, 256, 'the schema\'s default');
+      assert.equal(settings.maxInFlightPerDestination, 256, 'the schema\'s default');
       assert.equal(settings.destinationsDir, join(dir, 'destinations'));
       assert.equal(settings.nats.embedded.enabled, false);
     });

@@ -7,7 +7,8 @@ import { classify } from '../../daemon/delivery/classify.js';
 import { DeliveryCancel } from '../../daemon/delivery/delivery-machine.js';
 import { RetryableDeliveryError, ShutdownError } from '../../daemon/delivery/errors.js';
 import { DEFAULT_RESPONSE_EXCERPT_BYTES } from '../../daemon/defaults.js';
-import { HttpSender, type SendRequest } from '../../daemon/send/index.js';
+import type { RenderedRequest } from '../../daemon/render/index.js';
+import { HttpSender } from '../../daemon/send/index.js';
 
 const TEN_MB = 10 * 1_048_576;
 
@@ -80,7 +81,7 @@ async function startDestination(): Promise<Destination> {
   return destination;
 }
 
-function post(url: string, body = '{}'): SendRequest {
+function post(url: string, body = '{}'): RenderedRequest {
   return { method: 'POST', url, headers: { 'content-type': 'application/json' }, body };
 }
 

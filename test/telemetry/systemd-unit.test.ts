@@ -14,7 +14,8 @@ import { after, before, describe, it } from 'node:test';
 import { jetstream, jetstreamManager, type JetStreamClient } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/nats-core';
 import { connect } from '@nats-io/transport-node';
-import { DAEMON_NODE_FLAGS, DEFAULT_DRAIN_TIMEOUT_MS, DEFAULT_TELEMETRY_SHUTDOWN_TIMEOUT_MS } from '../../daemon/defaults.js';
+import { settingsFrom } from '../../daemon/config/index.js';
+import { DAEMON_NODE_FLAGS, DEFAULT_TELEMETRY_SHUTDOWN_TIMEOUT_MS } from '../../daemon/defaults.js';
 import { PACKAGE_ROOT } from '../../daemon/paths.js';
 import { freePort, startNatsServer, type NatsServerHandle } from '../helpers/nats-server.js';
 import { makeDestinationsDir, testDefinition, testEvent, writeDestinationFolder } from '../helpers/destination-folder.js';
@@ -151,7 +152,7 @@ describe('systemd unit', () => {
     assert.equal(one('Restart'), 'on-failure');
     assert.equal(one('KillSignal'), 'SIGTERM');
     const stopSeconds = Number(/^(\d+)s?$/.exec(one('TimeoutStopSec') ?? '')?.[1]);
-    assert.ok(stopSeconds * 1_000 > DEFAULT_DRAIN_TIMEOUT_MS + DEFAULT_TELEMETRY_SHUTDOWN_TIMEOUT_MS, `TimeoutStopSec=${stopSeconds} covers the drain bound and the trace flush`);
+    assert.ok(stopSeconds * 1_000 > settingsFrom({}, undefined, PACKAGE_ROOT).drainTimeoutMs + DEFAULT_TELEMETRY_SHUTDOWN_TIMEOUT_MS, `TimeoutStopSec=${stopSeconds} covers the drain bound and the trace flush`);
     assert.ok(unit.get('LoadCredential')?.length, 'secrets through systemd credentials');
     for (const [name, value] of Object.entries({ NoNewPrivileges: 'yes', ProtectSystem: 'strict', PrivateTmp: 'yes', DynamicUser: 'yes', ProtectHome: 'yes' })) {
       assert.equal(one(name), value, name);
