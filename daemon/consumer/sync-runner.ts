@@ -40,6 +40,7 @@ import type { HttpSender } from '../send/index.js';
 import { SyncTracer, type DeliveryTrace } from '../telemetry/index.js';
 import { Batcher } from './batcher.js';
 import { InFlightGate } from './in-flight-gate.js';
+import { replayTarget } from './replay-target.js';
 import { SyncStats } from './sync-stats.js';
 
 /** Header on a replayed message: only the named sync delivers it, the others skip it. */
@@ -193,9 +194,12 @@ export class SyncRunner {
 
   /** Decides what one message is: not ours, invalid, filtered, or an event to deliver. */
   accept(msg: JsMsg): void {
-    const replayFor = msg.headers?.get(REPLAY_SYNC_HEADER);
-    if (replayFor && replayFor !== this.sync.id) return msg.ack();
     this.stats.received += 1;
+    // A replay to another sync: not ours, counted as filtered. Headers aim nothing (replay-target.ts).
+    if (!replayTarget(msg.subject, this.services.settings.stream.name, this.sync.id)) {
+      this.stats.filtered += 1;
+      return msg.ack();
+    }
     const decoded = decodeEvent(msg.data, this.maxEventBytes);
     if (!decoded.ok) {
       this.track(msg);
