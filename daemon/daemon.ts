@@ -115,7 +115,7 @@ export class Daemon implements DaemonViewSource {
       destinations: loaded.destinations.map((destination) => ({ slug: destination.slug, version: destination.version, syncs: destination.syncs.map((sync) => sync.name) })),
     });
 
-    this.session = await connectNats(this.settings.nats, this.log);
+    this.session = await connectNats(this.settings.nats, this.log, this.settings.baseDir);
     this.js = jetstream(this.session.connection);
     this.jsm = await jetstreamManager(this.session.connection);
     await ensureStreams(this.jsm, this.settings.stream, this.log);

@@ -16,10 +16,11 @@ import { Batcher } from './batcher.js';
 import { InFlightGate } from './in-flight-gate.js';
 import { Intake, type ParkedAt } from './intake.js';
 import { Outcomes } from './outcomes.js';
+import { replayTarget } from './replay-target.js';
 import type { DeliveryItem } from './delivery-item.js';
 import { SyncDelivery } from './sync-delivery.js';
 
-/** Header on a replayed message: only the named sync delivers it, the others skip it. */
+/** Set by `dead replay` for daemons older than replay subjects; ignored (a publisher could set it too). */
 export const REPLAY_SYNC_HEADER = 'Destinations-Replay-Sync';
 
 export interface RunnerServices {
@@ -50,6 +51,7 @@ export class SyncRunner {
   readonly #batchers: Record<RequestKind, Batcher<DeliveryItem>>;
   readonly #deliveryServices: ConstructorParameters<typeof SyncDelivery>[0];
   readonly #maxEventBytes: number;
+  readonly #streamName: string;
   readonly #log: Logger;
 
   constructor(
@@ -95,6 +97,7 @@ export class SyncRunner {
       track: new Batcher(batch, (items) => this.#deliver(items, 'track')),
       identify: new Batcher(batch, (items) => this.#deliver(items, 'identify')),
     };
+    this.#streamName = settings.stream.name;
     this.#maxEventBytes = Math.min(definition.limits?.maxEventBytes ?? Infinity, settings.maxEventBytes);
   }
 
@@ -109,9 +112,12 @@ export class SyncRunner {
 
   /** Decides what one message is: not ours, invalid, filtered, or an event to deliver. */
   #accept(msg: JsMsg): void {
-    const replayFor = msg.headers?.get(REPLAY_SYNC_HEADER);
-    if (replayFor && replayFor !== this.sync.id) return this.#outcomes.skip(msg);
     this.stats.received += 1;
+    // A replay aimed at another sync: not ours, counted as filtered. Headers aim nothing (replay-target.ts).
+    if (!replayTarget(msg.subject, this.#streamName, this.sync.id)) {
+      this.stats.filtered += 1;
+      return this.#outcomes.skip(msg);
+    }
     const decoded = decodeEvent(msg.data, this.#maxEventBytes);
     if (!decoded.ok) {
       this.#intake.hold(msg);

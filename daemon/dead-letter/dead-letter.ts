@@ -69,3 +69,13 @@ function truncate(text: string, bytes: number): string {
 export function deadLetterSubject(prefix: string, destination: string, syncName: string): string {
   return `${prefix}.${destination}.${syncName}`;
 }
+
+/**
+ * The sync id (`<destination>.<sync>`) a dead letter belongs to, read from the subject it is stored
+ * under, never from its body; undefined when the subject is not a dead-letter subject of `prefix`.
+ */
+export function syncOfDeadLetterSubject(prefix: string, subject: string): string | undefined {
+  if (!subject.startsWith(`${prefix}.`)) return undefined;
+  const syncId = subject.slice(prefix.length + 1);
+  return /^[^.]+\.[^.]+$/.test(syncId) ? syncId : undefined;
+}

@@ -17,8 +17,10 @@ export class NatsUnavailableError extends Error {
   override name = 'NatsUnavailableError';
 }
 
-function connectOptions(settings: DaemonSettings['nats']) {
-  const secret = (ref: typeof settings.password) => (ref ? resolveSecretRef(ref, { baseDir: process.cwd() }) : undefined);
+/** What connecting as the configured user takes; the CLI connects with the same (its own config file names the operator's user). */
+export function connectOptions(settings: DaemonSettings['nats'], baseDir: string) {
+  // A relative secret file is relative to the config file that names it, like a sync's.
+  const secret = (ref: typeof settings.password) => (ref ? resolveSecretRef(ref, { baseDir }) : undefined);
   return {
     servers: settings.servers,
     name: settings.name,
@@ -26,13 +28,15 @@ function connectOptions(settings: DaemonSettings['nats']) {
     pass: secret(settings.password),
     token: secret(settings.token),
     authenticator: settings.credentialsFile ? credsAuthenticator(readFileSync(settings.credentialsFile)) : undefined,
+    // With authorization, each user may subscribe to its own inboxes only (deploy/nats/).
+    inboxPrefix: settings.inboxPrefix,
     maxReconnectAttempts: -1,
   };
 }
 
 /** Connects; when nothing answers and the embedded default is on, starts nats-server first. */
-export async function connectNats(settings: DaemonSettings['nats'], log: Logger): Promise<NatsSession> {
-  const options = connectOptions(settings);
+export async function connectNats(settings: DaemonSettings['nats'], log: Logger, baseDir = process.cwd()): Promise<NatsSession> {
+  const options = connectOptions(settings, baseDir);
   let embedded: EmbeddedServer | undefined;
   let connection: NatsConnection;
   try {
@@ -55,6 +59,7 @@ export async function connectNats(settings: DaemonSettings['nats'], log: Logger)
     connection = await connect(options);
   }
   log.info('connected to NATS', { server: connection.getServer() });
+  void logServerErrors(connection, log);
   return {
     connection,
     embedded,
@@ -63,4 +68,14 @@ export async function connectNats(settings: DaemonSettings['nats'], log: Logger)
       await embedded?.stop();
     },
   };
+}
+
+/**
+ * The server's errors, which nats.js reports only on `status()`: a permission the daemon's user
+ * lacks (an ack or a rate-share announcement refused) would otherwise pass unseen.
+ */
+async function logServerErrors(connection: NatsConnection, log: Logger): Promise<void> {
+  for await (const status of connection.status()) {
+    if (status.type === 'error') log.error('NATS server error', { error: status.error.message });
+  }
 }

@@ -1,3 +1,4 @@
-export { connectNats, NatsUnavailableError, type NatsSession } from './connect.js';
+export { connectNats, connectOptions, NatsUnavailableError, type NatsSession } from './connect.js';
 export { ensureStreams } from './streams.js';
 export { natsServerInstalled, startEmbeddedServer, type EmbeddedServer } from './embedded-server.js';
+export { subjectMatches } from './subject-matches.js';

@@ -1,19 +1,28 @@
 // The two streams the daemon relies on: events in, dead letters out. Created when missing; an
-// existing stream is left as the operator configured it.
-import { JetStreamApiCodes, JetStreamApiError, RetentionPolicy, StorageType, type JetStreamManager } from '@nats-io/jetstream';
+// existing stream is left as the operator configured it, except that the events stream must
+// capture the replay subjects (dead replay publishes there).
+import { JetStreamApiCodes, JetStreamApiError, RetentionPolicy, StorageType, type JetStreamManager, type StreamInfo } from '@nats-io/jetstream';
 import type { DaemonSettings } from '../config/index.js';
+import { replaySubjects } from '../dead-letter/index.js';
 import type { Logger } from '../log.js';
 
 const DAY_NS = 24 * 60 * 60 * 1_000_000_000;
 
 export async function ensureStreams(jsm: JetStreamManager, stream: DaemonSettings['stream'], log: Logger): Promise<void> {
-  await ensureStream(jsm, log, {
+  const replay = replaySubjects(stream.name);
+  const events = await ensureStream(jsm, log, {
     name: stream.name,
-    subjects: stream.subjects,
+    subjects: [...stream.subjects, replay],
     retention: RetentionPolicy.Limits,
     storage: StorageType.File,
     max_age: 7 * DAY_NS,
   });
+  const subjects = events.config.subjects ?? [];
+  if (!subjects.includes(replay)) {
+    // A stream made before replays had subjects of their own, or by the operator.
+    await jsm.streams.update(stream.name, { subjects: [...subjects, replay] });
+    log.info('added the replay subjects to the events stream', { stream: stream.name, subject: replay });
+  }
   await ensureStream(jsm, log, {
     name: stream.deadLetterStream,
     subjects: [`${stream.deadLetterSubjectPrefix}.>`],
@@ -27,13 +36,13 @@ async function ensureStream(
   jsm: JetStreamManager,
   log: Logger,
   config: { name: string; subjects: string[]; retention: RetentionPolicy; storage: StorageType; max_age: number },
-): Promise<void> {
+): Promise<StreamInfo> {
   try {
-    await jsm.streams.info(config.name);
-    return;
+    return await jsm.streams.info(config.name);
   } catch (error) {
     if (!(error instanceof JetStreamApiError) || error.code !== JetStreamApiCodes.StreamNotFound) throw error;
   }
-  await jsm.streams.add(config);
+  const info = await jsm.streams.add(config);
   log.info('created stream', { stream: config.name, subjects: config.subjects });
+  return info;
 }

@@ -31,6 +31,10 @@ export interface DaemonConfig {
      */
     credentialsFile?: string;
     /**
+     * Subject prefix of this client's reply inboxes. With authorization, give each user its own (deploy/nats/) so that no other client may subscribe to its replies.
+     */
+    inboxPrefix?: string;
+    /**
      * When no server answers at the first address and nats-server is on the PATH, start one from this config and stop it on exit.
      */
     embedded?: {

@@ -1,7 +1,7 @@
 // Starts a real nats-server with JetStream on a free loopback port and its own store folder.
 // Every test that touches NATS uses this; nothing talks to the machine's shared server.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -31,12 +31,32 @@ export async function freePort(): Promise<number> {
   });
 }
 
-export async function startNatsServer(options: { storeDir?: string; port?: number } = {}): Promise<NatsServerHandle> {
+export interface NatsServerOptions {
+  storeDir?: string;
+  port?: number;
+  /**
+   * A nats-server configuration file (a shipped one): run from a copy whose `store_dir` is the
+   * test's store folder, on loopback and the test's port. JetStream must be on in the file.
+   */
+  config?: string;
+  /** Added to nats-server's environment (the variables a configuration file refers to). */
+  env?: NodeJS.ProcessEnv;
+}
+
+export async function startNatsServer(options: NatsServerOptions = {}): Promise<NatsServerHandle> {
   const port = options.port ?? (await freePort());
   const storeDir = options.storeDir ?? mkdtempSync(join(tmpdir(), 'destinations-nats-'));
   const ownsStore = options.storeDir === undefined;
-  const child = spawn('nats-server', ['-a', '127.0.0.1', '-p', String(port), '-js', '-sd', storeDir], {
+  let args = ['-a', '127.0.0.1', '-p', String(port), '-js', '-sd', storeDir];
+  if (options.config !== undefined) {
+    // nats-server refuses -sd beside a store_dir in the file, so the copy names the test's folder.
+    const copy = join(storeDir, 'nats-server.conf');
+    writeFileSync(copy, readFileSync(options.config, 'utf8').replace(/^(\s*store_dir\s*:\s*).*$/m, (_line, key: string) => `${key}${JSON.stringify(join(storeDir, 'jetstream'))}`));
+    args = ['-c', copy, '-a', '127.0.0.1', '-p', String(port)];
+  }
+  const child = spawn('nats-server', args, {
     stdio: ['ignore', 'ignore', 'pipe'],
+    env: { ...process.env, ...options.env },
   });
   await new Promise<void>((resolve, reject) => {
     let output = '';

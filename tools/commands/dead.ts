@@ -2,8 +2,9 @@
 import { jetstream, jetstreamManager, DeliverPolicy, type JetStreamManager } from '@nats-io/jetstream';
 import { headers as natsHeaders, type NatsConnection } from '@nats-io/nats-core';
 import { REPLAY_SYNC_HEADER } from '../../daemon/consumer/index.js';
-import { deadLetterSubject, type DeadLetter } from '../../daemon/dead-letter/index.js';
+import { deadLetterSubject, replaySubject, syncOfDeadLetterSubject, type DeadLetter } from '../../daemon/dead-letter/index.js';
 import type { DaemonSettings } from '../../daemon/config/index.js';
+import { subjectMatches } from '../../daemon/nats/index.js';
 import { connectForCli } from './nats-client.js';
 import { parseCommandArgs, UsageError } from './usage.js';
 
@@ -76,22 +77,45 @@ async function listDeadLetters(letters: AsyncIterable<StoredDeadLetter>, options
 }
 
 async function getDeadLetter(jsm: JetStreamManager, settings: DaemonSettings, seq: number): Promise<DeadLetter> {
-  const stored = await jsm.streams.getMessage(settings.stream.deadLetterStream, { seq });
-  if (!stored) throw new Error(`no dead letter with sequence ${seq}`);
-  return stored.json<DeadLetter>();
+  return (await getStoredDeadLetter(jsm, settings, seq)).letter;
 }
 
-/** Publishes the dead letter's event again, for its own sync only, then removes the dead letter. */
-export async function replayDeadLetter(connection: NatsConnection, settings: DaemonSettings, seq: number): Promise<DeadLetter> {
+async function getStoredDeadLetter(jsm: JetStreamManager, settings: DaemonSettings, seq: number): Promise<{ letter: DeadLetter; subject: string }> {
+  const stored = await jsm.streams.getMessage(settings.stream.deadLetterStream, { seq });
+  if (!stored) throw new Error(`no dead letter with sequence ${seq}`);
+  return { letter: stored.json<DeadLetter>(), subject: stored.subject };
+}
+
+/** A dead letter that cannot be replayed as it is: it does not agree with where it is stored, or names a subject outside the events stream. */
+export class ReplayRefusedError extends Error {
+  override name = 'ReplayRefusedError';
+}
+
+/**
+ * Publishes the dead letter's event again, for its own sync only, then removes the dead letter.
+ * The sync is the one the letter is stored under (`dead.<destination>.<sync>`), never what the
+ * letter says: whoever could write into the DEAD stream must not choose where a replay goes. The
+ * event goes out on that sync's replay subject, which only that sync takes (replay-subject.ts).
+ */
+export async function replayDeadLetter(connection: NatsConnection, settings: DaemonSettings, seq: number): Promise<{ letter: DeadLetter; syncId: string }> {
   const js = jetstream(connection);
   const jsm = await jetstreamManager(connection);
-  const letter = await getDeadLetter(jsm, settings, seq);
+  const { letter, subject } = await getStoredDeadLetter(jsm, settings, seq);
+  const syncId = syncOfDeadLetterSubject(settings.stream.deadLetterSubjectPrefix, subject);
+  if (syncId === undefined) throw new ReplayRefusedError(`dead letter ${seq} is stored under ${subject}, not under ${settings.stream.deadLetterSubjectPrefix}.<destination>.<sync>: refused`);
+  if (letter.sync !== syncId) throw new ReplayRefusedError(`dead letter ${seq} is stored under ${subject} but names sync ${String(letter.sync)}: refused (a letter replays to the sync it is stored under only)`);
+  const original = letter.source?.subject;
+  const eventSubjects = (await jsm.streams.info(settings.stream.name)).config.subjects ?? [];
+  if (typeof original !== 'string' || !eventSubjects.some((pattern) => subjectMatches(pattern, original))) {
+    throw new ReplayRefusedError(`dead letter ${seq} names the subject ${String(original)}, which is not one of stream ${settings.stream.name}'s (${eventSubjects.join(', ')}): refused`);
+  }
   const headers = natsHeaders();
-  headers.set(REPLAY_SYNC_HEADER, letter.sync);
+  // Daemons from before replay subjects deliver by this header; the others go by the subject alone.
+  headers.set(REPLAY_SYNC_HEADER, syncId);
   const data = letter.event !== undefined ? JSON.stringify(letter.event) : Buffer.from(letter.rawEvent ?? '', 'base64');
-  await js.publish(letter.source.subject, data, { headers });
+  await js.publish(replaySubject(settings.stream.name, syncId), data, { headers });
   await jsm.streams.deleteMessage(settings.stream.deadLetterStream, seq);
-  return letter;
+  return { letter, syncId };
 }
 
 function oneLine(stored: StoredDeadLetter): string {
@@ -138,11 +162,19 @@ export async function run(args: string[]): Promise<number> {
     const targets: number[] = seqs;
     // --sync ID --all: every sequence first, then replay (replaying deletes from the stream being read).
     if (targets.length === 0) for await (const stored of deadLetters(connection, settings, values.sync)) targets.push(stored.seq);
+    // A refused letter is reported and kept; the others are still replayed.
+    let refused = 0;
     for (const seq of targets) {
-      const letter = await replayDeadLetter(connection, settings, seq);
-      console.log(`replayed ${seq} to ${letter.sync} (${letter.insertId ?? 'no insert_id'})`);
+      try {
+        const { letter, syncId } = await replayDeadLetter(connection, settings, seq);
+        console.log(`replayed ${seq} to ${syncId} (${letter.insertId ?? 'no insert_id'})`);
+      } catch (error) {
+        if (!(error instanceof ReplayRefusedError)) throw error;
+        console.error(error.message);
+        refused += 1;
+      }
     }
-    return 0;
+    return refused === 0 ? 0 : 1;
   } finally {
     await connection.drain();
   }

@@ -1,0 +1,130 @@
+// The shipped NATS authorization (deploy/nats/nats-server.conf), run by a real nats-server: the
+// daemon works as its user, a publisher can publish events and nothing else, the operator's CLI
+// reads and replays dead letters.
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { jetstream, jetstreamManager } from '@nats-io/jetstream';
+import type { NatsConnection } from '@nats-io/nats-core';
+import { connect } from '@nats-io/transport-node';
+import { replaySubject } from '../../daemon/dead-letter/index.js';
+import { PACKAGE_ROOT } from '../../daemon/paths.js';
+import { runCli } from '../helpers/cli.js';
+import { startTestDaemon, testSettings, type TestDaemon } from '../helpers/daemon.js';
+import { writeConfig } from '../helpers/daemon-process.js';
+import { makeDestinationsDir, testEvent, writeDestinationFolder } from '../helpers/destination-folder.js';
+import { answer, startTestSink, type TestSink } from '../helpers/http-sink.js';
+import { startNatsServer, type NatsServerHandle } from '../helpers/nats-server.js';
+import { waitForStreamCount, waitUntil } from '../helpers/wait.js';
+
+const SHIPPED_CONFIG = join(PACKAGE_ROOT, 'deploy', 'nats', 'nats-server.conf');
+const PASSWORDS = {
+  DESTINATIONS_PUBLISHER_PASSWORD: 'publisher-password',
+  DESTINATIONS_DAEMON_PASSWORD: 'daemon-password',
+  DESTINATIONS_OPERATOR_PASSWORD: 'operator-password',
+};
+
+let server: NatsServerHandle;
+let publisher: NatsConnection;
+let admin: NatsConnection;
+let sink: TestSink;
+let daemon: TestDaemon;
+let folder: ReturnType<typeof makeDestinationsDir>;
+
+before(async () => {
+  Object.assign(process.env, PASSWORDS, { AUTH_TOKEN: 'auth-destination-token' });
+  server = await startNatsServer({ config: SHIPPED_CONFIG, env: PASSWORDS });
+  // The first request is refused, so there is a dead letter to replay; the rest are accepted.
+  sink = await startTestSink((_request, index) => (index === 0 ? answer.status(400) : answer.ok()));
+  folder = makeDestinationsDir();
+  writeDestinationFolder(folder.dir, 'hook', { syncs: { ok: { parameters: { endpoint: sink.url, token: { env: 'AUTH_TOKEN' } } } } });
+  const nats = { servers: [server.url], user: 'destinations', password: { env: 'DESTINATIONS_DAEMON_PASSWORD' }, inboxPrefix: '_INBOX_destinations' };
+  daemon = await startTestDaemon(testSettings(server.url, folder.dir, { nats }));
+  publisher = await connect({ servers: server.url, user: 'publisher', pass: PASSWORDS.DESTINATIONS_PUBLISHER_PASSWORD });
+  // The daemon's user, to look at the streams from outside (it may read their state).
+  admin = await connect({ servers: server.url, user: 'destinations', pass: PASSWORDS.DESTINATIONS_DAEMON_PASSWORD, inboxPrefix: '_INBOX_destinations' });
+});
+
+after(async () => {
+  await publisher?.close();
+  await admin?.close();
+  await daemon?.stop();
+  await sink?.close();
+  await server?.stop();
+  folder?.remove();
+});
+
+async function messagesIn(stream: string): Promise<number> {
+  return (await (await jetstreamManager(admin)).streams.info(stream)).state.messages;
+}
+
+const refusedPublish = (subject: string) => new RegExp(`Permissions Violation for Publish to "${subject.replace(/[.$*>]/g, '\\$&')}"`, 'i');
+
+describe('NATS authorization (deploy/nats)', () => {
+  it('runs the daemon as its own user: it creates its streams, consumes what a publisher publishes, and dead-letters', async () => {
+    await jetstream(publisher).publish('events.web', JSON.stringify(testEvent(1)));
+    await sink.waitForRequests(1);
+    await waitForStreamCount(admin, 'DEAD', 1);
+    await jetstream(publisher).publish('events.web', JSON.stringify(testEvent(2)));
+    await sink.waitForRequests(2);
+    assert.equal(JSON.parse(sink.requests[1].body).insert_id, 'insert-2');
+    const runner = daemon.daemon.runners.get('hook.ok')!;
+    await waitUntil(admin, async () => (await runner.consumerInfo()).num_ack_pending === 0, 10_000, 'both events acked');
+  });
+
+  it('refuses a publisher on dead letters, on the replay subjects, on the JetStream API and on the daemon inboxes', async () => {
+    const js = jetstream(publisher);
+    const events = await messagesIn('EVENTS');
+    const dead = await messagesIn('DEAD');
+    await assert.rejects(js.publish('dead.hook.ok', JSON.stringify({ sync: 'hook.ok' })), (error: Error) => refusedPublish('dead.hook.ok').test(String(error.cause ?? error)));
+    const replay = replaySubject('EVENTS', 'hook.ok');
+    await assert.rejects(js.publish(replay, JSON.stringify(testEvent(3))), (error: Error) => refusedPublish(replay).test(String(error.cause ?? error)));
+    const jsm = await jetstreamManager(publisher, { checkAPI: false });
+    await assert.rejects(jsm.streams.purge('EVENTS'), (error: Error) => refusedPublish('$JS.API.STREAM.PURGE.EVENTS').test(String(error.cause ?? error)));
+    await assert.rejects(jsm.streams.getMessage('DEAD', { seq: 1 }), (error: Error) => refusedPublish('$JS.API.STREAM.MSG.GET.DEAD').test(String(error.cause ?? error)));
+    // Pull requests deliver the events to the daemon's inbox: a publisher may not listen there.
+    const snoop = publisher.subscribe('_INBOX_destinations.>');
+    assert.match(String(await snoop.closed), /Permissions Violation for Subscription to "_INBOX_destinations\.>"/i);
+    assert.equal(await messagesIn('EVENTS'), events, 'the events stream is as it was');
+    assert.equal(await messagesIn('DEAD'), dead, 'no dead letter was written');
+    assert.equal(publisher.isClosed(), false, 'a refusal does not cost the publisher its connection');
+  });
+
+  it('refuses the daemon user on the replay subjects and on the event subjects', async () => {
+    const js = jetstream(admin);
+    const replay = replaySubject('EVENTS', 'hook.ok');
+    await assert.rejects(js.publish(replay, JSON.stringify(testEvent(4))), (error: Error) => refusedPublish(replay).test(String(error.cause ?? error)));
+    await assert.rejects(js.publish('events.web', JSON.stringify(testEvent(4))), (error: Error) => refusedPublish('events.web').test(String(error.cause ?? error)));
+  });
+
+  it("lets the operator's CLI list, show and replay dead letters with credentials by reference", async () => {
+    const config = writeConfig(folder.dir, {
+      nats: { servers: [server.url], user: 'operator', password: { env: 'DESTINATIONS_OPERATOR_PASSWORD' }, inboxPrefix: '_INBOX_operator' },
+      destinationsDir: '.',
+    });
+    const cli = (...args: string[]) => runCli([...args, '--config', config]);
+    const listed = await cli('dead', 'list');
+    assert.equal(listed.code, 0, listed.stderr);
+    assert.match(listed.stdout, /^\s+1\s+\S+\s+hook\.ok\s+http_4xx status 400/m);
+    const shown = await cli('dead', 'show', '1');
+    assert.equal(shown.code, 0, shown.stderr);
+    assert.equal(JSON.parse(shown.stdout).insertId, 'insert-1');
+    const mine = await cli('dead', 'list', '--sync', 'hook.ok');
+    assert.equal(mine.code, 0, mine.stderr);
+    assert.match(mine.stdout, /hook\.ok/);
+    const replayed = await cli('dead', 'replay', '1');
+    assert.equal(replayed.code, 0, replayed.stderr);
+    assert.match(replayed.stdout, /replayed 1 to hook\.ok \(insert-1\)/);
+    await sink.waitForRequests(3);
+    assert.equal(JSON.parse(sink.requests[2].body).insert_id, 'insert-1');
+    assert.equal(await messagesIn('DEAD'), 0);
+    const wrongPassword = await runCli(['dead', 'list', '--config', config], { env: { DESTINATIONS_OPERATOR_PASSWORD: 'guess' } });
+    assert.equal(wrongPassword.code, 1);
+    assert.match(wrongPassword.stderr, /cannot reach NATS .*Authorization Violation/i);
+    assert.doesNotMatch(wrongPassword.stderr, /guess/);
+  });
+
+  it("had every permission the daemon's work needed: the server refused it nothing", () => {
+    assert.deepEqual(daemon.logs.filter((line) => line.msg === 'NATS server error'), []);
+  });
+});
