@@ -1,7 +1,7 @@
-// Scratch copies of the compiled daemon under bench/results/scratch/<name>/dist (git-ignored), never
-// daemon/ itself. The run takes one unpatched snapshot at its start and runs every daemon from it, so
-// a rebuild of dist/ by someone else during the run cannot mix two versions; experiments copy the
-// snapshot and patch one change into the copy's JavaScript.
+// Patched copies of the compiled daemon for experiments, under bench/results/scratch/<name>/dist
+// (git-ignored), never daemon/ itself. The run takes one unpatched snapshot at its start and runs
+// every daemon from it, so a rebuild of dist/ by someone else during the run cannot mix two versions;
+// experiments copy the snapshot and patch one change into the copy's JavaScript.
 // A patch whose anchor text is gone (the daemon changed) is reported as not applicable, not guessed.
 import { cpSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';

@@ -1,0 +1,54 @@
+// The targets the bench judges, each with what it measured and pass or miss.
+import { RATE_LIMIT, type BenchOptions } from './options.js';
+import { fmt, pct, type Results, type Target } from './report.js';
+import type { Throughput } from './scenarios.js';
+
+/** Every target of the bench with pass or miss (undefined: not run). */
+export function targets(results: Results, options: BenchOptions): Target[] {
+  const list: Target[] = [];
+  const t = results.throughput;
+  const ratio = (a: Throughput | undefined, b: Throughput | undefined) => (a && b ? a.eventsPerSecond / b.eventsPerSecond : undefined);
+  const single = ratio(t['daemon single'], t['baseline single']);
+  const cpuNote = (daemon: Throughput | undefined, baseline: Throughput | undefined) =>
+    daemon && baseline ? ` (CPU per event: daemon ${fmt(daemon.cpuPer1k.subject * 1_000, 0)} µs, baseline ${fmt(baseline.cpuPer1k.subject * 1_000, 0)} µs → ${pct(baseline.cpuPer1k.subject / daemon.cpuPer1k.subject)})` : '';
+  list.push({
+    target: 'daemon ≥ 80 % of baseline events/s (1 event/request)',
+    measured: single === undefined ? 'not run' : pct(single) + cpuNote(t['daemon single'], t['baseline single']),
+    pass: single === undefined ? undefined : single >= 0.8,
+  });
+  const batched = ratio(t['daemon batched'], t['baseline batched']);
+  list.push({
+    target: 'batched daemon ≥ 90 % of the batched loop',
+    measured: batched === undefined ? 'not run' : pct(batched) + cpuNote(t['daemon batched'], t['baseline batched']),
+    pass: batched === undefined ? undefined : batched >= 0.9,
+  });
+  const counts = Object.keys(results.fanout).map(Number);
+  const most = Math.max(...counts);
+  const fan = counts.includes(1) && most > 1 ? ratio(results.fanout[String(most)], results.fanout['1']) : undefined;
+  list.push({ target: `${most > 1 ? most : 50} syncs aggregate ≥ 70 % of one sync`, measured: fan === undefined ? 'not run' : pct(fan), pass: fan === undefined ? undefined : fan >= 0.7 });
+  const latency = results.latency.daemon;
+  list.push({
+    target: `p99 latency < 25 ms at ${fmt(options.latencyRate)} events/s`,
+    measured: latency ? `p99 ${fmt(latency.p99, 1)} ms (p50 ${fmt(latency.p50, 1)})` : 'not run',
+    pass: latency ? latency.p99 < 25 && latency.delivered >= latency.published : undefined,
+  });
+  const memory = results.memory;
+  list.push({
+    target: `RSS < 150 MB with ${fmt(memory?.backlog ?? options.memoryEvents)} events backlogged${(memory?.backlog ?? options.memoryEvents) < 1_000_000 ? ' (scaled down)' : ''}`,
+    measured: memory ? `peak ${fmt(memory.peakRssMB, 1)} MB` : 'not run',
+    pass: memory ? memory.peakRssMB < 150 : undefined,
+  });
+  const rate = results.rate;
+  const perSecondCap = Math.floor(RATE_LIMIT.requests / RATE_LIMIT.periodSeconds);
+  list.push({
+    target: `limiter never over ${perSecondCap} requests in any second (at the sink)`,
+    measured: rate ? `max ${fmt(rate.maxPerSecond)} per whole second (busiest sliding second: ${fmt(rate.maxSlidingSecond)})` : 'not run',
+    pass: rate ? rate.maxPerSecond <= perSecondCap : undefined,
+  });
+  list.push({
+    target: `limiter within 1 % of its rate over ${rate && rate.windowSeconds < 60 ? `${rate.windowSeconds} s (a minute when not --quick)` : 'a minute'}`,
+    measured: rate ? `mean ${fmt(rate.mean, 1)}/s (${rate.meanErrorPercent >= 0 ? '+' : ''}${fmt(rate.meanErrorPercent, 2)} %)` : 'not run',
+    pass: rate ? Math.abs(rate.meanErrorPercent) <= 1 && rate.mean <= rate.limitPerSecond : undefined,
+  });
+  return list;
+}
