@@ -56,7 +56,7 @@ export class Daemon {
     readonly settings: DaemonSettings,
     readonly log: Logger,
   ) {
-    this.sender = new HttpSender({ connectTimeoutMs: settings.connectTimeoutMs, requestTimeoutMs: settings.requestTimeoutMs });
+    this.sender = new HttpSender({ connectTimeoutMs: settings.connectTimeoutMs, requestTimeoutMs: settings.requestTimeoutMs, allowedHosts: settings.egressAllowList });
   }
 
   /** Every secret value of every loaded sync, for the logger's redaction (asked on every log line,

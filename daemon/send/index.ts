@@ -10,3 +10,4 @@ export {
   type SendRequest,
   type SendResponse,
 } from './http-sender.js';
+export { EgressDeniedError, egressAllowList, type EgressPolicy } from './egress-allow-list.js';
