@@ -6,7 +6,7 @@ import { InFlightGate, SyncRunner } from './consumer/index.js';
 import type { Logger } from './log.js';
 import { RateShare, rateShareSubject } from './limit/index.js';
 import { connectNats, ensureStreams, type NatsSession } from './nats/index.js';
-import { formatProblem, loadDestinations, type LoadedDestination, type LoadedSync, type LoadProblem } from './registry/index.js';
+import { formatProblem, loadDestinations, syncEgressHosts, type LoadedDestination, type LoadedSync, type LoadProblem } from './registry/index.js';
 import { HttpSender } from './send/index.js';
 import { SyncStats, type DaemonView, type DaemonViewSource } from './telemetry/index.js';
 
@@ -53,7 +53,7 @@ export class Daemon implements DaemonViewSource {
     readonly settings: DaemonSettings,
     readonly log: Logger,
   ) {
-    this.sender = new HttpSender({ connectTimeoutMs: settings.connectTimeoutMs, requestTimeoutMs: settings.requestTimeoutMs });
+    this.sender = new HttpSender({ connectTimeoutMs: settings.connectTimeoutMs, requestTimeoutMs: settings.requestTimeoutMs, allowedHosts: settings.egressAllowList });
   }
 
   /** Every secret value of every loaded sync, for the logger's redaction (asked on every log line,
@@ -91,6 +91,7 @@ export class Daemon implements DaemonViewSource {
           enabled: sync.enabled,
           running: runner !== undefined && runner.sync === sync,
           consumer: runner?.consumerName,
+          egressHosts: syncEgressHosts(sync),
           parkedAt: runner?.parkedAt,
           limiter: runner?.limiterState,
           stats: this.syncStats.get(sync.id),

@@ -21,6 +21,7 @@ export function adminReport(view: DaemonView, now = Date.now()): AdminReport {
           enabled: sync.enabled,
           running: sync.running,
           consumer: sync.consumer,
+          egressHosts: sync.egressHosts,
           parkedAt: sync.parkedAt,
           limiter: sync.limiter && limiterReport(sync.limiter, now),
           counts: sync.stats?.toJSON(),

@@ -21,7 +21,9 @@ export class ConfigError extends Error {
 type Defaulted<T> = { [K in keyof T]-?: NonNullable<T[K]> extends object[] | string[] ? NonNullable<T[K]> : NonNullable<T[K]> extends object ? Defaulted<NonNullable<T[K]>> : NonNullable<T[K]> };
 
 /** The configuration with every default filled in and paths made absolute. */
-export type DaemonSettings = Defaulted<Omit<DaemonConfig, '$schema' | 'nats'>> & {
+export type DaemonSettings = Defaulted<Omit<DaemonConfig, '$schema' | 'nats' | 'egressAllowList'>> & {
+  /** Absent: requests may go to any host (no default: an empty list would allow none). */
+  egressAllowList?: string[];
   nats: Defaulted<Omit<NonNullable<DaemonConfig['nats']>, 'user' | 'password' | 'token' | 'credentialsFile'>> &
     Pick<NonNullable<DaemonConfig['nats']>, 'user' | 'password' | 'token' | 'credentialsFile'>;
   /** The file it came from, or undefined when every value is a default. */

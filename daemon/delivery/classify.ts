@@ -3,6 +3,7 @@
 //   408, 423, 425, 429, 5xx except 501   → retryable (Retry-After honoured, capped)
 //   network errors and timeouts          → retryable
 //   everything else (1xx, 3xx, 4xx, 501) → permanent
+//   a host outside the egress allow-list  → permanent egress_denied (nothing was sent)
 import { DEFAULT_RETRY_AFTER_CAP_MS } from '../defaults.js';
 import {
   PERMANENT_CODES,
@@ -143,7 +144,10 @@ const INVALID_REQUEST_CODES = new Set([
   'ERR_INVALID_CHAR',
 ]);
 
-const Rank = { unexpected: 0, invalidRequest: 1, aborted: 2, network: 3, timeout: 4, shutdown: 5 } as const;
+/** The sender's EgressDeniedError: the request was refused before it was sent. */
+const EGRESS_DENIED_CODE = 'ERR_EGRESS_DENIED';
+
+const Rank = { unexpected: 0, invalidRequest: 1, egressDenied: 2, aborted: 3, network: 4, timeout: 5, shutdown: 6 } as const;
 type Rank = (typeof Rank)[keyof typeof Rank];
 
 function rankOf(candidate: object): Rank {
@@ -156,6 +160,7 @@ function rankOf(candidate: object): Rank {
   }
   if (typeof name === 'string' && TIMEOUT_NAMES.has(name)) return Rank.timeout;
   if ((typeof code === 'string' && ABORT_CODES.has(code)) || (typeof name === 'string' && ABORT_NAMES.has(name))) return Rank.aborted;
+  if (code === EGRESS_DENIED_CODE) return Rank.egressDenied;
   if (typeof code === 'string' && INVALID_REQUEST_CODES.has(code)) return Rank.invalidRequest;
   return Rank.unexpected;
 }
@@ -187,6 +192,8 @@ function classifyError(error: unknown, signal: { readonly aborted: boolean; read
       return new RetryableDeliveryError(RETRYABLE_CODES.network, message, { cause: error });
     case Rank.aborted:
       return new RetryableDeliveryError(RETRYABLE_CODES.aborted, message, { cause: error });
+    case Rank.egressDenied:
+      return new PermanentDeliveryError(PERMANENT_CODES.egressDenied, message, { cause: error });
     case Rank.invalidRequest:
       return new PermanentDeliveryError(PERMANENT_CODES.invalidRequest, message, { cause: error });
     default:

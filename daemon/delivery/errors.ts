@@ -25,6 +25,8 @@ export const PERMANENT_CODES = {
   http4xx: 'http_4xx',
   /** The request could not be built or sent as given (bad URL, invalid header value, …). */
   invalidRequest: 'invalid_request',
+  /** The request's host is outside the operator's egress allow-list: it was not sent. */
+  egressDenied: 'egress_denied',
   /** A thrown error nobody recognises. Permanent so a bug cannot loop for four hours. */
   unexpected: 'unexpected',
 } as const;

@@ -27,6 +27,8 @@ export { previewParameters, missingSecrets, resolveParameters, SECRET_PLACEHOLDE
 export { formatProblem, sortProblems } from './problems.js';
 export { validateAdminReport, describeSchemaErrors } from './schemas.js';
 export { findTemplateUses, type TemplateUse, type TemplateUses } from './template-uses.js';
+export { checkUrlTemplate, urlOriginSource, type UrlTemplateProblem } from './url-template-check.js';
+export { syncEgressHosts } from './sync-egress-hosts.js';
 export { pngProblem, crc32 } from './png.js';
 export type { LoadedDestination, LoadedSync, LoadProblem, LoadResult, DestinationLoad, ParameterUsage, ResolvedParameters } from './types.js';
 /** Secret redaction is the secrets area's; re-exported for the tools. */

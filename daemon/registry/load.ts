@@ -17,6 +17,7 @@ import { pngProblem } from './png.js';
 import { pointerOf, Problems, sortProblems, type JsonDocument } from './problems.js';
 import { checkAgainstSchema, show, validateDestinationFile, validateExampleFile, validateSyncFile } from './schemas.js';
 import { findTemplateUses, type TemplateUses } from './template-uses.js';
+import { reportUrlTemplateProblems } from './url-template-check.js';
 import type { DestinationLoad, LoadedDestination, LoadedSync, LoadResult, ParameterUsage } from './types.js';
 
 /** A destination's slug: its folder name. */
@@ -197,6 +198,7 @@ function readDefinition(dir: string, problems: Problems): { destination?: Loaded
   checkDeclarations(document, definition, problems);
   const templates = compileTemplates(dir, document, definition, problems);
   const parameterUsage = checkUses(document, definition, templates, problems);
+  reportUrlTemplateProblems(document, templates, problems);
   checkLogo(dir, document, definition, problems);
   for (const [pointer, multiStatus] of [['/request/multiStatus', definition.request.multiStatus], ['/identify/multiStatus', definition.identify?.multiStatus]] as const) {
     if (multiStatus && !definition.batch) problems.at(document, pointer, 'multiStatus describes a batched response: it needs "batch"');

@@ -30,8 +30,7 @@ export interface RenderOptions {
 }
 
 export function renderRequest(templates: RequestTemplates, context: RenderContext, options: RenderOptions = {}): RenderedRequest {
-  const url = templates.url.render(context).trim();
-  checkUrl(templates.url, url);
+  const url = checkedUrl(templates.url, templates.url.render(context).trim());
   const headers: Record<string, string> = { 'content-type': templates.contentType };
   if (options.extraHeaders) Object.assign(headers, options.extraHeaders);
   if (templates.idempotencyHeader && options.idempotencyKey) headers[templates.idempotencyHeader.toLowerCase()] = options.idempotencyKey;
@@ -51,11 +50,23 @@ function isJson(contentType: string): boolean {
   return /[/+]json\b/i.test(contentType);
 }
 
-/** The last URL each URL template rendered that passed the check: most render the same URL every time. */
-const checkedUrls = new WeakMap<CompiledTemplate, string>();
+/** The last URL each URL template rendered, and its serialisation: most render the same URL every time. */
+const checkedUrls = new WeakMap<CompiledTemplate, { rendered: string; href: string }>();
 
-function checkUrl(template: CompiledTemplate, url: string): void {
-  if (checkedUrls.get(template) === url) return;
+/**
+ * A path segment that is a dot segment, as WHATWG reads one: `.` or `..`, either dot written as `%2e`,
+ * between slashes or backslashes. `urlencode` leaves dots alone, and the parser would remove such a
+ * segment with the one before it, so a value `..` would move the request up a level.
+ */
+const DOT_SEGMENT = /[/\\]((?:\.|%2e){1,2})(?=[/\\]|$)/i;
+
+/**
+ * Checks a rendered URL with the one parser (WHATWG URL) and returns its serialisation, which is what
+ * is sent: a string that two parsers could read differently (`http://a\@b/x`) is sent as it was checked.
+ */
+function checkedUrl(template: CompiledTemplate, url: string): string {
+  const cached = checkedUrls.get(template);
+  if (cached?.rendered === url) return cached.href;
   const name = template.name;
   let parsed: URL;
   try {
@@ -66,7 +77,15 @@ function checkUrl(template: CompiledTemplate, url: string): void {
   if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
     throw new RenderError(name, undefined, undefined, `rendered URL must be http or https: ${JSON.stringify(url)}`);
   }
-  checkedUrls.set(template, url);
+  const end = url.search(/[?#]/);
+  const dots = DOT_SEGMENT.exec(end === -1 ? url : url.slice(0, end));
+  if (dots) {
+    // Only the segment is named: the rest of the URL may hold a secret.
+    throw new RenderError(name, undefined, undefined, `rendered URL has a dot segment ${JSON.stringify(dots[1])} in its path: a value in a path segment cannot be "." or ".."`);
+  }
+  const href = parsed.href;
+  checkedUrls.set(template, { rendered: url, href });
+  return href;
 }
 
 /** A body that does not parse is a render error naming the template and the place in its output. */

@@ -17,6 +17,7 @@ import {
   DEFAULT_SENDER_CLOSE_GRACE_MS,
 } from '../defaults.js';
 import type { RenderedRequest } from '../render/index.js';
+import { EgressDeniedError, egressAllowList, type EgressPolicy } from './egress-allow-list.js';
 
 
 /** What a caller cancels a request with: an EventEmitter with `aborted` and `reason` that emits
@@ -63,6 +64,8 @@ export interface HttpSenderOptions {
   drainBytes?: number;
   /** A pool that took no request for this long, and has none in hand, is closed. */
   poolIdleMs?: number;
+  /** Host patterns requests may go to (`api.braze.com`, `*.customer.io`, `host:port`); absent: any host. */
+  allowedHosts?: readonly string[];
 }
 
 export interface OriginStats {
@@ -88,6 +91,7 @@ export class HttpSender {
   readonly #excerptBytes: number;
   readonly #drainBytes: number;
   readonly #poolIdleMs: number;
+  readonly #egress: EgressPolicy | undefined;
   /** When each pool last took a request (Date.now()): idle pools are closed by #sweep. */
   readonly #lastUsed = new Map<Pool, number>();
   #sweeper: NodeJS.Timeout | undefined;
@@ -100,6 +104,7 @@ export class HttpSender {
     this.#excerptBytes = options.excerptBytes ?? DEFAULT_RESPONSE_EXCERPT_BYTES;
     this.#drainBytes = options.drainBytes ?? DEFAULT_RESPONSE_DRAIN_BYTES;
     this.#poolIdleMs = options.poolIdleMs ?? DEFAULT_POOL_IDLE_MS;
+    this.#egress = options.allowedHosts && egressAllowList(options.allowedHosts);
   }
 
   async send(request: RenderedRequest, options: SendOptions = {}): Promise<SendResponse> {
@@ -173,6 +178,12 @@ export class HttpSender {
     if ((parsed.protocol !== 'https:' && parsed.protocol !== 'http:') || parsed.username !== '' || parsed.password !== '') {
       throw invalidUrl(originText, 'only http(s) URLs without credentials can be sent');
     }
+    // The origin is split from the URL by hand (in send): that split is only the parser's own reading
+    // when the URL is the parser's serialisation (renderRequest sends URL.href), so anything else
+    // (`http://a\@b/x`, `HTTP://Host:80`) is refused rather than read a second way.
+    if (parsed.origin !== originText) throw invalidUrl(originText, `not a serialised URL (new URL(url).href): its origin reads as ${parsed.origin}`);
+    // Checked once per origin: only allowed origins get a pool, and #pools is the fast path.
+    if (this.#egress && !this.#egress(parsed)) throw new EgressDeniedError(parsed.host);
     let pool = this.#byOrigin.get(parsed.origin);
     if (pool === undefined) {
       pool = new Pool(parsed.origin, {

@@ -8,3 +8,4 @@ export {
   type SendOptions,
   type SendResponse,
 } from './http-sender.js';
+export { EgressDeniedError, egressAllowList, type EgressPolicy } from './egress-allow-list.js';

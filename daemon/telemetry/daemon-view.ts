@@ -32,6 +32,8 @@ export interface SyncView {
   /** A consumer runs this version of the sync. */
   running: boolean;
   consumer?: string;
+  /** The hosts (host or host:port) its requests go to, where its parameters fix them. */
+  egressHosts: string[];
   /** Set while the consumer takes no message because a cap is full. */
   parkedAt?: 'sync' | 'destination';
   limiter?: LimiterState;

@@ -8,6 +8,9 @@
  * What a running daemon reports at GET /destinations on its admin port, and what `destinations status` reads: every loaded destination and sync with its state, counts, limiter and in-flight caps.
  */
 export interface AdminReport {
+  /**
+   * ISO 8601 time.
+   */
   startedAt: string;
   /**
    * Connected to NATS.
@@ -54,6 +57,10 @@ export interface SyncReport {
    * The durable consumer's name.
    */
   consumer?: string;
+  /**
+   * The hosts (host or host:port) the sync's requests go to, where its parameters fix them.
+   */
+  egressHosts?: string[];
   /**
    * Set while the consumer takes no message because a cap is full.
    */

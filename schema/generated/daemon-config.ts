@@ -84,5 +84,9 @@ export interface DaemonConfig {
     host?: string;
     port?: number;
   };
+  /**
+   * Hosts the daemon may send requests to: "api.braze.com", "*.customer.io" (any subdomain, not customer.io itself), optionally with a port ("127.0.0.1:3000"; without one, any port). A request to another host is not sent and is dead-lettered as egress_denied. Absent: any host.
+   */
+  egressAllowList?: string[];
   logLevel?: 'debug' | 'info' | 'warn' | 'error';
 }

@@ -3,6 +3,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { startAdminServer, type AdminServer } from '../../daemon/admin/index.js';
+import { validateAdminReport } from '../../daemon/registry/index.js';
 import type { AdminReport } from '../../schema/generated/admin-report.js';
 import { formatStatus } from '../../tools/commands/status.js';
 import { freePort, useNatsServer } from '../helpers/nats-server.js';
@@ -76,8 +77,10 @@ describe('admin health and state', () => {
     await waitUntil(() => stats.deliveredFirstAttempt === 1);
     const { status, body } = await get(admin, '/destinations');
     assert.equal(status, 200);
+    assert.ok(validateAdminReport(body), 'the report has the shape of schema/admin-report.schema.json');
     const report = body as unknown as Report;
     assert.equal(report.connected, true);
+    assert.equal(report.ready, true);
     const [destination] = report.destinations;
     assert.equal(destination.slug, 'testsink');
     assert.equal(destination.version, daemon.daemon.loadedDestinations[0].version);
@@ -87,6 +90,7 @@ describe('admin health and state', () => {
     assert.equal(main.running, true);
     assert.equal(main.consumer, 'testsink__main');
     assert.equal(main.limiter?.state, 'running');
+    assert.deepEqual(main.egressHosts, [new URL(sink.url).host], 'the host its requests go to');
     assert.equal(main.counts?.deliveredFirstAttempt, 1);
     assert.equal(main.counts?.received, 1);
     assert.equal(spare.enabled, false);

@@ -25,6 +25,20 @@ describe('config', () => {
     });
   });
 
+  it('reads an egress allow-list, absent by default, and names a bad pattern with its place', async () => {
+    await withDir({}, async (dir) => assert.equal((await loadConfig({ cwd: dir })).egressAllowList, undefined));
+    await withDir({ '.destinationsrc.json': '{ "egressAllowList": ["api.braze.com", "*.customer.io", "127.0.0.1:3000", "[::1]:8080"] }' }, async (dir) => {
+      assert.deepEqual((await loadConfig({ cwd: dir })).egressAllowList, ['api.braze.com', '*.customer.io', '127.0.0.1:3000', '[::1]:8080']);
+    });
+    await withDir({ '.destinationsrc.json': '{\n  "egressAllowList": ["api.braze.com", "https://evil.example/x"]\n}' }, async (dir) => {
+      await assert.rejects(loadConfig({ cwd: dir }), (error: unknown) => {
+        assert.ok(error instanceof ConfigError);
+        assert.match(error.message, /\.destinationsrc\.json:2:\d+: \/egressAllowList\/1: must match pattern/);
+        return true;
+      });
+    });
+  });
+
   it('finds .destinationsrc.json and resolves paths against its folder', async () => {
     await withDir({ '.destinationsrc.json': '{ "destinationsDir": "dest", "nats": { "embedded": { "enabled": true } } }' }, async (dir) => {
       const settings = await loadConfig({ cwd: dir });

@@ -4,6 +4,7 @@ import { errors as undiciErrors } from 'undici';
 import { classify, parseRetryAfter, type Classification } from '../../daemon/delivery/classify.js';
 import { PermanentDeliveryError, RetryableDeliveryError, ShutdownError, isShutdownAbort } from '../../daemon/delivery/errors.js';
 import { DEFAULT_RETRY_AFTER_CAP_MS } from '../../daemon/defaults.js';
+import { EgressDeniedError } from '../../daemon/send/index.js';
 
 const NOW = Date.UTC(2025, 0, 15, 12, 0, 0);
 
@@ -223,6 +224,12 @@ describe('delivery classify', () => {
         error = caught;
       }
       assert.equal(summary(classify({ error })), 'permanent invalid_request');
+    });
+
+    it('classifies the sender\'s egress refusal as permanent egress_denied, also as a cause', () => {
+      const denied = new EgressDeniedError('evil.example');
+      assert.equal(summary(classify({ error: denied })), 'permanent egress_denied');
+      assert.equal(summary(classify({ error: new Error('send failed', { cause: denied }) })), 'permanent egress_denied');
     });
 
     it('classifies anything else as permanent unexpected and keeps it as the cause', () => {

@@ -118,6 +118,32 @@ describe('render requests', () => {
     assert.throws(() => renderRequest(templates('{}'), { parameters: { url: 'file:///etc/passwd' } }), /must be http or https/);
   });
 
+  it('refuses a path segment that is . or .., also written with %2e, since the URL parser would drop it and the one before', () => {
+    const url = compileTemplate('{{ parameters.url }}/customers/{{ mappedFields.id | urlencode }}/events?q={{ mappedFields.q | urlencode }}', 'url');
+    for (const id of ['..', '.']) {
+      assert.throws(
+        () => renderRequest(templates('{}', { url }), { parameters: { url: 'http://127.0.0.1/api' }, mappedFields: { id, q: 'x' } }),
+        (error: unknown) => error instanceof RenderError && /dot segment "\.{1,2}" in its path/.test(error.message),
+        id,
+      );
+    }
+    for (const raw of ['http://127.0.0.1/a/%2e%2E/b', 'http://127.0.0.1/a/.%2e', 'http://127.0.0.1/a\\..\\b']) {
+      assert.throws(() => renderRequest(templates('{}'), { parameters: { url: raw } }), /dot segment/, raw);
+    }
+    // Dots elsewhere are plain text: inside a segment, in the query, in the fragment.
+    const fine = renderRequest(templates('{}', { url }), { parameters: { url: 'http://127.0.0.1/api' }, mappedFields: { id: '..x', q: '../..' } });
+    assert.equal(fine.url, 'http://127.0.0.1/api/customers/..x/events?q=..%2F..');
+  });
+
+  it('returns the URL as the WHATWG parser serialises it, so what is sent is what was checked', () => {
+    const render = (url: string) => renderRequest(templates('{}'), { parameters: { url } }).url;
+    assert.equal(render('http://a\\@b/x'), 'http://a/@b/x');
+    assert.equal(render('HTTP://Example.COM:80/a b'), 'http://example.com/a%20b');
+    assert.equal(render('https://example.com'), 'https://example.com/');
+    // The same template twice (the cache) gives the same serialisation.
+    assert.equal(render('http://a\\@b/x'), 'http://a/@b/x');
+  });
+
   it('a body that is not JSON is fine when the content type is not JSON', () => {
     const request = renderRequest(templates('a=1&b=2', { contentType: 'application/x-www-form-urlencoded' }), { parameters: { url: 'http://127.0.0.1/' } });
     assert.equal(request.body, 'a=1&b=2');

@@ -332,6 +332,42 @@ describe('send http-sender', () => {
     }
   });
 
+  it('refuses a URL that is not the parser\'s serialisation rather than read it a second way', async () => {
+    const port = new URL(destination.origin).port;
+    const echoed = destination.echoes.length;
+    for (const url of [`http://127.0.0.1:${port}\\@evil.example/x`, `HTTP://127.0.0.1:${port}/echo`, `http://0x7f.0.0.1:${port}/echo`]) {
+      const error = await sender.send(post(url)).then(
+        () => assert.fail(`${url} must not be sent`),
+        (caught: unknown) => caught,
+      );
+      assert.equal((classify({ error }) as { code: string }).code, 'invalid_request', url);
+      assert.match((error as Error).message, /not a serialised URL/, url);
+    }
+    assert.equal(destination.echoes.length, echoed, 'nothing was sent');
+  });
+
+  it('sends to a host in its egress allow-list and refuses any other as permanent egress_denied without connecting', async () => {
+    const port = Number(new URL(destination.origin).port);
+    const own = new HttpSender({ allowedHosts: ['*.customer.io', `127.0.0.1:${port}`] });
+    const other = new HttpSender({ allowedHosts: [`127.0.0.1:${port + 1}`, 'api.braze.com'] });
+    try {
+      const before = destination.connections;
+      const error = await other.send(post(`${destination.origin}/echo`)).then(
+        () => assert.fail('must not be sent'),
+        (caught: unknown) => caught,
+      );
+      assert.equal((classify({ error }) as { code: string }).code, 'egress_denied');
+      assert.equal(classify({ error }).kind, 'permanent');
+      assert.match((error as Error).message, new RegExp(`^127\\.0\\.0\\.1:${port} is not in the egress allow-list`));
+      assert.equal(destination.connections, before, 'no connection was made');
+      const response = await own.send(post(`${destination.origin}/echo`));
+      assert.equal(response.status, 200);
+    } finally {
+      await own.close();
+      await other.close();
+    }
+  });
+
   it('closes a pool that took no request for poolIdleMs, and not one with a request in hand', async (t) => {
     t.mock.timers.enable({ apis: ['setInterval', 'Date'] });
     const own = new HttpSender({ poolIdleMs: 60_000 });

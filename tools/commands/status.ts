@@ -19,6 +19,7 @@ export function formatStatus(report: AdminReport): string {
       const limiter = sync.limiter ? `${sync.limiter.state}${sync.limiter.pausedUntil ? ` until ${sync.limiter.pausedUntil}` : ''}, queued ${sync.limiter.queued}${shared}` : '-';
       const parked = sync.parkedAt ? `  parked: ${sync.parkedAt} in-flight cap full` : '';
       lines.push(`  ${sync.id.padEnd(30)} ${sync.enabled ? (sync.running ? 'running ' : 'stopped ') : 'disabled'}  limiter ${limiter}${parked}`);
+      if (sync.egressHosts?.length) lines.push(`    sends to ${sync.egressHosts.join(', ')}`);
       if (counts) {
         const discarded = Object.values(counts.discarded).reduce((sum: number, count) => sum + (count ?? 0), 0);
         lines.push(
