@@ -66,8 +66,9 @@ export class Daemon implements DaemonViewSource {
     return this.secrets.values;
   }
 
+  /** Connected to NATS now (false while the connection is down and reconnecting). */
   get connected(): boolean {
-    return this.session !== undefined && !this.session.connection.isClosed();
+    return this.session?.connected ?? false;
   }
 
   get loadedDestinations(): LoadedDestination[] {
@@ -77,7 +78,7 @@ export class Daemon implements DaemonViewSource {
   /** The read model every view shows (/destinations, /metrics, `destinations status`). */
   view(): DaemonView {
     const connected = this.connected;
-    let ready = connected;
+    const notConsuming: string[] = [];
     const destinations = this.loadedDestinations.map((destination) => ({
       slug: destination.slug,
       name: destination.definition.name,
@@ -85,7 +86,7 @@ export class Daemon implements DaemonViewSource {
       requests: { inFlight: this.gates.get(destination.slug)?.inFlight ?? 0, max: this.settings.maxInFlightPerDestination },
       syncs: destination.syncs.map((sync) => {
         const runner = this.runners.get(sync.id);
-        if (sync.enabled && !runner) ready = false;
+        if (sync.enabled && !runner) notConsuming.push(sync.id);
         return {
           id: sync.id,
           enabled: sync.enabled,
@@ -98,7 +99,17 @@ export class Daemon implements DaemonViewSource {
         };
       }),
     }));
-    return { startedAt: this.startedAt, connected, ready, reloads: this.reloads, lastReload: this.lastReload, destinations };
+    const disconnectedAt = this.session?.disconnectedAt;
+    const notReady = !this.session
+      ? 'starting: not connected to NATS yet'
+      : !connected
+        ? `NATS disconnected${disconnectedAt ? ` since ${disconnectedAt.toISOString()}` : ''}`
+        : this.stopping
+          ? 'stopping'
+          : notConsuming.length > 0
+            ? `not consuming: ${notConsuming.join(', ')}`
+            : undefined;
+    return { startedAt: this.startedAt, connected, ready: notReady === undefined, notReady, reloads: this.reloads, lastReload: this.lastReload, destinations };
   }
 
   consumerInfo(syncId: string): Promise<ConsumerInfo | undefined> {

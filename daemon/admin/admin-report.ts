@@ -9,6 +9,7 @@ export function adminReport(view: DaemonView, now = Date.now()): AdminReport {
     startedAt: view.startedAt.toISOString(),
     connected: view.connected,
     ready: view.ready,
+    notReady: view.notReady,
     lastReload: view.lastReload && { at: view.lastReload.at.toISOString(), ok: view.lastReload.ok, rejected: [...view.lastReload.rejected] },
     destinations: view.destinations.map((destination) => ({
       slug: destination.slug,

@@ -23,7 +23,11 @@ export async function startAdminServer(source: AdminSource, options: { metrics?:
   const collectMetrics = createMetricsCollector(source, options.metrics);
   const routes: Record<string, AdminRoute> = {
     '/healthz': (_request, response) => json(response, 200, { status: 'ok' }),
-    '/readyz': (_request, response) => (source.view().ready ? json(response, 200, { status: 'ready' }) : json(response, 503, { status: 'not ready' })),
+    '/readyz': (_request, response) => {
+      const view = source.view();
+      if (view.ready) json(response, 200, { status: 'ready' });
+      else json(response, 503, { status: 'not ready', reason: view.notReady });
+    },
     '/destinations': (_request, response) => json(response, 200, adminReport(source.view())),
     '/metrics': async (_request, response) => {
       const text = await collectMetrics();

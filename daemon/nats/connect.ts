@@ -10,6 +10,10 @@ import { natsServerInstalled, startEmbeddedServer, type EmbeddedServer } from '.
 export interface NatsSession {
   connection: NatsConnection;
   embedded?: EmbeddedServer;
+  /** Whether the connection is up now: false from the moment it drops until it is back. */
+  readonly connected: boolean;
+  /** When it dropped (undefined while connected). */
+  readonly disconnectedAt: Date | undefined;
   close(): Promise<void>;
 }
 
@@ -59,10 +63,17 @@ export async function connectNats(settings: DaemonSettings['nats'], log: Logger,
     connection = await connect(options);
   }
   log.info('connected to NATS', { server: connection.getServer() });
-  void logServerErrors(connection, log);
+  const link = { disconnectedAt: undefined as Date | undefined };
+  void watchStatus(connection, link, log);
   return {
     connection,
     embedded,
+    get connected() {
+      return link.disconnectedAt === undefined && !connection.isClosed();
+    },
+    get disconnectedAt() {
+      return link.disconnectedAt;
+    },
     async close() {
       await connection.drain().catch(() => connection.close());
       await embedded?.stop();
@@ -71,11 +82,27 @@ export async function connectNats(settings: DaemonSettings['nats'], log: Logger,
 }
 
 /**
- * The server's errors, which nats.js reports only on `status()`: a permission the daemon's user
- * lacks (an ack or a rate-share announcement refused) would otherwise pass unseen.
+ * What nats.js reports only on `status()`: the connection dropping and coming back (a reconnecting
+ * connection is not closed, so `isClosed()` alone says "connected" while NATS is down), and the
+ * server's errors (a permission the daemon's user lacks, an ack or a rate-share announcement
+ * refused, would otherwise pass unseen).
  */
-async function logServerErrors(connection: NatsConnection, log: Logger): Promise<void> {
+async function watchStatus(connection: NatsConnection, link: { disconnectedAt: Date | undefined }, log: Logger): Promise<void> {
   for await (const status of connection.status()) {
-    if (status.type === 'error') log.error('NATS server error', { error: status.error.message });
+    switch (status.type) {
+      case 'disconnect':
+        link.disconnectedAt ??= new Date();
+        log.warn('disconnected from NATS; reconnecting', { server: status.server });
+        break;
+      case 'reconnect': {
+        const downMs = link.disconnectedAt ? Date.now() - link.disconnectedAt.getTime() : 0;
+        link.disconnectedAt = undefined;
+        log.info('reconnected to NATS', { server: status.server, downMs });
+        break;
+      }
+      case 'error':
+        log.error('NATS server error', { error: status.error.message });
+        break;
+    }
   }
 }

@@ -11,6 +11,8 @@ export interface DaemonView {
   connected: boolean;
   /** Connected, and every enabled sync is consuming. */
   ready: boolean;
+  /** Why not, when not ready. */
+  notReady?: string;
   /** Reloads by result. */
   reloads: Readonly<Record<'ok' | 'rejected' | 'failed', number>>;
   lastReload?: { at: Date; ok: boolean; rejected: readonly string[] };

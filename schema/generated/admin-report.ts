@@ -20,6 +20,10 @@ export interface AdminReport {
    * Connected, and every enabled sync is consuming (what /readyz answers).
    */
   ready: boolean;
+  /**
+   * Why the daemon is not ready, when it is not (NATS disconnected since when, a sync not consuming, starting, stopping).
+   */
+  notReady?: string;
   lastReload?: {
     at: string;
     ok: boolean;

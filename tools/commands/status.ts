@@ -9,7 +9,7 @@ import { parseCommandArgs } from './usage.js';
 const USAGE = 'destinations status [--config FILE] [--url http://127.0.0.1:9464] [--json]';
 
 export function formatStatus(report: AdminReport): string {
-  const lines = [`daemon started ${report.startedAt}, NATS ${report.connected ? 'connected' : 'DISCONNECTED'}`];
+  const lines = [`daemon started ${report.startedAt}, NATS ${report.connected ? 'connected' : 'DISCONNECTED'}${report.ready ? '' : `; NOT READY: ${report.notReady ?? 'unknown'}`}`];
   if (report.lastReload) lines.push(`last reload ${report.lastReload.at}: ${report.lastReload.ok ? 'ok' : `rejected ${report.lastReload.rejected.join(', ')}`}`);
   for (const destination of report.destinations) {
     lines.push('', `${destination.slug} (${destination.name}) version ${destination.version}, ${destination.requests.inFlight} of ${destination.requests.max} requests in flight`);
