@@ -100,12 +100,12 @@ export class Daemon implements DaemonViewSource {
       }),
     }));
     const disconnectedAt = this.session?.disconnectedAt;
-    const notReady = !this.session
-      ? 'starting: not connected to NATS yet'
-      : !connected
-        ? `NATS disconnected${disconnectedAt ? ` since ${disconnectedAt.toISOString()}` : ''}`
-        : this.stopping
-          ? 'stopping'
+    const notReady = this.stopping
+      ? 'stopping'
+      : !this.session
+        ? 'starting: not connected to NATS yet'
+        : !connected
+          ? `NATS disconnected${disconnectedAt ? ` since ${disconnectedAt.toISOString()}` : ''}`
           : notConsuming.length > 0
             ? `not consuming: ${notConsuming.join(', ')}`
             : undefined;

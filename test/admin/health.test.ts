@@ -132,7 +132,7 @@ describe('admin health and state', () => {
 
   it('turns /readyz to 503 once the daemon has stopped', async () => {
     await daemon.stop();
-    assert.deepEqual(await get(admin, '/readyz'), { status: 503, body: { status: 'not ready' } });
+    assert.deepEqual(await get(admin, '/readyz'), { status: 503, body: { status: 'not ready', reason: 'stopping' } });
     assert.equal((await get(admin, '/healthz')).status, 200);
   });
 });
