@@ -94,6 +94,14 @@ export function findUnsafeUses(root: AstNode, rules: SafetyRules): UnsafeUse[] {
       case 'Filter': {
         const name = String((node.name as AstNode).value);
         if (!rules.filters.has(name)) report(node.name as AstNode, `unknown filter "${name}"`, 'unknown');
+        // sort(attribute="constructor"), join(",", "__proto__"): a filter would read that member.
+        const args = ((node.args as AstNode).children as AstNode[]).flatMap((arg) =>
+          arg.typename === 'KeywordArgs' ? (arg.children as AstNode[]).map((pair) => pair.value as AstNode) : [arg],
+        );
+        for (const arg of args) {
+          const text = constantString(arg);
+          if (text !== undefined && FORBIDDEN_NAMES.has(text)) report(arg, `a filter argument cannot be "${text}"`);
+        }
         break;
       }
       case 'Is': {
