@@ -9,7 +9,7 @@ import type { DestinationExample } from '../../schema/generated/example.js';
 import type { SyncDefinition } from '../../schema/generated/sync.js';
 import { compileFilter, isIdentifyEvent, type EventPredicate } from '../events/index.js';
 import { jsonSyntaxError } from '../json/index.js';
-import { compileTemplate, TemplateSyntaxError, type CompiledTemplate, type RequestTemplates } from '../render/index.js';
+import { compileTemplate, TemplateSyntaxError, TemplateUnsafeError, type CompiledTemplate, type RequestTemplates } from '../render/index.js';
 import { isSecretRef } from '../secrets/index.js';
 import { checkExample } from './examples.js';
 import { resolveParameters } from './parameters.js';
@@ -292,11 +292,12 @@ function compileTemplates(dir: string, document: JsonDocument, definition: Desti
       template.uses = findTemplateUses(template.source);
     } catch (error) {
       if (!(error instanceof TemplateSyntaxError)) throw error;
+      const kind = error instanceof TemplateUnsafeError ? 'template' : 'template syntax error';
       if (template.file) {
-        problems.error(template.file, `template syntax error: ${error.detail}`, error.line !== undefined ? { line: error.line, column: error.column ?? 1 } : undefined);
+        problems.error(template.file, `${kind}: ${error.detail}`, error.line !== undefined ? { line: error.line, column: error.column ?? 1 } : undefined);
       } else {
         const where = error.line !== undefined ? ` (template line ${error.line}, column ${error.column ?? 1})` : '';
-        problems.at(document, template.pointer ?? '', `template syntax error in the ${template.label} template${where}: ${error.detail}`);
+        problems.at(document, template.pointer ?? '', `${kind} in the ${template.label} template${where}: ${error.detail}`);
       }
     }
   }

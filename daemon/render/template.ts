@@ -1,8 +1,17 @@
 // One nunjucks environment for every template: autoescape off (we write JSON, not HTML),
 // undefined throws (a typo must not render as an empty string), templates compiled once.
+// A template is data, not code: it is checked statically when it compiles (template-safety.ts),
+// compiled by our subclass of nunjucks' compiler (guarded-compiler.ts) and run against a guarded
+// runtime (guarded-runtime.ts) with bounded filters, so it can read only its context, call only
+// its macros and our globals, and can neither run long nor build a huge string.
 import nunjucks from 'nunjucks';
-import { DEFAULT_RENDER_MAX_ITERATIONS, DEFAULT_RENDER_MAX_OUTPUT_BYTES } from '../defaults.js';
-import { TEMPLATE_FILTERS } from './filters.js';
+import { BOUNDED_FILTERS, TEMPLATE_TESTS } from './bounded-filters.js';
+import { TemplateGuardError } from './data-guard.js';
+import { compileParsed, parseTemplate } from './guarded-compiler.js';
+import { guardedRuntime } from './guarded-runtime.js';
+import { budget, DEFAULT_RENDER_LIMITS, RenderBudgetError, type RenderLimits } from './render-budget.js';
+import { TEMPLATE_GLOBALS } from './template-globals.js';
+import { findUnsafeUses, type AstNode } from './template-safety.js';
 
 /** A template problem with its place: file, 1-based line and column where nunjucks knows them. */
 abstract class TemplateProblem extends Error {
@@ -22,7 +31,12 @@ export class TemplateSyntaxError extends TemplateProblem {
   readonly code = 'template_syntax';
 }
 
-/** A template that failed while rendering one input (undefined value, bad filter input, budget). */
+/** A template that compiles but reaches past its data (a constructor, a method call, an include): refused before it runs. */
+export class TemplateUnsafeError extends TemplateSyntaxError {
+  override name = 'TemplateUnsafeError';
+}
+
+/** A template that failed while rendering one input (undefined value, bad filter input, budget, guard). */
 export class RenderError extends TemplateProblem {
   override name = 'RenderError';
   readonly code = 'render_failed';
@@ -39,52 +53,38 @@ export interface CompiledTemplate {
   render(context: object): string;
 }
 
-interface BudgetedEnvironment extends nunjucks.Environment {
-  opts: object;
-  tickBudget(): void;
+export interface CompileOptions {
+  /** Limits other than the defaults (tests, and a clock they control). */
+  limits?: Partial<RenderLimits>;
 }
 
-/** nunjucks' compiler is public at run time but missing from its type definitions. */
-const nunjucksCompiler = (nunjucks as unknown as {
-  compiler: { compile(source: string, asyncFilters: string[], extensions: unknown[], name: string, options: object): string };
-}).compiler;
+const OPTIONS = { autoescape: false, throwOnUndefined: true, trimBlocks: true, lstripBlocks: true };
 
-let iterationsLeft = DEFAULT_RENDER_MAX_ITERATIONS;
+interface GuardedEnvironment {
+  getFilter(name: string): unknown;
+  getTest(name: string): unknown;
+  getTemplate(): never;
+}
 
-const environment = new nunjucks.Environment(null, {
-  autoescape: false,
-  throwOnUndefined: true,
-  trimBlocks: true,
-  lstripBlocks: true,
-}) as BudgetedEnvironment;
-for (const [name, filter] of Object.entries(TEMPLATE_FILTERS)) environment.addFilter(name, filter as (...args: unknown[]) => unknown);
-// Loops and macro calls tick the budget, so a template cannot spin forever; the output size is
-// checked after each render. nunjucks renders synchronously, so one counter serves every render.
-environment.tickBudget = () => {
-  if (--iterationsLeft < 0) throw new Error(`render budget exceeded: more than ${DEFAULT_RENDER_MAX_ITERATIONS} loop iterations or macro calls`);
-};
-
-// nunjucks' range() builds its whole list before the loop's first tick, so range(0, 1000000000)
-// would exhaust memory (a fatal V8 error, not an exception) before the budget could stop it: this
-// one charges its length up front. It also refuses a non-number, because nunjucks reads `1e9` as a
-// variable name, and range(0, undefined) would otherwise quietly be empty.
-environment.addGlobal('range', (...args: unknown[]) => {
-  if (args.length === 0 || args.length > 3 || args.some((arg) => typeof arg !== 'number' || !Number.isFinite(arg))) {
-    throw new Error(`range: arguments must be finite numbers, got (${args.map((arg) => JSON.stringify(arg) ?? 'undefined').join(', ')}); note that 1e9 is read as a name: write 1000000000`);
-  }
-  const [start, stop, step] = (args.length === 1 ? [0, args[0], 1] : [args[0], args[1], args[2] ?? 1]) as [number, number, number];
-  if (step === 0) throw new Error('range: step must not be 0');
-  const length = Math.max(0, Math.ceil((stop - start) / step));
-  if (length > iterationsLeft) {
-    throw new Error(
-      `render budget exceeded: range of ${length} items, but only ${Math.max(0, iterationsLeft)} of the ${DEFAULT_RENDER_MAX_ITERATIONS} loop iterations allowed are left`,
-    );
-  }
-  return Array.from({ length }, (_, index) => start + index * step);
+// No loaders: nunjucks' default would read files under ./views. Filters and tests are looked up
+// as own names only (in nunjucks' own plain object, `toString` or `valueOf` are "filters").
+const environment = new nunjucks.Environment([], OPTIONS);
+Object.assign(environment as unknown as GuardedEnvironment, {
+  getFilter(name: string): unknown {
+    if (!Object.hasOwn(BOUNDED_FILTERS, name)) throw new Error(`filter not found: ${name}`);
+    return BOUNDED_FILTERS[name];
+  },
+  getTest(name: string): unknown {
+    if (!Object.hasOwn(TEMPLATE_TESTS, name)) throw new Error(`test not found: ${name}`);
+    return TEMPLATE_TESTS[name];
+  },
+  getTemplate(): never {
+    throw new TemplateGuardError('a template cannot include, import or extend another template');
+  },
 });
 
-const LOOP_TICK = /frame\.set\("loop\.index", /g;
-const MACRO_TICK = /frame = new runtime\.Frame\(\);/g;
+const runtime = guardedRuntime(TEMPLATE_GLOBALS);
+const SAFETY_RULES = { filters: new Set(Object.keys(BOUNDED_FILTERS)), tests: new Set(Object.keys(TEMPLATE_TESTS)) };
 const PLACE = /\[Line (\d+), Column (\d+)\]/;
 
 function splitNunjucksMessage(message: string): { line?: number; column?: number; detail: string } {
@@ -93,16 +93,14 @@ function splitNunjucksMessage(message: string): { line?: number; column?: number
     .replace(/^Template render error: /, '')
     .replace(/^\([^)]*\)\s*/, '')
     .replace(PLACE, '')
-    .replace(/^\s*(Error: )?/, '')
+    .replace(/^\s*(\w*Error: )?/, '')
     .trim();
   return place ? { line: Number(place[1]), column: Number(place[2]), detail } : { detail };
 }
 
-/** Compiles a template once; throws TemplateSyntaxError with the template's file and place. */
-export function compileTemplate(source: string, name: string): CompiledTemplate {
-  let code: string;
+function parse(source: string, name: string): AstNode {
   try {
-    code = nunjucksCompiler.compile(source, [], [], name, environment.opts);
+    return parseTemplate(source, OPTIONS);
   } catch (error) {
     const { lineno, colno } = error as { lineno?: number; colno?: number };
     const { line, column, detail } = splitNunjucksMessage(error instanceof Error ? error.message : String(error));
@@ -110,15 +108,48 @@ export function compileTemplate(source: string, name: string): CompiledTemplate 
     const endOfFile = /end of file/.test(detail) ? source.split('\n').length : undefined;
     throw new TemplateSyntaxError(name, lineno ?? line ?? endOfFile, colno ?? column ?? (endOfFile && 1), detail);
   }
-  const budgeted = code.replace(LOOP_TICK, 'env.tickBudget(); $&').replace(MACRO_TICK, 'env.tickBudget(); $&');
-  // The precompiled-template path of nunjucks: the same code it would run, with budget ticks added.
-  const properties = new Function(budgeted)() as object;
+}
+
+/** Compiles a template once; throws TemplateSyntaxError (or TemplateUnsafeError) with the template's file and place. */
+export function compileTemplate(source: string, name: string, options: CompileOptions = {}): CompiledTemplate {
+  const ast = parse(source, name);
+  const unsafe = findUnsafeUses(ast, SAFETY_RULES);
+  if (unsafe.length > 0) {
+    const [first] = unsafe;
+    const more = unsafe.length > 1 ? ` (and ${unsafe.length - 1} more)` : '';
+    throw new TemplateUnsafeError(name, first.line, first.column, `not allowed: ${first.message}${more}`);
+  }
+  return build(ast, source, name, options);
+}
+
+/**
+ * Compiles without the static check, so tests can show that the run-time guard refuses a
+ * template on its own. Nothing else uses it.
+ */
+export function compileTemplateWithoutStaticCheck(source: string, name: string, options: CompileOptions = {}): CompiledTemplate {
+  return build(parse(source, name), source, name, options);
+}
+
+function build(ast: AstNode, source: string, name: string, options: CompileOptions): CompiledTemplate {
+  let code: string;
+  try {
+    code = compileParsed(ast, name);
+  } catch (error) {
+    const { lineno, colno } = error as { lineno?: number; colno?: number };
+    const { line, column, detail } = splitNunjucksMessage(error instanceof Error ? error.message : String(error));
+    throw new TemplateSyntaxError(name, lineno ?? line, colno ?? column, detail);
+  }
+  const limits: RenderLimits = { ...DEFAULT_RENDER_LIMITS, ...options.limits };
+  // The precompiled-template path of nunjucks: the code it would run, given our runtime instead of its own.
+  const properties = new Function(code)() as { root: (env: unknown, context: unknown, frame: unknown, runtime: unknown, cb: unknown) => void };
+  const root = properties.root;
+  properties.root = (env, context, frame, _runtime, cb) => root(env, context, frame, runtime, cb);
   const template = new nunjucks.Template({ type: 'code', obj: properties } as never, environment, name, true);
   return {
     name,
     source,
     render(context: object): string {
-      iterationsLeft = DEFAULT_RENDER_MAX_ITERATIONS;
+      budget.start(limits);
       let output: string;
       try {
         output = template.render(context);
@@ -126,9 +157,7 @@ export function compileTemplate(source: string, name: string): CompiledTemplate 
         const { line, column, detail } = splitNunjucksMessage(error instanceof Error ? error.message : String(error));
         throw new RenderError(name, line, column, detail);
       }
-      if (output.length > DEFAULT_RENDER_MAX_OUTPUT_BYTES) {
-        throw new RenderError(name, undefined, undefined, `render budget exceeded: output over ${DEFAULT_RENDER_MAX_OUTPUT_BYTES} bytes`);
-      }
+      if (output.length > limits.maxOutputBytes) throw new RenderError(name, undefined, undefined, new RenderBudgetError(`output over ${limits.maxOutputBytes} characters`).message);
       return output;
     },
   };

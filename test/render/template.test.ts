@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { compileTemplate, RenderError, renderRequest, TemplateSyntaxError, type RequestTemplates } from '../../daemon/render/index.js';
+import { compileTemplate, RenderError, renderRequest, TemplateSyntaxError, TemplateUnsafeError, type RequestTemplates } from '../../daemon/render/index.js';
+import { compileTemplateWithoutStaticCheck } from '../../daemon/render/template.js';
 
 function templates(body: string, overrides: Partial<RequestTemplates> = {}): RequestTemplates {
   return {
@@ -147,5 +148,55 @@ describe('render requests', () => {
   it('a body that is not JSON is fine when the content type is not JSON', () => {
     const request = renderRequest(templates('a=1&b=2', { contentType: 'application/x-www-form-urlencoded' }), { parameters: { url: 'http://127.0.0.1/' } });
     assert.equal(request.body, 'a=1&b=2');
+  });
+});
+
+describe('render templates: a template is data', () => {
+  it('a template that reaches past its data is refused when it compiles, with its place', () => {
+    assert.throws(
+      () => compileTemplate('{\n  "x": {{ range.constructor("return 1")() }}\n}', 'body.njk'),
+      (error: unknown) => error instanceof TemplateUnsafeError && error.line === 2 && error.column === 17 && /not allowed: "constructor"/.test(error.message),
+    );
+    assert.throws(() => compileTemplate('{{ input.event_type.toUpperCase() }}', 'b'), /not allowed: only macros, caller\(\) and the functions range and joiner/);
+    assert.throws(() => compileTemplate('{{ x | safe }}', 'b'), /unknown filter "safe"/);
+  });
+
+  it('members JavaScript gives every value are refused at run time, absent data is undefined', () => {
+    const read = compileTemplateWithoutStaticCheck('{{ input[name] }}', 'b');
+    assert.throws(() => read.render({ input: { a: 1 }, name: 'hasOwnProperty' }), /not allowed: "hasOwnProperty" of an object that is not data|JavaScript's, not data/);
+    const optional = compileTemplate('{{ input.missing is defined }}{{ input.list.length }}{{ input.list[1] }}', 'b');
+    assert.equal(optional.render({ input: { list: [1, 2] } }), 'false22');
+  });
+});
+
+describe('render templates: bounded rendering', () => {
+  it('indent and center with a huge width are refused before they allocate, as a render error', () => {
+    assert.throws(() => compileTemplate('{{ "a\nb" | indent(200000000) }}', 'b').render({}), (error: unknown) => error instanceof RenderError && /render budget exceeded: indent/.test(error.message));
+    assert.throws(() => compileTemplate('{{ "a" | center(200000000) }}', 'b').render({}), /render budget exceeded: center/);
+  });
+
+  it('replace, join and batch that would grow past the limit are refused before they run', () => {
+    const replace = '{% set s = "xxxxxxxxxx" %}{% for i in range(0, 8) %}{% set s = s | replace("", "xxxxxxxxxx") %}{% endfor %}{{ s | length }}';
+    assert.throws(() => compileTemplate(replace, 'b').render({}), /render budget exceeded: replace/);
+    const join = '{{ ["x"] | batch(90000, chunk) | first | join("") }}';
+    assert.throws(() => compileTemplate(join, 'b').render({ chunk: 'y'.repeat(1000) }), /render budget exceeded: batch/);
+  });
+
+  it('doubling a string, or nesting lists of lists, stops at the limit', () => {
+    const doubling = '{% set s = "x" %}{% for i in range(0, 40) %}{% set s = s ~ s %}{% endfor %}{{ s }}';
+    assert.throws(() => compileTemplate(doubling, 'b').render({}), /render budget exceeded: a concatenation/);
+    const nested = '{% set a = [s, s, s, s, s, s, s, s] %}{% set b = [a, a, a, a, a, a, a, a] %}{% set c = [b, b, b, b, b, b, b, b] %}{{ c | json }}';
+    assert.throws(() => compileTemplate(nested, 'b').render({ s: 'z'.repeat(20_000) }), /render budget exceeded: a list/);
+  });
+
+  it('a render that runs past its deadline is stopped', () => {
+    let now = 0;
+    const template = compileTemplate('{% for i in range(0, 90000) %}{{ i }}{% endfor %}', 'b', { limits: { maxMillis: 50, now: () => (now += 1) } });
+    assert.throws(() => template.render({}), /render budget exceeded: the render took longer than 50 ms/);
+  });
+
+  it('the output limit is checked while writing, so a loop stops at the limit', () => {
+    const template = compileTemplate('{% for i in range(0, 1000) %}{{ chunk }}{% endfor %}', 'b', { limits: { maxOutputBytes: 10_000 } });
+    assert.throws(() => template.render({ chunk: 'x'.repeat(100) }), /output over 10000 characters/);
   });
 });

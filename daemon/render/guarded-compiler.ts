@@ -1,0 +1,147 @@
+// Compiles a template to the JavaScript nunjucks would run, with a few node kinds emitted
+// differently so that everything that can grow or reach outside the data goes through the guarded
+// runtime (guarded-runtime.ts): `+` and `~`, list and dict literals, every write to the output,
+// and each loop iteration. It is a subclass of nunjucks' own Compiler, used only by our
+// environment: nunjucks itself, and any other Environment in the process, are left as they are.
+import { createRequire } from 'node:module';
+import nunjucks from 'nunjucks';
+import type { AstNode } from './template-safety.js';
+
+interface CompilerBase {
+  buffer: string;
+  throwOnUndefined: boolean;
+  _emit(code: string): void;
+  _emitLine(code: string): void;
+  compile(node: AstNode, frame: unknown): void;
+  compileLiteral(node: AstNode, frame: unknown): void;
+  _compileExpression(node: AstNode, frame: unknown): void;
+  _compileAggregate(node: AstNode, frame: unknown, start?: string, end?: string): void;
+  _emitLoopBindings(node: AstNode, arr: string, i: string, len: string): void;
+  _getNodeName(node: AstNode): string;
+  _compileGetTemplate(node: AstNode, frame: unknown, eagerCompile: boolean, ignoreMissing: boolean): string;
+  fail(message: string, lineno?: number, colno?: number): never;
+  getCode(): string;
+}
+
+/** nunjucks' compiler, parser and transformer are public at run time but missing from its type definitions. */
+const internals = nunjucks as unknown as {
+  compiler: { Compiler: new (name: string, throwOnUndefined: boolean) => CompilerBase };
+  parser: { parse(source: string, extensions: unknown[], options: object): AstNode };
+};
+const { transform } = createRequire(import.meta.url)('nunjucks/src/transformer.js') as {
+  transform(ast: AstNode, asyncFilters: string[], name: string): AstNode;
+};
+
+// The class is built at run time from nunjucks' own, so it is declared through the interface above.
+const Base = internals.compiler.Compiler as unknown as new (name: string, throwOnUndefined: boolean) => CompilerBase;
+
+/** `lineno = …, colno = …, ` (1-based) before an expression, so a run-time refusal names its place. */
+function place(node: AstNode): string {
+  return `lineno = ${node.lineno + 1}, colno = ${node.colno + 1}, `;
+}
+
+class GuardedCompiler extends Base {
+  compileAdd(node: AstNode, frame: unknown): void {
+    this.binary('runtime.add', node, frame);
+  }
+
+  compileConcat(node: AstNode, frame: unknown): void {
+    this.binary('runtime.concat', node, frame);
+  }
+
+  private binary(fn: string, node: AstNode, frame: unknown): void {
+    this._emit(`(${place(node)}${fn}(`);
+    this.compile(node.left as AstNode, frame);
+    this._emit(', ');
+    this.compile(node.right as AstNode, frame);
+    this._emit('))');
+  }
+
+  compileArray(node: AstNode, frame: unknown): void {
+    this._emit(`(${place(node)}runtime.list(`);
+    this._compileAggregate(node, frame, '[', ']');
+    this._emit('))');
+  }
+
+  /** A dict is built from [key, value, …] so a key named __proto__ is an own key, never the prototype. */
+  compileDict(node: AstNode, frame: unknown): void {
+    this._emit(`(${place(node)}runtime.dict([`);
+    (node.children as AstNode[]).forEach((pair, index) => {
+      const key = pair.key as AstNode;
+      if (!(key.typename === 'Symbol' || (key.typename === 'Literal' && typeof key.value === 'string'))) {
+        this.fail('compilePair: Dict keys must be strings or names', key.lineno, key.colno);
+      }
+      if (index > 0) this._emit(', ');
+      this._emit(`${JSON.stringify(key.value)}, `);
+      this._compileExpression(pair.value as AstNode, frame);
+    });
+    this._emit(']))');
+  }
+
+  compileLookupVal(node: AstNode, frame: unknown): void {
+    this._emit(`(${place(node)}runtime.memberLookup((`);
+    this._compileExpression(node.target as AstNode, frame);
+    this._emit('),');
+    this._compileExpression(node.val as AstNode, frame);
+    this._emit('))');
+  }
+
+  /** As nunjucks' own, with a 1-based place (nunjucks reports calls one line and column early). */
+  compileFunCall(node: AstNode, frame: unknown): void {
+    this._emit(`(${place(node)}runtime.callWrap(`);
+    this._compileExpression(node.name as AstNode, frame);
+    this._emit(`, ${JSON.stringify(this._getNodeName(node.name as AstNode))}, context, `);
+    this._compileAggregate(node.args as AstNode, frame, '[', '])');
+    this._emit(')');
+  }
+
+  compileFilter(node: AstNode, frame: unknown): void {
+    const name = node.name as AstNode;
+    if (name.typename !== 'Symbol') this.fail('filter name must be a name', name.lineno, name.colno);
+    this._emit(`(${place(node)}env.getFilter(${JSON.stringify(name.value)}).call(context, `);
+    this._compileAggregate(node.args as AstNode, frame);
+    this._emit('))');
+  }
+
+  /** Every write to an output buffer (the template's, a macro's, a {% set %} block's) is measured. */
+  compileOutput(node: AstNode, frame: unknown): void {
+    for (const child of node.children as AstNode[]) {
+      if (child.typename === 'TemplateData') {
+        if (!child.value) continue;
+        this._emit(`${this.buffer} = runtime.write(${this.buffer}, `);
+        this.compileLiteral(child, frame);
+        this._emitLine(');');
+      } else {
+        this._emit(`${this.buffer} = runtime.write(${this.buffer}, `);
+        if (this.throwOnUndefined) this._emit('runtime.ensureDefined(');
+        this.compile(child, frame);
+        if (this.throwOnUndefined) this._emit(`,${node.lineno},${node.colno})`);
+        this._emit(');\n');
+      }
+    }
+  }
+
+  /** include, import and extends are refused at run time; this gives the refusal its place. */
+  override _compileGetTemplate(node: AstNode, frame: unknown, eagerCompile: boolean, ignoreMissing: boolean): string {
+    this._emitLine(`${place(node)}undefined;`);
+    return super._compileGetTemplate(node, frame, eagerCompile, ignoreMissing);
+  }
+
+  /** Each loop iteration, of a list or of an object's keys, ticks the budget. */
+  override _emitLoopBindings(node: AstNode, arr: string, i: string, len: string): void {
+    this._emitLine(`${place(node)}runtime.tick();`);
+    super._emitLoopBindings(node, arr, i, len);
+  }
+}
+
+/** Parses a template; throws nunjucks' own error (with lineno and colno) on a syntax error. */
+export function parseTemplate(source: string, options: object): AstNode {
+  return internals.parser.parse(source, [], options);
+}
+
+/** The JavaScript of a parsed template: a function body returning {root, b_…}. */
+export function compileParsed(ast: AstNode, name: string): string {
+  const compiler = new GuardedCompiler(name, true);
+  compiler.compile(transform(ast, [], name), undefined);
+  return compiler.getCode();
+}

@@ -1,0 +1,131 @@
+// The runtime our compiled templates call instead of nunjucks' own: the same object with the
+// functions that look up names and members, call functions, build lists and dicts, join strings
+// and write output replaced by guarded ones. It is handed to each template's root function, so
+// nothing is patched: other nunjucks environments keep nunjucks' runtime.
+import nunjucks from 'nunjucks';
+import { allowCall, FORBIDDEN_NAMES, isCallable, readMember, TemplateGuardError } from './data-guard.js';
+import { budget, RenderBudgetError } from './render-budget.js';
+
+interface NunjucksRuntime {
+  makeMacro(argNames: string[], kwargNames: string[], func: (...args: unknown[]) => unknown): (...args: unknown[]) => unknown;
+  SafeString: new (value: string) => { val: string };
+  [name: string]: unknown;
+}
+
+interface Frame {
+  lookup(name: string): unknown;
+}
+
+interface Context {
+  ctx: Record<string, unknown>;
+}
+
+const base = (nunjucks as unknown as { runtime: NunjucksRuntime }).runtime;
+const { SafeString } = base;
+
+function notAFunction(value: unknown, where: string): void {
+  if (typeof value === 'function') throw new TemplateGuardError(`a function cannot be used in ${where}: a template works with data`);
+}
+
+/** The most characters `a + b` can make; refuses before a string over the limit is built. */
+function checkJoined(a: unknown, b: unknown, what: string): void {
+  notAFunction(a, what);
+  notAFunction(b, what);
+  budget.text(budget.sizeOf(a) + budget.sizeOf(b), what);
+}
+
+/** A list or dict may hold data and the functions a template can call (a macro passed as caller=). */
+function checkItem(value: unknown, what: string): void {
+  if (typeof value === 'function' && !isCallable(value)) throw new TemplateGuardError(`${what} holds data, not functions`);
+}
+
+export function guardedRuntime(globals: Readonly<Record<string, unknown>>): object {
+  return {
+    ...base,
+
+    memberLookup: readMember,
+
+    contextOrFrameLookup(context: Context, frame: Frame, name: string): unknown {
+      if (FORBIDDEN_NAMES.has(name)) throw new TemplateGuardError(`the name "${name}" leads to JavaScript, not data`);
+      const value = frame.lookup(name);
+      if (value !== undefined) return value;
+      if (Object.hasOwn(context.ctx, name)) return context.ctx[name];
+      return Object.hasOwn(globals, name) ? globals[name] : undefined;
+    },
+
+    callWrap(fn: unknown, name: string, context: unknown, args: unknown[]): unknown {
+      if (!isCallable(fn)) {
+        if (fn === undefined || fn === null) throw new Error(`Unable to call \`${name}\`, which is undefined or falsey`);
+        throw new TemplateGuardError(`cannot call ${name}: a template can call only its macros, caller() and the functions range and joiner`);
+      }
+      return Reflect.apply(fn as (...args: unknown[]) => unknown, context, args);
+    },
+
+    /** Each macro call ticks the budget, and a macro is one of the functions a template may call. */
+    makeMacro(argNames: string[], kwargNames: string[], func: (...args: unknown[]) => unknown) {
+      return allowCall(
+        base.makeMacro(argNames, kwargNames, function budgeted(this: unknown, ...args: unknown[]) {
+          budget.tick();
+          return func.apply(this, args);
+        }),
+      );
+    },
+
+    /** `key in value`: the items of a list or string, the own keys of an object. */
+    inOperator(key: unknown, value: unknown): boolean {
+      if (Array.isArray(value) || typeof value === 'string') return value.indexOf(key as never) !== -1;
+      if (typeof value === 'object' && value !== null) return Object.hasOwn(value, String(key));
+      throw new Error(`Cannot use "in" operator to search for "${String(key)}" in unexpected types.`);
+    },
+
+    tick(): void {
+      budget.tick();
+    },
+
+    add(a: unknown, b: unknown): unknown {
+      if (typeof a === 'number' && typeof b === 'number') return a + b;
+      checkJoined(a, b, 'a sum');
+      return (a as string) + (b as string);
+    },
+
+    concat(a: unknown, b: unknown): string {
+      checkJoined(a, b, 'a concatenation');
+      return (a as string) + '' + (b as string);
+    },
+
+    list(items: unknown[]): unknown[] {
+      for (const item of items) checkItem(item, 'a list');
+      budget.value(items, 'a list');
+      return items;
+    },
+
+    dict(entries: unknown[]): Record<string, unknown> {
+      const result: Record<string, unknown> = {};
+      for (let index = 0; index < entries.length; index += 2) {
+        const key = entries[index] as string;
+        if (FORBIDDEN_NAMES.has(key)) throw new TemplateGuardError(`a dict key cannot be "${key}"`);
+        checkItem(entries[index + 1], 'a dict');
+        result[key] = entries[index + 1];
+      }
+      budget.value(result, 'a dict');
+      return result;
+    },
+
+    /** Appends to an output buffer: undefined and null write nothing (autoescape is off), functions are refused. */
+    write(buffer: string, value: unknown): string {
+      let text: string;
+      if (typeof value === 'string') text = value;
+      else if (value === undefined || value === null) text = '';
+      else if (value instanceof SafeString) text = value.val;
+      else {
+        notAFunction(value, 'the output');
+        if (typeof value === 'object') budget.text(budget.weightOf(value), 'a value written');
+        text = String(value);
+      }
+      const length = buffer.length + text.length;
+      if (length > budget.limits.maxOutputBytes) throw new RenderBudgetError(`output over ${budget.limits.maxOutputBytes} characters`);
+      budget.work(1 + (text.length >> 10));
+      return buffer + text;
+    },
+  };
+}

@@ -1,0 +1,123 @@
+// The static half of "a template is data": walks the parsed template and lists every construct
+// the run-time guard would refuse, with its place, so `validate` rejects the template before
+// anything renders it. What cannot be told from the text (a computed name, a variable holding a
+// function) is still refused at run time by the guarded runtime.
+import { FORBIDDEN_NAMES } from './data-guard.js';
+
+/** A node of nunjucks' syntax tree (0-based lineno and colno). */
+export interface AstNode {
+  typename: string;
+  lineno: number;
+  colno: number;
+  fields: readonly string[];
+  value?: unknown;
+  [field: string]: unknown;
+}
+
+export interface UnsafeUse {
+  /** 1-based. */
+  line: number;
+  column: number;
+  message: string;
+}
+
+/** Which finding a template's error leads with: a way out of the data before the shape of a call, before an unknown name. */
+const RANK = { escape: 0, call: 1, unknown: 2 } as const;
+
+/** Tags that read other files or that only make sense with them. */
+const OTHER_TEMPLATES: Record<string, string> = {
+  Include: '{% include %}',
+  Import: '{% import %}',
+  FromImport: '{% from … import %}',
+  Extends: '{% extends %}',
+  Block: '{% block %}',
+  Super: 'super()',
+};
+
+export interface SafetyRules {
+  filters: ReadonlySet<string>;
+  tests: ReadonlySet<string>;
+}
+
+function isNode(value: unknown): value is AstNode {
+  return typeof value === 'object' && value !== null && typeof (value as AstNode).typename === 'string';
+}
+
+/** The string an expression always has, when it is made of literals only ('constr' ~ 'uctor'). */
+function constantString(node: AstNode | undefined): string | undefined {
+  if (!node) return undefined;
+  if (node.typename === 'Literal') return typeof node.value === 'string' || typeof node.value === 'number' ? String(node.value) : undefined;
+  if (node.typename === 'Group' && Array.isArray(node.children) && node.children.length === 1) return constantString(node.children[0] as AstNode);
+  if (node.typename === 'Concat' || node.typename === 'Add') {
+    const left = constantString(node.left as AstNode);
+    const right = constantString(node.right as AstNode);
+    return left !== undefined && right !== undefined ? left + right : undefined;
+  }
+  return undefined;
+}
+
+/** Every construct of a parsed template that reaches past its data, in source order. */
+export function findUnsafeUses(root: AstNode, rules: SafetyRules): UnsafeUse[] {
+  const found: (UnsafeUse & { rank: number })[] = [];
+  const report = (node: AstNode, message: string, rank: keyof typeof RANK = 'escape') =>
+    found.push({ line: node.lineno + 1, column: node.colno + 1, message, rank: RANK[rank] });
+  const visit = (node: AstNode): void => {
+    const tag = OTHER_TEMPLATES[node.typename];
+    if (tag) report(node, `${tag} is not available: a destination's template is one file and cannot read others`);
+    switch (node.typename) {
+      case 'CallExtension':
+      case 'CallExtensionAsync':
+        report(node, 'template extensions are not available');
+        break;
+      case 'Symbol':
+        if (FORBIDDEN_NAMES.has(String(node.value))) report(node, `the name "${node.value}" leads to JavaScript, not data`);
+        break;
+      case 'LookupVal': {
+        const name = constantString(node.val as AstNode);
+        if (name !== undefined && FORBIDDEN_NAMES.has(name)) {
+          report(node.val as AstNode, `"${name}" leads to JavaScript, not data: a template reads only its data`);
+        }
+        break;
+      }
+      case 'Pair': {
+        const key = node.key as AstNode;
+        if (isNode(key) && key.typename === 'Literal' && FORBIDDEN_NAMES.has(String(key.value))) report(key, `a dict key cannot be "${key.value}"`);
+        break;
+      }
+      case 'FunCall': {
+        const callee = node.name as AstNode;
+        if (callee.typename !== 'Symbol') {
+          report(callee, 'only macros, caller() and the functions range and joiner can be called, not a function reached through a value', 'call');
+        }
+        break;
+      }
+      case 'Filter': {
+        const name = String((node.name as AstNode).value);
+        if (!rules.filters.has(name)) report(node.name as AstNode, `unknown filter "${name}"`, 'unknown');
+        // sort(attribute="constructor"), join(",", "__proto__"): a filter would read that member.
+        const args = ((node.args as AstNode).children as AstNode[]).flatMap((arg) =>
+          arg.typename === 'KeywordArgs' ? (arg.children as AstNode[]).map((pair) => pair.value as AstNode) : [arg],
+        );
+        for (const arg of args) {
+          const text = constantString(arg);
+          if (text !== undefined && FORBIDDEN_NAMES.has(text)) report(arg, `a filter argument cannot be "${text}"`);
+        }
+        break;
+      }
+      case 'Is': {
+        const right = node.right as AstNode;
+        const name = String(isNode(right.name) ? right.name.value : right.value);
+        if (!rules.tests.has(name)) report(right, `unknown test "${name}"`, 'unknown');
+        break;
+      }
+    }
+    for (const field of node.fields) {
+      const child = node[field];
+      if (Array.isArray(child)) for (const item of child) isNode(item) && visit(item);
+      else if (isNode(child)) visit(child);
+    }
+  };
+  visit(root);
+  found.sort((a, b) => a.rank - b.rank || a.line - b.line || a.column - b.column);
+  return found.map(({ line, column, message }) => ({ line, column, message }));
+}
