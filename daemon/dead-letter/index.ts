@@ -1,1 +1,9 @@
-export { buildDeadLetter, deadLetterSubject, DEAD_LETTER_FORMAT_VERSION, type DeadLetter, type DeadLetterInput } from './dead-letter.js';
+export {
+  buildDeadLetter,
+  deadLetterSubject,
+  maxPayloadOf,
+  DEAD_LETTER_FORMAT_VERSION,
+  DEFAULT_NATS_MAX_PAYLOAD,
+  type DeadLetter,
+  type DeadLetterInput,
+} from './dead-letter.js';
