@@ -1,12 +1,29 @@
-// The two streams the daemon relies on: events in, dead letters out. Created when missing; an
-// existing stream is left as the operator configured it.
-import { JetStreamApiCodes, JetStreamApiError, RetentionPolicy, StorageType, type JetStreamManager } from '@nats-io/jetstream';
+// The two streams the daemon relies on: events in, dead letters out. Created when missing. An
+// existing event stream is left as the operator configured it; the dead-letter stream's limits
+// come from the daemon config and are applied to an existing stream too (see decisions.md).
+import {
+  DiscardPolicy,
+  JetStreamApiCodes,
+  JetStreamApiError,
+  RetentionPolicy,
+  StorageType,
+  type JetStreamManager,
+  type StreamConfig,
+  type StreamInfo,
+} from '@nats-io/jetstream';
 import type { DaemonSettings } from '../config/index.js';
 import type { Logger } from '../log.js';
 
 const DAY_NS = 24 * 60 * 60 * 1_000_000_000;
 
-export async function ensureStreams(jsm: JetStreamManager, stream: DaemonSettings['stream'], log: Logger): Promise<void> {
+type StreamSettings = DaemonSettings['stream'];
+
+/** The dead-letter stream's limits in JetStream's terms: max_age in ns (0 = none), max_bytes (-1 = none). */
+export function deadLetterLimits(stream: Pick<StreamSettings, 'deadLetterMaxAgeDays' | 'deadLetterMaxBytes'>): { max_age: number; max_bytes: number } {
+  return { max_age: stream.deadLetterMaxAgeDays * DAY_NS, max_bytes: stream.deadLetterMaxBytes === 0 ? -1 : stream.deadLetterMaxBytes };
+}
+
+export async function ensureStreams(jsm: JetStreamManager, stream: StreamSettings, log: Logger): Promise<void> {
   await ensureStream(jsm, log, {
     name: stream.name,
     subjects: stream.subjects,
@@ -14,26 +31,41 @@ export async function ensureStreams(jsm: JetStreamManager, stream: DaemonSetting
     storage: StorageType.File,
     max_age: 7 * DAY_NS,
   });
-  await ensureStream(jsm, log, {
+  const limits = deadLetterLimits(stream);
+  const existing = await ensureStream(jsm, log, {
     name: stream.deadLetterStream,
     subjects: [`${stream.deadLetterSubjectPrefix}.>`],
     retention: RetentionPolicy.Limits,
     storage: StorageType.File,
-    max_age: 0,
+    // Full: the oldest letters go, so a new dead letter can always be written and no sync stalls.
+    discard: DiscardPolicy.Old,
+    ...limits,
   });
+  if (existing && (existing.config.max_age !== limits.max_age || existing.config.max_bytes !== limits.max_bytes)) {
+    await updateLimits(jsm, log, existing, limits);
+  }
 }
 
-async function ensureStream(
-  jsm: JetStreamManager,
-  log: Logger,
-  config: { name: string; subjects: string[]; retention: RetentionPolicy; storage: StorageType; max_age: number },
-): Promise<void> {
+/** Creates the stream when missing; returns the existing stream's info, or undefined when it was created. */
+async function ensureStream(jsm: JetStreamManager, log: Logger, config: Partial<StreamConfig> & { name: string; subjects: string[] }): Promise<StreamInfo | undefined> {
   try {
-    await jsm.streams.info(config.name);
-    return;
+    return await jsm.streams.info(config.name);
   } catch (error) {
     if (!(error instanceof JetStreamApiError) || error.code !== JetStreamApiCodes.StreamNotFound) throw error;
   }
   await jsm.streams.add(config);
   log.info('created stream', { stream: config.name, subjects: config.subjects });
+  return undefined;
+}
+
+/** The config says what the dead-letter stream keeps: an older stream (unlimited before) is brought to it. */
+async function updateLimits(jsm: JetStreamManager, log: Logger, existing: StreamInfo, limits: { max_age: number; max_bytes: number }): Promise<void> {
+  const fields = { stream: existing.config.name, from: { max_age: existing.config.max_age, max_bytes: existing.config.max_bytes }, to: limits };
+  try {
+    await jsm.streams.update(existing.config.name, { ...limits, discard: DiscardPolicy.Old });
+    log.warn('dead-letter stream limits updated from the daemon config (letters past them are removed)', fields);
+  } catch (error) {
+    // Not allowed (a cluster's permissions, say): the stream still works; the operator is told.
+    log.error('cannot update the dead-letter stream limits; it keeps its own', { ...fields, error });
+  }
 }
