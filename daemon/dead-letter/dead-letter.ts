@@ -72,19 +72,20 @@ export function buildDeadLetter(input: DeadLetterInput): DeadLetter {
 type KeptEvent = Pick<DeadLetter, 'event' | 'eventText' | 'rawEvent'>;
 
 /**
- * How the letter keeps the event: parsed when that is safe and exact, else as text, else base64.
- * A parsed value is kept only when the scan says it is shallow and has no long digit runs (a
- * bigint would make JSON.stringify throw, a rounded double would lose digits on replay).
+ * How the letter keeps the event: parsed when that is safe and exact; as text when it is JSON that
+ * cannot be kept as a value (too deep to serialize, or an integer a double would round, which
+ * replay must send digit for digit); in base64 when it is not JSON at all, as before.
  */
 function keepEvent(data: Uint8Array, decoded: unknown): KeptEvent {
+  const base64 = () => ({ rawEvent: Buffer.from(data).toString('base64') });
   const text = utf8OrUndefined(data);
-  if (text === undefined) return { rawEvent: Buffer.from(data).toString('base64') };
+  if (text === undefined) return base64();
   if (scanJson(data, DEFAULT_MAX_EVENT_DEPTH) !== JSON_SCAN.plain) return { eventText: text };
   if (decoded !== undefined) return { event: decoded };
   try {
     return { event: JSON.parse(text) };
   } catch {
-    return { eventText: text };
+    return base64();
   }
 }
 

@@ -58,11 +58,11 @@ export interface DeadLetter {
    */
   event?: unknown;
   /**
-   * The event as published, as text: when it was UTF-8 but not kept under event (not JSON, too deep, integers beyond 2^53), or its first bytes when truncated.
+   * The event as published, as text: when it was JSON that could not be kept under event (nested past the decode limit, integers beyond 2^53), or its first bytes when truncated.
    */
   eventText?: string;
   /**
-   * The event's bytes in base64, when they were not UTF-8 (or the first of them, when truncated).
+   * The event's bytes in base64, when they were not UTF-8 JSON (or the first of them, when truncated).
    */
   rawEvent?: string;
   /**
