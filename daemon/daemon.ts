@@ -4,6 +4,7 @@ import { jetstream, jetstreamManager, type ConsumerInfo, type JetStreamClient, t
 import type { DaemonSettings } from './config/index.js';
 import { InFlightGate, SyncRunner } from './consumer/index.js';
 import type { Logger } from './log.js';
+import { maxPayloadOf } from './dead-letter/index.js';
 import { RateShare, rateShareSubject } from './limit/index.js';
 import { connectNats, ensureStreams, type NatsSession } from './nats/index.js';
 import { formatProblem, loadDestinations, syncEgressHosts, type LoadedDestination, type LoadedSync, type LoadProblem } from './registry/index.js';
@@ -155,7 +156,8 @@ export class Daemon implements DaemonViewSource {
     if (!stats) this.syncStats.set(sync.id, (stats = new SyncStats()));
     let gate = this.gates.get(sync.destination.slug);
     if (!gate) this.gates.set(sync.destination.slug, (gate = new InFlightGate(this.settings.maxInFlightPerDestination)));
-    const runner = new SyncRunner(sync, { js: this.js, jsm: this.jsm, settings: this.settings, sender: this.sender, log: this.log, stats, gate });
+    const maxPayload = this.session && maxPayloadOf(this.session.connection);
+    const runner = new SyncRunner(sync, { js: this.js, jsm: this.jsm, settings: this.settings, sender: this.sender, log: this.log, stats, gate, maxPayload });
     if (this.rateShare) runner.shareRate(this.rateShare.shareOf(sync.id));
     await runner.start();
     this.runners.set(sync.id, runner);

@@ -2,10 +2,11 @@
 // one event file, loaded and checked, with every problem printed as path:line:col: message.
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { relative } from 'node:path';
-import { checkEvent, type AmplitudeEvent } from '../daemon/events/index.js';
-import { jsonSyntaxError } from '../daemon/json/index.js';
+import { checkEvent, DEFAULT_MAX_EVENT_DEPTH, type AmplitudeEvent } from '../daemon/events/index.js';
+import { JSON_SCAN, jsonSyntaxError, parseJsonExact, scanJson } from '../daemon/json/index.js';
 import { formatProblem, listSyncFiles, loadDestinationDefinition, loadSync, type LoadedSync, type LoadProblem } from '../daemon/registry/index.js';
 import { UsageError } from './commands/usage.js';
+import { terminalLine } from './terminal-text.js';
 
 export interface RequestInput {
   sync: LoadedSync;
@@ -33,23 +34,33 @@ export async function loadRequestInput(options: { dir: string; eventFile: string
   return event && { sync: loaded.sync, event };
 }
 
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/** Reads an event file as the daemon decodes a message (depth first, exact integers); every problem is one line. */
 function readEvent(file: string): AmplitudeEvent | undefined {
+  const problem = (message: string) => console.error(terminalLine(`${file}: ${message}`));
+  let data: Buffer;
+  try {
+    data = readFileSync(file);
+  } catch (error) {
+    problem(`cannot read the event: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+    return undefined;
+  }
+  // Before anything recurses over it (the syntax check, the schema, the template).
+  const scan = scanJson(data, DEFAULT_MAX_EVENT_DEPTH);
+  if (scan === JSON_SCAN.tooDeep) return void problem(`invalid event: nests deeper than ${DEFAULT_MAX_EVENT_DEPTH} levels`);
   let text: string;
   try {
-    text = readFileSync(file, 'utf8');
-  } catch (error) {
-    console.error(`${file}: cannot read the event: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
-    return undefined;
+    text = utf8.decode(data);
+  } catch {
+    return void problem('invalid event: not UTF-8');
   }
   const syntax = jsonSyntaxError(text);
   if (syntax) {
-    console.error(`${file}:${syntax.place.line}:${syntax.place.column}: invalid JSON: ${syntax.message}`);
+    console.error(terminalLine(`${file}:${syntax.place.line}:${syntax.place.column}: invalid JSON: ${syntax.message}`));
     return undefined;
   }
-  const checked = checkEvent(JSON.parse(text));
-  if (!checked.ok) {
-    console.error(`${file}: invalid event: ${checked.message}`);
-    return undefined;
-  }
+  const checked = checkEvent(scan === JSON_SCAN.longDigits ? parseJsonExact(text) : JSON.parse(text));
+  if (!checked.ok) return void problem(`invalid event: ${checked.message}`);
   return checked.event;
 }

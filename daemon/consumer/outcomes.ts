@@ -46,6 +46,8 @@ export interface OutcomesOptions {
   log: Logger;
   rules: RetryRules;
   hand: MessagesInHand;
+  /** The server's max_payload: a dead letter is cut to fit it (maxPayloadOf). */
+  maxPayload?: number;
 }
 
 export class Outcomes {
@@ -256,10 +258,11 @@ export class Outcomes {
           responseExcerpt: cause.responseExcerpt,
           // A header built from a secret (Basic auth: base64 of id:key) is blanked whole; values are redacted too.
           request: cause.request && redactRequest(sync, cause.request),
-          event: cause.events?.[index] ?? parseOrUndefined(msg.data),
+          event: cause.events?.[index],
           data: msg.data,
           source: { stream: msg.info.stream, sequence: msg.info.streamSequence, subject: msg.subject, publishedAt: msg.time.toISOString() },
           secrets: sync.parameters.secretValues,
+          maxPayload: this.options.maxPayload,
         });
         const headers = natsHeaders();
         headers.set('Destinations-Reason', cause.reason);
@@ -278,13 +281,5 @@ export class Outcomes {
       }),
     );
     hand.letGo(msgs);
-  }
-}
-
-function parseOrUndefined(data: Uint8Array): unknown {
-  try {
-    return JSON.parse(Buffer.from(data).toString('utf8'));
-  } catch {
-    return undefined;
   }
 }

@@ -33,6 +33,8 @@ export interface RunnerServices {
   stats?: SyncStats;
   /** The destination's in-flight gate, shared by its syncs (the daemon keeps one per destination). */
   gate?: InFlightGate;
+  /** The server's max_payload, which a dead letter must fit. */
+  maxPayload?: number;
 }
 
 /** Durable consumer names allow letters, digits, - and _. */
@@ -79,7 +81,7 @@ export class SyncRunner {
       gate: services.gate ?? new InFlightGate(Infinity),
       log: this.#log,
     });
-    this.#outcomes = new Outcomes(sync, { js: services.js, settings, stats: this.stats, log: this.#log, rules, hand: this.#intake });
+    this.#outcomes = new Outcomes(sync, { js: services.js, settings, stats: this.stats, log: this.#log, rules, hand: this.#intake, maxPayload: services.maxPayload });
     this.#actors = new DeliveryActors({ keepIdle: Math.min(settings.maxInFlightPerSync, DEFAULT_IDLE_DELIVERY_ACTORS) });
     this.#deliveryServices = {
       sync,

@@ -1,43 +1,50 @@
 // Dead letters: what could not be delivered, with why, written to the DEAD stream
-// (subject dead.<destination>.<sync>) before the original message is terminated.
+// (subject dead.<destination>.<sync>) before the original message is terminated. The record's
+// shape is schema/dead-letter.schema.json. A letter always fits the server's max_payload, and
+// building one never recurses over event data deeper than the decode limit.
+import { createHash } from 'node:crypto';
+import type { DeadLetter } from '../../schema/generated/dead-letter.js';
+import { DEFAULT_MAX_EVENT_DEPTH } from '../events/decode.js';
+import { JSON_SCAN, scanJson } from '../json/index.js';
 import type { RenderedRequest } from '../render/index.js';
 import { redact } from '../secrets/index.js';
+
+export type { DeadLetter } from '../../schema/generated/dead-letter.js';
 
 export const DEAD_LETTER_FORMAT_VERSION = 1;
 /** A batch's body can be large; a dead letter keeps this much of it. */
 export const DEAD_LETTER_BODY_BYTES = 16_384;
-
-export interface DeadLetter {
-  format: typeof DEAD_LETTER_FORMAT_VERSION;
-  deadAt: string;
-  destination: string;
-  sync: string;
-  definitionVersion: string;
-  reason: string;
-  message?: string;
-  attempts: number;
-  lastStatus?: number;
-  responseExcerpt?: string;
-  /** The rendered request, secrets redacted. */
-  request?: RenderedRequest;
-  /** The event as published: parsed when it was JSON, else its bytes in base64 under rawEvent. */
-  event?: unknown;
-  rawEvent?: string;
-  insertId?: string;
-  source: { stream: string; sequence: number; subject: string; publishedAt: string };
-}
+/** nats-server's default max_payload, for when the connection's server info is not known. */
+export const DEFAULT_NATS_MAX_PAYLOAD = 1_048_576;
+/** Room left in max_payload for the publish's headers (reason, sync, Nats-Msg-Id, trace context). */
+export const DEAD_LETTER_HEADER_ROOM = 2_048;
+/** When even the letter without its event is too large, message, response and body are cut to this. */
+const SHRUNK_TEXT_BYTES = 1_024;
 
 /** What the runner knows when a delivery dies; the rest of the record is derived from it. */
-export type DeadLetterInput = Omit<DeadLetter, 'format' | 'deadAt' | 'rawEvent' | 'insertId'> & {
-  /** The message's bytes, kept as rawEvent when the event was not JSON. */
+export type DeadLetterInput = Omit<DeadLetter, 'format' | 'deadAt' | 'event' | 'eventText' | 'rawEvent' | 'truncated' | 'insertId' | 'request'> & {
+  /** The message's bytes: the truth the letter keeps (parsed, as text, base64, or an excerpt). */
   data: Uint8Array;
+  /** The event decoded from `data`, when the caller has it (saves parsing it again). */
+  event?: unknown;
+  /** The rendered request; secrets are redacted here too. */
+  request?: RenderedRequest;
   secrets: readonly string[];
+  /** The server's max_payload (see maxPayloadOf); the letter and its headers fit in it. */
+  maxPayload?: number;
 };
+
+/** The largest message the connected server accepts (nats.js keeps the server's INFO). */
+export function maxPayloadOf(connection: { info?: { max_payload?: number } }): number {
+  return connection.info?.max_payload ?? DEFAULT_NATS_MAX_PAYLOAD;
+}
 
 export function buildDeadLetter(input: DeadLetterInput): DeadLetter {
   const clean = (text: string | undefined) => (text === undefined ? undefined : redact(text, input.secrets));
-  const insertId = (input.event as { insert_id?: unknown } | undefined)?.insert_id;
-  return {
+  const kept = keepEvent(input.data, input.event);
+  // Only the top level is read, so even a too-deep decoded event is safe here.
+  const insertId = ((kept.event ?? input.event) as { insert_id?: unknown } | undefined)?.insert_id;
+  const letter: DeadLetter = {
     format: DEAD_LETTER_FORMAT_VERSION,
     deadAt: new Date().toISOString(),
     destination: input.destination,
@@ -52,18 +59,94 @@ export function buildDeadLetter(input: DeadLetterInput): DeadLetter {
       method: input.request.method,
       url: clean(input.request.url)!,
       headers: Object.fromEntries(Object.entries(input.request.headers).map(([name, value]) => [name, clean(value)!])),
-      body: clean(truncate(input.request.body, DEAD_LETTER_BODY_BYTES))!,
+      // Redact first, then cut: a cut could leave the start of a secret that redaction no longer matches.
+      body: cutText(clean(input.request.body)!, DEAD_LETTER_BODY_BYTES),
     },
-    event: input.event,
-    rawEvent: input.event === undefined ? Buffer.from(input.data).toString('base64') : undefined,
+    ...kept,
     insertId: typeof insertId === 'string' ? insertId : undefined,
     source: input.source,
   };
+  return fitLetter(letter, input.data, (input.maxPayload ?? DEFAULT_NATS_MAX_PAYLOAD) - DEAD_LETTER_HEADER_ROOM);
 }
 
-function truncate(text: string, bytes: number): string {
+type KeptEvent = Pick<DeadLetter, 'event' | 'eventText' | 'rawEvent'>;
+
+/**
+ * How the letter keeps the event: parsed when that is safe and exact; as text when it is JSON that
+ * cannot be kept as a value (too deep to serialize, or an integer a double would round, which
+ * replay must send digit for digit); in base64 when it is not JSON at all, as before.
+ */
+function keepEvent(data: Uint8Array, decoded: unknown): KeptEvent {
+  const base64 = () => ({ rawEvent: Buffer.from(data).toString('base64') });
+  const text = utf8OrUndefined(data);
+  if (text === undefined) return base64();
+  if (scanJson(data, DEFAULT_MAX_EVENT_DEPTH) !== JSON_SCAN.plain) return { eventText: text };
+  if (decoded !== undefined) return { event: decoded };
+  try {
+    return { event: JSON.parse(text) };
+  } catch {
+    return base64();
+  }
+}
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+function utf8OrUndefined(data: Uint8Array): string | undefined {
+  try {
+    return utf8.decode(data);
+  } catch {
+    return undefined;
+  }
+}
+
+const byteLength = (letter: DeadLetter) => Buffer.byteLength(JSON.stringify(letter));
+
+/**
+ * The letter as it is when it fits `budget` bytes of JSON; else the event is replaced by an
+ * excerpt of its first bytes with its size and hash (and, if still needed, the other long texts
+ * are cut), halving the excerpt until it fits: JSON escaping can make text up to 6× longer.
+ */
+function fitLetter(letter: DeadLetter, data: Uint8Array, budget: number): DeadLetter {
+  if (byteLength(letter) <= budget) return letter;
+  let fitted: DeadLetter = { ...letter, event: undefined, eventText: undefined, rawEvent: undefined };
+  // The other long texts are cut only when they take half the room (escaping can make 1 KB take 6).
+  for (let limit = SHRUNK_TEXT_BYTES; byteLength(fitted) > budget / 2 && limit >= 16; limit = Math.floor(limit / 4)) {
+    fitted = {
+      ...fitted,
+      message: fitted.message === undefined ? undefined : cutText(letter.message!, limit),
+      responseExcerpt: fitted.responseExcerpt === undefined ? undefined : cutText(letter.responseExcerpt!, limit),
+      request: fitted.request && { ...fitted.request, body: cutText(letter.request!.body, limit) },
+    };
+  }
+  const sha256 = createHash('sha256').update(data).digest('hex');
+  const isText = letter.rawEvent === undefined;
+  let keep = Math.min(data.byteLength, Math.max(0, budget - byteLength(fitted) - 256));
+  for (;;) {
+    const excerpt = excerptOf(data, keep, isText);
+    const candidate: DeadLetter = { ...fitted, ...excerpt.kept, truncated: { eventBytes: data.byteLength, keptBytes: excerpt.bytes, sha256 } };
+    if (byteLength(candidate) <= budget || keep === 0) return candidate;
+    keep = Math.floor(keep / 2);
+  }
+}
+
+/** The first `bytes` of the event: text cut at a character boundary, or base64 (3 bytes make 4). */
+function excerptOf(data: Uint8Array, bytes: number, isText: boolean): { kept: KeptEvent; bytes: number } {
+  if (!isText) {
+    const n = Math.floor((bytes * 3) / 4);
+    return { kept: { rawEvent: Buffer.from(data.subarray(0, n)).toString('base64') }, bytes: n };
+  }
+  let n = bytes;
+  while (n > 0 && n < data.byteLength && (data[n] & 0xc0) === 0x80) n--;
+  return { kept: { eventText: Buffer.from(data.subarray(0, n)).toString('utf8') }, bytes: n };
+}
+
+/** At most `bytes` of UTF-8 (cut at a character boundary), marked when cut. */
+function cutText(text: string, bytes: number): string {
   if (text.length <= bytes / 4 || Buffer.byteLength(text) <= bytes) return text;
-  return `${Buffer.from(text).subarray(0, bytes).toString('utf8')}… [truncated]`;
+  const data = Buffer.from(text);
+  let n = bytes;
+  while (n > 0 && (data[n] & 0xc0) === 0x80) n--;
+  return `${data.subarray(0, n).toString('utf8')}… [truncated]`;
 }
 
 export function deadLetterSubject(prefix: string, destination: string, syncName: string): string {

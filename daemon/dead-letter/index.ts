@@ -1,2 +1,11 @@
-export { buildDeadLetter, deadLetterSubject, syncOfDeadLetterSubject, DEAD_LETTER_FORMAT_VERSION, type DeadLetter, type DeadLetterInput } from './dead-letter.js';
+export {
+  buildDeadLetter,
+  deadLetterSubject,
+  syncOfDeadLetterSubject,
+  maxPayloadOf,
+  DEAD_LETTER_FORMAT_VERSION,
+  DEFAULT_NATS_MAX_PAYLOAD,
+  type DeadLetter,
+  type DeadLetterInput,
+} from './dead-letter.js';
 export { replaySubject, replaySubjects, replaySyncOf } from './replay-subject.js';

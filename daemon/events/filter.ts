@@ -58,13 +58,22 @@ function same(actual: unknown, expected: ConditionValue): boolean {
 function contains(actual: unknown, expected: ConditionValue | undefined): boolean {
   if (expected === undefined) return false;
   if (Array.isArray(actual)) return actual.some((item) => same(item, expected));
-  if (typeof actual !== 'string' && typeof actual !== 'number') return false;
+  if (typeof actual !== 'string' && typeof actual !== 'number' && typeof actual !== 'bigint') return false;
   return String(actual).toLowerCase().includes(String(expected).toLowerCase());
 }
 
-/** Numbers compare as numbers, anything else that is not a number never matches. */
+/** A decimal number written as text ("5", "-79.99", "1e3"); not hex, binary, octal, blanks or "". */
+const DECIMAL = /^-?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
+
+/** A number, or a bigint, or a decimal string read as a number; anything else (booleans, "0x10", "") is not a number. */
+function numberOf(value: unknown): number | undefined {
+  const number = typeof value === 'number' ? value : typeof value === 'bigint' || (typeof value === 'string' && DECIMAL.test(value)) ? Number(value) : NaN;
+  return Number.isFinite(number) ? number : undefined;
+}
+
+/** Numbers compare as numbers; anything that is not a number never matches. */
 function compare(actual: unknown, expected: ConditionValue | undefined, test: (a: number, b: number) => boolean): boolean {
-  const a = typeof actual === 'string' && actual.trim() !== '' ? Number(actual) : actual;
-  const b = typeof expected === 'string' && expected.trim() !== '' ? Number(expected) : expected;
-  return typeof a === 'number' && typeof b === 'number' && Number.isFinite(a) && Number.isFinite(b) && test(a, b);
+  const a = numberOf(actual);
+  const b = numberOf(expected);
+  return a !== undefined && b !== undefined && test(a, b);
 }

@@ -9,7 +9,8 @@ type Bag = Record<string, unknown> | undefined;
 export function readProperty(event: AmplitudeEvent, ref: PropertyRef): unknown {
   switch (ref.scope) {
     case 'field':
-      return (event as Record<string, unknown>)[ref.property];
+      // Own fields only: `constructor` or `__proto__` must not read Object.prototype.
+      return own(event as Bag, ref.property);
     case 'event':
       return own(event.event_properties as Bag, ref.property);
     case 'group':

@@ -1,14 +1,31 @@
-// The two streams the daemon relies on: events in, dead letters out. Created when missing; an
-// existing stream is left as the operator configured it, except that the events stream must
-// capture the replay subjects (dead replay publishes there).
-import { JetStreamApiCodes, JetStreamApiError, RetentionPolicy, StorageType, type JetStreamManager, type StreamInfo } from '@nats-io/jetstream';
+// The two streams the daemon relies on: events in, dead letters out. Created when missing. An
+// existing event stream is left as the operator configured it, except that it must capture the
+// replay subjects (dead replay publishes there); the dead-letter stream's limits come from the
+// daemon config and are applied to an existing stream too (see decisions.md).
+import {
+  DiscardPolicy,
+  JetStreamApiCodes,
+  JetStreamApiError,
+  RetentionPolicy,
+  StorageType,
+  type JetStreamManager,
+  type StreamConfig,
+  type StreamInfo,
+} from '@nats-io/jetstream';
 import type { DaemonSettings } from '../config/index.js';
 import { replaySubjects } from '../dead-letter/index.js';
 import type { Logger } from '../log.js';
 
 const DAY_NS = 24 * 60 * 60 * 1_000_000_000;
 
-export async function ensureStreams(jsm: JetStreamManager, stream: DaemonSettings['stream'], log: Logger): Promise<void> {
+type StreamSettings = DaemonSettings['stream'];
+
+/** The dead-letter stream's limits in JetStream's terms: max_age in ns (0 = none), max_bytes (-1 = none). */
+export function deadLetterLimits(stream: Pick<StreamSettings, 'deadLetterMaxAgeDays' | 'deadLetterMaxBytes'>): { max_age: number; max_bytes: number } {
+  return { max_age: stream.deadLetterMaxAgeDays * DAY_NS, max_bytes: stream.deadLetterMaxBytes === 0 ? -1 : stream.deadLetterMaxBytes };
+}
+
+export async function ensureStreams(jsm: JetStreamManager, stream: StreamSettings, log: Logger): Promise<void> {
   const replay = replaySubjects(stream.name);
   const events = await ensureStream(jsm, log, {
     name: stream.name,
@@ -17,32 +34,48 @@ export async function ensureStreams(jsm: JetStreamManager, stream: DaemonSetting
     storage: StorageType.File,
     max_age: 7 * DAY_NS,
   });
-  const subjects = events.config.subjects ?? [];
+  const subjects = events.info.config.subjects ?? [];
   if (!subjects.includes(replay)) {
     // A stream made before replays had subjects of their own, or by the operator.
     await jsm.streams.update(stream.name, { subjects: [...subjects, replay] });
     log.info('added the replay subjects to the events stream', { stream: stream.name, subject: replay });
   }
-  await ensureStream(jsm, log, {
+  const limits = deadLetterLimits(stream);
+  const dead = await ensureStream(jsm, log, {
     name: stream.deadLetterStream,
     subjects: [`${stream.deadLetterSubjectPrefix}.>`],
     retention: RetentionPolicy.Limits,
     storage: StorageType.File,
-    max_age: 0,
+    // Full: the oldest letters go, so a new dead letter can always be written and no sync stalls.
+    discard: DiscardPolicy.Old,
+    ...limits,
   });
+  const existing = dead.info.config;
+  if (!dead.created && (existing.max_age !== limits.max_age || existing.max_bytes !== limits.max_bytes)) {
+    await updateLimits(jsm, log, dead.info, limits);
+  }
 }
 
-async function ensureStream(
-  jsm: JetStreamManager,
-  log: Logger,
-  config: { name: string; subjects: string[]; retention: RetentionPolicy; storage: StorageType; max_age: number },
-): Promise<StreamInfo> {
+/** The stream's info, creating the stream when it is missing. */
+async function ensureStream(jsm: JetStreamManager, log: Logger, config: Partial<StreamConfig> & { name: string; subjects: string[] }): Promise<{ info: StreamInfo; created: boolean }> {
   try {
-    return await jsm.streams.info(config.name);
+    return { info: await jsm.streams.info(config.name), created: false };
   } catch (error) {
     if (!(error instanceof JetStreamApiError) || error.code !== JetStreamApiCodes.StreamNotFound) throw error;
   }
   const info = await jsm.streams.add(config);
   log.info('created stream', { stream: config.name, subjects: config.subjects });
-  return info;
+  return { info, created: true };
+}
+
+/** The config says what the dead-letter stream keeps: an older stream (unlimited before) is brought to it. */
+async function updateLimits(jsm: JetStreamManager, log: Logger, existing: StreamInfo, limits: { max_age: number; max_bytes: number }): Promise<void> {
+  const fields = { stream: existing.config.name, from: { max_age: existing.config.max_age, max_bytes: existing.config.max_bytes }, to: limits };
+  try {
+    await jsm.streams.update(existing.config.name, { ...limits, discard: DiscardPolicy.Old });
+    log.warn('dead-letter stream limits updated from the daemon config (letters past them are removed)', fields);
+  } catch (error) {
+    // Not allowed (a cluster's permissions, say): the stream still works; the operator is told.
+    log.error('cannot update the dead-letter stream limits; it keeps its own', { ...fields, error });
+  }
 }

@@ -53,6 +53,14 @@ export interface DaemonConfig {
     subjects?: [string, ...string[]];
     deadLetterStream?: string;
     deadLetterSubjectPrefix?: string;
+    /**
+     * Dead letters older than this are removed from the dead-letter stream; 0 keeps them forever. Applied to an existing stream at start.
+     */
+    deadLetterMaxAgeDays?: number;
+    /**
+     * The dead-letter stream's size limit; past it the oldest letters are removed first, so new ones can always be written. 0 means no limit. Applied to an existing stream at start.
+     */
+    deadLetterMaxBytes?: number;
     maxAckPending?: number;
     ackWaitMs?: number;
   };

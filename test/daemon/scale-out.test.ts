@@ -2,6 +2,7 @@
 // rate-limited sync at its share of the destination's rate.
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
+import { jetstreamManager } from '@nats-io/jetstream';
 import { useNatsServer } from '../helpers/nats-server.js';
 import { startTestSink } from '../helpers/http-sink.js';
 import { makeDestinationsDir, testDefinition, testEvent, writeDestinationFolder } from '../helpers/destination-folder.js';
@@ -32,6 +33,9 @@ describe('daemon scale-out', () => {
       await waitUntil(nats.connection, () => runnerOf(first).limiterState.share === 2, 5_000, 'the first daemon told');
       assert.ok(first.logs.some((line) => line.msg === 'rate limits shared with other daemons'));
 
+      // Both daemons' pull requests are waiting at the server before anything is published.
+      const jsm = await jetstreamManager(nats.connection);
+      await waitUntil(nats.connection, async () => (await jsm.consumers.info(stream.name, 'limited__main')).num_waiting >= 2, 5_000, 'both daemons pulling');
       await Promise.all(Array.from({ length: 20 }, (_, i) => nats.js.publish(subject, JSON.stringify(testEvent(i)))));
       await sink.waitForRequests(20);
       const ids = sink.requests.map((request) => JSON.parse(request.body).insert_id as string);

@@ -86,3 +86,50 @@ describe('events filter', () => {
     assert.equal(compileFilter({})(event), true);
   });
 });
+
+describe('events filter - hostile values', () => {
+  const hostile = JSON.parse(
+    '{"event_type":"x","user_id":"u","event_properties":{"hex":"0x10","binary":"0b101","empty":"","yes":true,"spaced":" 16 ","sixteen":"16","big":1},"user_properties":{}}',
+  ) as AmplitudeEvent;
+  (hostile.event_properties as Record<string, unknown>).big = 12345678901234567890n;
+  const holds = (condition: Condition, on: AmplitudeEvent = hostile) => compileFilter({ conditions: [condition] })(on);
+
+  it('numeric operators do not read "0x10", "0b101", "", " 16 " or booleans as numbers', () => {
+    assert.equal(holds({ scope: 'event', property: 'hex', op: 'greater', value: 15 }), false);
+    assert.equal(holds({ scope: 'event', property: 'hex', op: 'less', value: 17 }), false);
+    assert.equal(holds({ scope: 'event', property: 'binary', op: 'greater_or_equal', value: 0 }), false);
+    assert.equal(holds({ scope: 'event', property: 'empty', op: 'less_or_equal', value: 0 }), false);
+    assert.equal(holds({ scope: 'event', property: 'spaced', op: 'greater', value: 15 }), false);
+    assert.equal(holds({ scope: 'event', property: 'yes', op: 'greater', value: 0 }), false);
+    assert.equal(holds({ scope: 'event', property: 'sixteen', op: 'greater', value: '0x0f' }), false);
+    assert.equal(holds({ scope: 'event', property: 'sixteen', op: 'greater', value: true }), false);
+  });
+
+  it('numeric operators still read decimal strings and compare bigints', () => {
+    assert.equal(holds({ scope: 'event', property: 'sixteen', op: 'greater', value: 15 }), true);
+    assert.equal(holds({ scope: 'event', property: 'sixteen', op: 'less', value: '1.6e1' }), false);
+    assert.equal(holds({ scope: 'event', property: 'big', op: 'greater', value: 9007199254740993 }), true);
+  });
+
+  it('a field condition sees the event\'s own fields only, not constructor or __proto__', () => {
+    assert.equal(holds({ scope: 'field', property: 'constructor', op: 'set' }), false);
+    assert.equal(holds({ scope: 'field', property: '__proto__', op: 'set' }), false);
+    assert.equal(holds({ scope: 'field', property: 'toString', op: 'not_set' }), true);
+    assert.equal(holds({ scope: 'field', property: 'user_id', op: 'set' }), true);
+  });
+
+  it('a __proto__ key published in an event is an ordinary own property', () => {
+    const own = JSON.parse('{"event_type":"x","user_id":"u","__proto__":{"plan":"pro"},"event_properties":{"__proto__":"p"}}') as AmplitudeEvent;
+    assert.equal(holds({ scope: 'field', property: '__proto__', op: 'set' }, own), true);
+    assert.equal(holds({ scope: 'event', property: '__proto__', op: 'is', value: 'p' }, own), true);
+    assert.equal(holds({ scope: 'event', property: 'constructor', op: 'set' }, own), false);
+  });
+
+  it('is_not and does_not_contain hold on a missing or null property (documented)', () => {
+    assert.equal(holds({ scope: 'event', property: 'missing', op: 'is_not', value: 'x' }), true);
+    assert.equal(holds({ scope: 'event', property: 'missing', op: 'does_not_contain', value: 'x' }), true);
+    const withNull = JSON.parse('{"event_type":"x","user_id":"u","event_properties":{"n":null}}') as AmplitudeEvent;
+    assert.equal(holds({ scope: 'event', property: 'n', op: 'is_not', value: 'x' }, withNull), true);
+    assert.equal(holds({ scope: 'event', property: 'n', op: 'does_not_contain', value: 'x' }, withNull), true);
+  });
+});

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { PACKAGE_ROOT } from '../../daemon/paths.js';
 import { runCli } from '../helpers/cli.js';
+import { makeDestinationsDir, writeDestinationFolder } from '../helpers/destination-folder.js';
 
 const INVALID = join(PACKAGE_ROOT, 'test', 'fixtures', 'invalid');
 const cases = readdirSync(INVALID).sort();
@@ -18,6 +19,19 @@ function expectedLines(name: string): string[] {
 }
 
 describe('tools validate', () => {
+  it('prints a problem whose text carries control characters escaped, so a folder cannot drive the terminal', async () => {
+    const folders = makeDestinationsDir();
+    try {
+      writeDestinationFolder(folders.dir, 'hook', { syncs: { '\u001b[2Jhidden': { parameters: {} } } });
+      const result = await runCli(['validate', folders.dir]);
+      assert.equal(result.code, 1);
+      assert.doesNotMatch(result.stderr, /\u001b/, 'no raw escape character');
+      assert.match(result.stderr, /\\u001b\[2Jhidden/, 'the name is shown, escaped');
+    } finally {
+      folders.remove();
+    }
+  });
+
   it('exits 0 for the shipped destinations', async () => {
     const result = await runCli(['validate', 'destinations']);
     assert.equal(result.stderr, '');

@@ -1,14 +1,16 @@
 // destinations dead list|show|replay — reading and replaying dead letters from the DEAD stream.
+import { createHash } from 'node:crypto';
 import { jetstream, jetstreamManager, DeliverPolicy, type JetStreamManager } from '@nats-io/jetstream';
 import { headers as natsHeaders, type NatsConnection } from '@nats-io/nats-core';
 import { REPLAY_SYNC_HEADER } from '../../daemon/consumer/index.js';
 import { deadLetterSubject, replaySubject, syncOfDeadLetterSubject, type DeadLetter } from '../../daemon/dead-letter/index.js';
 import type { DaemonSettings } from '../../daemon/config/index.js';
 import { subjectMatches } from '../../daemon/nats/index.js';
+import { terminalLine, terminalText } from '../terminal-text.js';
 import { connectForCli } from './nats-client.js';
 import { parseCommandArgs, UsageError } from './usage.js';
 
-const USAGE = `destinations dead list [--sync ID] [--reason CODE] [--limit N] [--json]
+const USAGE = `destinations dead list [--sync ID] [--reason CODE] [--after SEQ] [--limit N] [--json]
        destinations dead show SEQ
        destinations dead replay SEQ … | --sync ID --all
   common: [--config FILE] [--server URL]`;
@@ -19,20 +21,21 @@ export interface StoredDeadLetter {
 }
 
 /**
- * The dead letters in the DEAD stream, oldest first, one at a time (a stream of millions is read,
- * not held). With a sync id, the server sends only that sync's subject.
+ * The dead letters in the DEAD stream, oldest first (or from the one after `after`), one at a
+ * time (a stream of millions is read, not held). With a sync id, the server sends only that
+ * sync's subject.
  */
-export async function* deadLetters(connection: NatsConnection, settings: DaemonSettings, sync?: string): AsyncGenerator<StoredDeadLetter> {
+export async function* deadLetters(connection: NatsConnection, settings: DaemonSettings, sync?: string, after?: number): AsyncGenerator<StoredDeadLetter> {
   const js = jetstream(connection);
   const jsm = await jetstreamManager(connection);
   const info = await jsm.streams.info(settings.stream.deadLetterStream);
-  if (info.state.messages === 0) return;
+  if (info.state.messages === 0 || (after !== undefined && after >= info.state.last_seq)) return;
   const consumer = await js.consumers.get(settings.stream.deadLetterStream, {
-    deliver_policy: DeliverPolicy.All,
+    ...(after === undefined ? { deliver_policy: DeliverPolicy.All } : { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: after + 1 }),
     filter_subjects: sync === undefined ? undefined : deadLetterSubjectOf(settings, sync),
   });
-  // Nothing to read for that sync: an ordered consumer would wait for the first message forever.
-  if (sync !== undefined && (await consumer.info(true)).num_pending === 0) return;
+  // Nothing to read: an ordered consumer would wait for the first message forever.
+  if ((sync !== undefined || after !== undefined) && (await consumer.info(true)).num_pending === 0) return;
   const messages = await consumer.consume();
   try {
     for await (const msg of messages) {
@@ -51,29 +54,42 @@ function deadLetterSubjectOf(settings: DaemonSettings, syncId: string): string {
   return deadLetterSubject(settings.stream.deadLetterSubjectPrefix, syncId.slice(0, dot), syncId.slice(dot + 1));
 }
 
-/** Lists dead letters as they are read; with `limit`, only the last `limit` are kept and printed. */
-async function listDeadLetters(letters: AsyncIterable<StoredDeadLetter>, options: { reason?: string; limit?: number; json: boolean }): Promise<void> {
-  // With a limit, a ring of the last `limit` read: memory stays at the limit whatever the stream holds.
+/**
+ * Lists dead letters as they are read. With `after`, a page: the first `limit` after that
+ * sequence, and the command for the next page on stderr when there is more. Without it, `limit`
+ * keeps only the last `limit` (the old form).
+ */
+async function listDeadLetters(letters: AsyncIterable<StoredDeadLetter>, options: { reason?: string; after?: number; limit?: number; json: boolean }): Promise<void> {
+  // With a limit and no --after, a ring of the last `limit` read: memory stays at the limit whatever the stream holds.
   const ring: StoredDeadLetter[] = [];
+  const paging = options.after !== undefined;
   let matched = 0;
   let shown = 0;
+  let lastSeq: number | undefined;
+  let more = false;
   const show = (stored: StoredDeadLetter) => {
-    if (options.json) process.stdout.write(`${shown === 0 ? '[\n' : ',\n'}${JSON.stringify(stored, null, 2)}`);
+    if (options.json) process.stdout.write(`${shown === 0 ? '[\n' : ',\n'}${terminalText(JSON.stringify(stored, null, 2))}`);
     else console.log(oneLine(stored));
     shown += 1;
   };
   for await (const stored of letters) {
+    if (paging && options.limit !== undefined && matched === options.limit) {
+      more = true;
+      break;
+    }
+    lastSeq = stored.seq;
     if (options.reason !== undefined && stored.letter.reason !== options.reason) continue;
-    if (options.limit === undefined) show(stored);
+    if (paging || options.limit === undefined) show(stored);
     else ring[matched % options.limit] = stored;
     matched += 1;
   }
-  if (options.limit !== undefined) {
+  if (!paging && options.limit !== undefined) {
     const oldest = matched > options.limit ? matched % options.limit : 0;
     for (let i = 0; i < ring.length; i++) show(ring[(oldest + i) % ring.length]);
   }
   if (options.json) process.stdout.write(shown === 0 ? '[]\n' : '\n]\n');
   else if (shown === 0) console.log('no dead letters');
+  if (more) console.error(`more: destinations dead list --after ${lastSeq} --limit ${options.limit}`);
 }
 
 async function getDeadLetter(jsm: JetStreamManager, settings: DaemonSettings, seq: number): Promise<DeadLetter> {
@@ -89,6 +105,52 @@ async function getStoredDeadLetter(jsm: JetStreamManager, settings: DaemonSettin
 /** A dead letter that cannot be replayed as it is: it does not agree with where it is stored, or names a subject outside the events stream. */
 export class ReplayRefusedError extends Error {
   override name = 'ReplayRefusedError';
+}
+
+/** The event's bytes as published: from the letter, or (when the letter kept an excerpt) from the event stream. */
+export type OriginalEvent = { ok: true; data: Uint8Array; restored: boolean } | { ok: false; why: string };
+
+export async function originalEvent(jsm: JetStreamManager, letter: DeadLetter): Promise<OriginalEvent> {
+  if (!letter.truncated) {
+    const data = letter.event !== undefined ? JSON.stringify(letter.event) : letter.eventText ?? Buffer.from(letter.rawEvent ?? '', 'base64');
+    return { ok: true, data: typeof data === 'string' ? Buffer.from(data) : data, restored: false };
+  }
+  const { stream, sequence } = letter.source;
+  const stored = await jsm.streams.getMessage(stream, { seq: sequence }).catch(() => null);
+  if (!stored) return { ok: false, why: `stream ${stream} no longer holds sequence ${sequence}` };
+  if (createHash('sha256').update(stored.data).digest('hex') !== letter.truncated.sha256) {
+    return { ok: false, why: `sequence ${sequence} of stream ${stream} is not the event that died (its SHA-256 differs)` };
+  }
+  return { ok: true, data: stored.data, restored: true };
+}
+
+/** Prints a dead letter; an event the letter had to cut is shown whole, fetched from the event stream while it holds it. */
+async function showDeadLetter(jsm: JetStreamManager, settings: DaemonSettings, seq: number): Promise<void> {
+  const letter = await getDeadLetter(jsm, settings, seq);
+  const shown: DeadLetter = { ...letter };
+  if (letter.truncated) {
+    const original = await originalEvent(jsm, letter);
+    const cut = `the letter kept ${letter.truncated.keptBytes} of the event's ${letter.truncated.eventBytes} bytes`;
+    if (original.ok) {
+      const text = utf8OrUndefined(original.data);
+      shown.eventText = text;
+      shown.rawEvent = text === undefined ? Buffer.from(original.data).toString('base64') : undefined;
+      console.error(`dead letter ${seq}: ${cut}; the whole event below is from stream ${letter.source.stream} sequence ${letter.source.sequence} (SHA-256 matches)`);
+    } else {
+      console.error(`dead letter ${seq}: ${cut}, and ${original.why}: only the excerpt is shown`);
+    }
+  }
+  console.log(terminalText(JSON.stringify(shown, null, 2)));
+}
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+function utf8OrUndefined(data: Uint8Array): string | undefined {
+  try {
+    return utf8.decode(data);
+  } catch {
+    return undefined;
+  }
 }
 
 /**
@@ -112,8 +174,9 @@ export async function replayDeadLetter(connection: NatsConnection, settings: Dae
   const headers = natsHeaders();
   // Daemons from before replay subjects deliver by this header; the others go by the subject alone.
   headers.set(REPLAY_SYNC_HEADER, syncId);
-  const data = letter.event !== undefined ? JSON.stringify(letter.event) : Buffer.from(letter.rawEvent ?? '', 'base64');
-  await js.publish(replaySubject(settings.stream.name, syncId), data, { headers });
+  const event = await originalEvent(jsm, letter);
+  if (!event.ok) throw new Error(`cannot replay dead letter ${seq}: the letter kept only an excerpt of the event, and ${event.why}`);
+  await js.publish(replaySubject(settings.stream.name, syncId), event.data, { headers });
   await jsm.streams.deleteMessage(settings.stream.deadLetterStream, seq);
   return { letter, syncId };
 }
@@ -121,7 +184,9 @@ export async function replayDeadLetter(connection: NatsConnection, settings: Dae
 function oneLine(stored: StoredDeadLetter): string {
   const { letter } = stored;
   const status = letter.lastStatus === undefined ? '' : ` status ${letter.lastStatus}`;
-  return `${String(stored.seq).padStart(6)}  ${letter.deadAt}  ${letter.sync}  ${letter.reason}${status}  attempts ${letter.attempts}  ${letter.insertId ?? '-'}  ${letter.message ?? ''}`;
+  const cut = letter.truncated ? ' (event cut)' : '';
+  // Publisher text (message, insert_id) is escaped: no terminal control sequence gets through.
+  return terminalLine(`${String(stored.seq).padStart(6)}  ${letter.deadAt}  ${letter.sync}  ${letter.reason}${status}  attempts ${letter.attempts}  ${letter.insertId ?? '-'}${cut}  ${letter.message ?? ''}`);
 }
 
 export async function run(args: string[]): Promise<number> {
@@ -132,6 +197,7 @@ export async function run(args: string[]): Promise<number> {
       sync: { type: 'string' },
       reason: { type: 'string' },
       limit: { type: 'string' },
+      after: { type: 'string' },
       all: { type: 'boolean' },
       json: { type: 'boolean' },
       config: { type: 'string' },
@@ -147,16 +213,18 @@ export async function run(args: string[]): Promise<number> {
   });
   const limit = values.limit === undefined ? undefined : Number(values.limit);
   if (limit !== undefined && !(Number.isInteger(limit) && limit >= 1)) throw new UsageError(`--limit takes a whole number of at least 1, not ${values.limit}`);
+  const after = values.after === undefined ? undefined : Number(values.after);
+  if (after !== undefined && !(Number.isInteger(after) && after >= 0)) throw new UsageError(`--after takes a sequence number (0 for the start), not ${values.after}`);
   if (action === 'show' && seqs.length !== 1) throw new UsageError(`show takes one sequence number\n\nusage: ${USAGE}`);
   if (action === 'replay' && seqs.length === 0 && !(values.sync && values.all)) throw new UsageError(`replay takes sequence numbers, or --sync ID --all\n\nusage: ${USAGE}`);
   const { connection, settings } = await connectForCli(values);
   try {
     if (action === 'list') {
-      await listDeadLetters(deadLetters(connection, settings, values.sync), { reason: values.reason, limit, json: values.json === true });
+      await listDeadLetters(deadLetters(connection, settings, values.sync, after), { reason: values.reason, after, limit, json: values.json === true });
       return 0;
     }
     if (action === 'show') {
-      console.log(JSON.stringify(await getDeadLetter(await jetstreamManager(connection), settings, seqs[0]), null, 2));
+      await showDeadLetter(await jetstreamManager(connection), settings, seqs[0]);
       return 0;
     }
     const targets: number[] = seqs;

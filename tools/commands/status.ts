@@ -5,6 +5,7 @@ import { loadConfig } from '../../daemon/config/index.js';
 import { describeSchemaErrors, validateAdminReport } from '../../daemon/registry/index.js';
 import type { AdminReport } from '../../schema/generated/admin-report.js';
 import { parseCommandArgs } from './usage.js';
+import { terminalText } from '../terminal-text.js';
 
 const USAGE = 'destinations status [--config FILE] [--url http://127.0.0.1:9464] [--json]';
 
@@ -53,6 +54,7 @@ export async function run(args: string[]): Promise<number> {
     return 1;
   }
   const report: AdminReport = body;
-  console.log(values.json ? JSON.stringify(report, null, 2) : formatStatus(report));
+  // Names and reasons come from folders and destinations' answers: no control character reaches the terminal.
+  console.log(terminalText(values.json ? JSON.stringify(report, null, 2) : formatStatus(report)));
   return 0;
 }

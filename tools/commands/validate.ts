@@ -13,6 +13,7 @@ import {
   type ParameterUsage,
 } from '../../daemon/registry/index.js';
 import { parseCommandArgs, UsageError } from './usage.js';
+import { terminalText } from '../terminal-text.js';
 
 const USAGE = 'destinations validate [DIR] [--verbose]';
 const HELP = `usage: ${USAGE}
@@ -46,7 +47,7 @@ export async function run(args: string[]): Promise<number> {
     ? fromOne(await loadDestination(dir, options))
     : await loadDestinations(dir, options);
 
-  for (const problem of result.problems) console.error(formatProblem(problem));
+  for (const problem of result.problems) console.error(terminalText(formatProblem(problem)));
   for (const folder of result.folders) {
     if (values.verbose) console.log(usageTable(folder));
     const destination = folder.destination;
