@@ -1,7 +1,7 @@
 // Dead letters: what could not be delivered, with why, written to the DEAD stream
 // (subject dead.<destination>.<sync>) before the original message is terminated.
 import type { RenderedRequest } from '../render/index.js';
-import { redact } from '../secrets/index.js';
+import { derivedSecretsOf, redactorFor } from '../secrets/index.js';
 
 export const DEAD_LETTER_FORMAT_VERSION = 1;
 /** A batch's body can be large; a dead letter keeps this much of it. */
@@ -31,11 +31,21 @@ export interface DeadLetter {
 export type DeadLetterInput = Omit<DeadLetter, 'format' | 'deadAt' | 'rawEvent' | 'insertId'> & {
   /** The message's bytes, kept as rawEvent when the event was not JSON. */
   data: Uint8Array;
+  /** The sync's secret values; the strings its render derived from them travel with `request`. */
   secrets: readonly string[];
 };
 
+/**
+ * The dead letter of a delivery. Everything in it that came from the request or the response is
+ * redacted against the sync's secrets and the strings the render derived from them (kept with
+ * `request`, see derivedSecretsOf), at every form; a text that may have been cut short (message,
+ * excerpt) also loses a secret's start left at its end, and the body is redacted before it is cut.
+ */
 export function buildDeadLetter(input: DeadLetterInput): DeadLetter {
-  const clean = (text: string | undefined) => (text === undefined ? undefined : redact(text, input.secrets));
+  const derived = derivedSecretsOf(input.request);
+  const redactor = redactorFor(derived.length === 0 ? input.secrets : [...input.secrets, ...derived]);
+  const clean = (text: string | undefined) => (text === undefined ? undefined : redactor.redact(text));
+  const cleanCut = (text: string | undefined) => (text === undefined ? undefined : redactor.redactCut(text));
   const insertId = (input.event as { insert_id?: unknown } | undefined)?.insert_id;
   return {
     format: DEAD_LETTER_FORMAT_VERSION,
@@ -44,15 +54,15 @@ export function buildDeadLetter(input: DeadLetterInput): DeadLetter {
     sync: input.sync,
     definitionVersion: input.definitionVersion,
     reason: input.reason,
-    message: clean(input.message),
+    message: cleanCut(input.message),
     attempts: input.attempts,
     lastStatus: input.lastStatus,
-    responseExcerpt: clean(input.responseExcerpt),
+    responseExcerpt: cleanCut(input.responseExcerpt),
     request: input.request && {
       method: input.request.method,
       url: clean(input.request.url)!,
       headers: Object.fromEntries(Object.entries(input.request.headers).map(([name, value]) => [name, clean(value)!])),
-      body: clean(truncate(input.request.body, DEAD_LETTER_BODY_BYTES))!,
+      body: truncate(clean(input.request.body)!, DEAD_LETTER_BODY_BYTES),
     },
     event: input.event,
     rawEvent: input.event === undefined ? Buffer.from(input.data).toString('base64') : undefined,

@@ -29,4 +29,4 @@ export { findTemplateUses, type TemplateUse, type TemplateUses } from './templat
 export { pngProblem, crc32 } from './png.js';
 export type { LoadedDestination, LoadedSync, LoadProblem, LoadResult, DestinationLoad, ParameterUsage, ResolvedParameters } from './types.js';
 /** Secret redaction is the secrets area's; re-exported for the tools. */
-export { redact as redactSecrets } from '../secrets/index.js';
+export { redact as redactSecrets, derivedSecretsOf } from '../secrets/index.js';

@@ -3,6 +3,7 @@
 import nunjucks from 'nunjucks';
 import { DEFAULT_RENDER_MAX_ITERATIONS, DEFAULT_RENDER_MAX_OUTPUT_BYTES } from '../defaults.js';
 import { TEMPLATE_FILTERS } from './filters.js';
+import { SecretTracker } from './secret-tracker.js';
 
 /** A template problem with its place: file, 1-based line and column where nunjucks knows them. */
 abstract class TemplateProblem extends Error {
@@ -58,6 +59,8 @@ const environment = new nunjucks.Environment(null, {
   lstripBlocks: true,
 }) as BudgetedEnvironment;
 for (const [name, filter] of Object.entries(TEMPLATE_FILTERS)) environment.addFilter(name, filter as (...args: unknown[]) => unknown);
+// A render with real secrets learns which strings its filters derived from them (redacted like the secrets).
+SecretTracker.watchFilters((environment as unknown as { filters: Record<string, (...args: unknown[]) => unknown> }).filters);
 // Loops and macro calls tick the budget, so a template cannot spin forever; the output size is
 // checked after each render. nunjucks renders synchronously, so one counter serves every render.
 environment.tickBudget = () => {
