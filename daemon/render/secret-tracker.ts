@@ -59,10 +59,11 @@ export class SecretTracker {
   private observe(args: unknown[], text: string): void {
     if (text.length < MIN_DERIVED_LENGTH) return;
     for (const arg of args) {
-      if (this.holdsSecret(arg)) {
-        if (!this.derived.includes(text)) this.derived.push(text);
-        return;
-      }
+      if (!this.holdsSecret(arg)) continue;
+      // An output that still shows the secret (or a derived string) as it is needs nothing new, and
+      // recording it whole would also redact what surrounds the secret (the quotes `json` adds).
+      if (!this.holdsSecret(text)) this.derived.push(text);
+      return;
     }
   }
 

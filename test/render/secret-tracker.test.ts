@@ -21,7 +21,12 @@ describe('render secret tracker', () => {
   it('follows a chain of filters, a filter block and a list holding the secret', () => {
     assert.deepEqual(derivedBy('{{ parameters.api_key | upper | base64 }}'), [KEY.toUpperCase(), b64(KEY.toUpperCase())]);
     assert.deepEqual(derivedBy('{% filter base64 %}key={{ parameters.api_key }}{% endfilter %}'), [b64(`key=${KEY}`)]);
-    assert.deepEqual(derivedBy('{{ [parameters.api_key, "x"] | join(":") | reverse }}'), [`${KEY}:x`, [...`${KEY}:x`].reverse().join('')]);
+    assert.deepEqual(derivedBy('{{ [parameters.api_key, "x"] | join(":") | reverse }}'), [[...`${KEY}:x`].reverse().join('')]);
+  });
+
+  it('does not record an output that still shows the secret, so what surrounds it keeps its shape', () => {
+    // Recorded whole, `"sk-…"` would be redacted with its quotes and leave a body that is not JSON.
+    assert.deepEqual(derivedBy('{"key": {{ parameters.api_key | json }}, "q": "{{ parameters.api_key | urlencode | trim }}"}'), []);
   });
 
   it('records nothing from event data, nothing too short to matter, and nothing outside a tracked render', () => {
