@@ -7,7 +7,7 @@ import type { DeadLetter } from '../../schema/generated/dead-letter.js';
 import { DEFAULT_MAX_EVENT_DEPTH } from '../events/decode.js';
 import { JSON_SCAN, scanJson } from '../json/index.js';
 import type { RenderedRequest } from '../render/index.js';
-import { redact } from '../secrets/index.js';
+import { derivedSecretsOf, redactorFor } from '../secrets/index.js';
 
 export type { DeadLetter } from '../../schema/generated/dead-letter.js';
 
@@ -27,8 +27,9 @@ export type DeadLetterInput = Omit<DeadLetter, 'format' | 'deadAt' | 'event' | '
   data: Uint8Array;
   /** The event decoded from `data`, when the caller has it (saves parsing it again). */
   event?: unknown;
-  /** The rendered request; secrets are redacted here too. */
+  /** The rendered request; secrets are redacted here too (with the strings its render derived from them, see derivedSecretsOf). */
   request?: RenderedRequest;
+  /** The sync's secret values. */
   secrets: readonly string[];
   /** The server's max_payload (see maxPayloadOf); the letter and its headers fit in it. */
   maxPayload?: number;
@@ -39,8 +40,18 @@ export function maxPayloadOf(connection: { info?: { max_payload?: number } }): n
   return connection.info?.max_payload ?? DEFAULT_NATS_MAX_PAYLOAD;
 }
 
+/**
+ * The dead letter of a delivery. Everything in it that came from the request or the response is
+ * redacted against the sync's secrets and the strings the render derived from them (kept with
+ * `request`, see derivedSecretsOf), at every form; a text that may have been cut short (message,
+ * excerpt) also loses a secret's start left at its end, and the body is redacted before it is cut.
+ * The letter always fits the server's max_payload (fitLetter).
+ */
 export function buildDeadLetter(input: DeadLetterInput): DeadLetter {
-  const clean = (text: string | undefined) => (text === undefined ? undefined : redact(text, input.secrets));
+  const derived = derivedSecretsOf(input.request);
+  const redactor = redactorFor(derived.length === 0 ? input.secrets : [...input.secrets, ...derived]);
+  const clean = (text: string | undefined) => (text === undefined ? undefined : redactor.redact(text));
+  const cleanCut = (text: string | undefined) => (text === undefined ? undefined : redactor.redactCut(text));
   const kept = keepEvent(input.data, input.event);
   // Only the top level is read, so even a too-deep decoded event is safe here.
   const insertId = ((kept.event ?? input.event) as { insert_id?: unknown } | undefined)?.insert_id;
@@ -51,10 +62,10 @@ export function buildDeadLetter(input: DeadLetterInput): DeadLetter {
     sync: input.sync,
     definitionVersion: input.definitionVersion,
     reason: input.reason,
-    message: clean(input.message),
+    message: cleanCut(input.message),
     attempts: input.attempts,
     lastStatus: input.lastStatus,
-    responseExcerpt: clean(input.responseExcerpt),
+    responseExcerpt: cleanCut(input.responseExcerpt),
     request: input.request && {
       method: input.request.method,
       url: clean(input.request.url)!,

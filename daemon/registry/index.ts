@@ -32,4 +32,4 @@ export { syncEgressHosts } from './sync-egress-hosts.js';
 export { pngProblem, crc32 } from './png.js';
 export type { LoadedDestination, LoadedSync, LoadProblem, LoadResult, DestinationLoad, ParameterUsage, ResolvedParameters } from './types.js';
 /** Secret redaction is the secrets area's; re-exported for the tools. */
-export { redact as redactSecrets } from '../secrets/index.js';
+export { redact as redactSecrets, derivedSecretsOf } from '../secrets/index.js';

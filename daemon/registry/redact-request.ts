@@ -2,8 +2,7 @@
 // whose template uses a secret parameter redacted whole, because a template can transform a
 // secret beyond recognition (Basic credentials are base64 of "site_id:api_key").
 import type { RenderedRequest } from '../render/index.js';
-import { REDACTED } from '../secrets/index.js';
-import { redact as redactSecrets } from '../secrets/index.js';
+import { derivedSecretsOf, REDACTED, redact as redactSecrets, rememberDerivedSecrets } from '../secrets/index.js';
 import type { LoadedSync } from './types.js';
 
 /** Lower-cased names of the headers (event or identify request) whose templates use a secret of this sync. */
@@ -19,11 +18,16 @@ export function secretHeaderNames(sync: LoadedSync): ReadonlySet<string> {
   return names;
 }
 
-/** For dead letters, logs and traces: secrets redacted in URL and body, secret-bearing headers redacted whole. */
+/** For dead letters, logs and traces: secrets, and what the render derived from them, redacted in URL
+ *  and body; secret-bearing headers redacted whole. The copy keeps the render's derived strings, so
+ *  what is later stored with it (a response excerpt) is redacted against them too. */
 export function redactRequest(sync: LoadedSync, request: RenderedRequest): RenderedRequest {
-  const secrets = sync.parameters.secretValues;
+  const derived = derivedSecretsOf(request);
+  const secrets = derived.length === 0 ? sync.parameters.secretValues : [...sync.parameters.secretValues, ...derived];
   const whole = secretHeaderNames(sync);
   const headers: Record<string, string> = {};
   for (const [name, value] of Object.entries(request.headers)) headers[name] = whole.has(name) ? REDACTED : redactSecrets(value, secrets);
-  return { method: request.method, url: redactSecrets(request.url, secrets), headers, body: redactSecrets(request.body, secrets) };
+  const redacted: RenderedRequest = { method: request.method, url: redactSecrets(request.url, secrets), headers, body: redactSecrets(request.body, secrets) };
+  rememberDerivedSecrets(redacted, derived);
+  return redacted;
 }

@@ -7,12 +7,15 @@ import type { AmplitudeEvent } from '../../schema/generated/event.js';
 import { isIdentifyEvent } from '../events/index.js';
 import {
   buildEventContext,
+  RenderError,
   renderRequest,
+  SecretTracker,
   type EventContext,
   type RenderContext,
   type RenderedRequest,
   type RequestTemplates,
 } from '../render/index.js';
+import { rememberDerivedSecrets, type Redactor } from '../secrets/index.js';
 import { missingSecrets } from './parameters.js';
 import type { LoadedSync } from './types.js';
 
@@ -87,7 +90,31 @@ export function renderForSync(
     parameters = sync.parameters.values;
   }
   const context: RenderContext = batch ? { events: [...contexts], parameters } : { ...contexts[0], parameters };
-  return renderRequest(templates, context, { idempotencyKey: idempotencyKey ?? defaultIdempotencyKey(contexts), extraHeaders: options.extraHeaders });
+  const renderOptions = { idempotencyKey: idempotencyKey ?? defaultIdempotencyKey(contexts), extraHeaders: options.extraHeaders };
+  const secrets = sync.parameters.secretValues;
+  // Placeholders (a preview) or no secrets: nothing to learn, nothing to hide.
+  if (options.parameters || secrets.length === 0) return renderRequest(templates, context, renderOptions);
+  const tracker = new SecretTracker(secrets);
+  try {
+    const request = tracker.run(() => renderRequest(templates, context, renderOptions));
+    rememberDerivedSecrets(request, tracker.derived);
+    return request;
+  } catch (error) {
+    // A render error can quote rendered output: it leaves here with every form of every secret redacted.
+    throw withoutSecrets(error, tracker.redactor());
+  }
+}
+
+function withoutSecrets(error: unknown, redactor: Redactor): unknown {
+  if (error instanceof RenderError) return new RenderError(error.file, error.line, error.column, redactor.redact(error.detail));
+  if (error instanceof Error) {
+    const message = redactor.redact(error.message);
+    if (message !== error.message) {
+      error.message = message;
+      error.stack = redactor.redact(error.stack ?? '');
+    }
+  }
+  return error;
 }
 
 /** One event's insert_id; for several, a hash of their insert_ids (absent when one lacks it). */

@@ -9,6 +9,7 @@ import { createRequire } from 'node:module';
 import { FORBIDDEN_NAMES, isCallable, readMember, TemplateGuardError } from './data-guard.js';
 import { TEMPLATE_FILTERS } from './filters.js';
 import { budget } from './render-budget.js';
+import { SecretTracker } from './secret-tracker.js';
 
 type Filter = (this: unknown, ...args: unknown[]) => unknown;
 type Precheck = (args: unknown[]) => void;
@@ -163,6 +164,8 @@ function buildFilters(): Readonly<Record<string, Filter>> {
   for (const name of KEPT) filters[name] = bounded(name, builtin[name]);
   for (const [name, filter] of Object.entries(REPLACED)) filters[name] = bounded(name, filter);
   for (const [name, filter] of Object.entries(TEMPLATE_FILTERS)) filters[name] = bounded(name, filter as Filter);
+  // A render with real secrets learns which strings its filters derived from them (redacted like the secrets).
+  SecretTracker.watchFilters(filters);
   return Object.freeze(filters);
 }
 

@@ -11,3 +11,4 @@ export {
   type RenderContext,
 } from './context.js';
 export { TEMPLATE_FILTERS } from './filters.js';
+export { SecretTracker } from './secret-tracker.js';

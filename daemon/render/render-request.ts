@@ -1,6 +1,7 @@
 // Rendering the HTTP request for one event or a batch: URL, headers and body from their templates.
 import type { CompiledTemplate } from './template.js';
 import { RenderError } from './template.js';
+import { SecretTracker } from './secret-tracker.js';
 import type { RenderContext } from './context.js';
 import { jsonSyntaxError } from '../json/index.js';
 import type { Method } from '../../schema/generated/destination.js';
@@ -96,7 +97,8 @@ function checkJson(name: string, body: string): void {
     const syntax = jsonSyntaxError(body);
     const where = syntax
       ? ` at output line ${syntax.place.line}, column ${syntax.place.column} (${syntax.message}): ${JSON.stringify(
-          (body.split('\n')[syntax.place.line - 1] ?? '').trim().slice(0, 120),
+          // Redacted before it is cut: a cut through a secret would leave most of it unrecognised.
+          SecretTracker.redactActive((body.split('\n')[syntax.place.line - 1] ?? '').trim()).slice(0, 120),
         )}`
       : ` (${(error as Error).message})`;
     throw new RenderError(name, undefined, undefined, `rendered body is not valid JSON${where}`);

@@ -40,18 +40,3 @@ export function resolveSecretRef(ref: SecretRef, options: { env?: NodeJS.Process
     throw new SecretUnresolvedError(`cannot read secret file ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
   }
 }
-
-export const REDACTED = '[redacted]';
-
-/** Replaces every occurrence of every secret value (also in its JSON- and URL-encoded forms). */
-export function redact(text: string, secrets: readonly string[]): string {
-  let result = text;
-  // Longest first, so a secret that contains another is replaced whole.
-  for (const secret of [...secrets].sort((a, b) => b.length - a.length)) {
-    if (!secret) continue;
-    for (const form of new Set([secret, JSON.stringify(secret).slice(1, -1), encodeURIComponent(secret), Buffer.from(secret).toString('base64')])) {
-      result = result.split(form).join(REDACTED);
-    }
-  }
-  return result;
-}

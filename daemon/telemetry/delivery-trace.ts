@@ -33,7 +33,7 @@ import {
 } from '@opentelemetry/semantic-conventions';
 import type { DeliveryProgress } from '../delivery/index.js';
 import type { LoadedSync } from '../registry/index.js';
-import { redact } from '../secrets/index.js';
+import { derivedSecretsOf, redact } from '../secrets/index.js';
 import { attemptSpanId, eventTraceId, eventTraceKey, idHintsActive, withIds } from './trace-ids.js';
 import { PACKAGE_VERSION, TRACER_NAME } from './tracing.js';
 
@@ -178,7 +178,9 @@ export class SyncTracer {
     });
   }
 
-  redact(text: string): string {
+  /** Redacts the sync's secrets and `derived`, the strings a request's render derived from them. */
+  redact(text: string, derived: readonly string[] = []): string {
+    if (derived.length > 0) return redact(text, [...this.secrets, ...derived]);
     return this.secrets.length === 0 ? text : redact(text, this.secrets);
   }
 
@@ -187,9 +189,9 @@ export class SyncTracer {
 
   /** url.full (user info dropped, secrets redacted), server.address and server.port of a request URL.
    *  A sync's requests mostly share one URL: the last one is kept, so redaction runs once. */
-  urlAttributes(method: string, url: string): Attributes {
+  urlAttributes(method: string, url: string, derived?: readonly string[]): Attributes {
     if (url !== this.#lastUrl || this.#lastUrlAttributes === undefined) {
-      const attributes: Attributes = { [ATTR_URL_FULL]: this.redact(withoutUserInfo(url)) };
+      const attributes: Attributes = { [ATTR_URL_FULL]: this.redact(withoutUserInfo(url), derived) };
       const server = serverOf(url);
       if (server) {
         attributes[ATTR_SERVER_ADDRESS] = server.address;
@@ -417,7 +419,7 @@ class RecordingDeliveryTrace implements DeliveryTrace {
     this.#wait = undefined;
     const span = this.tracer.tracer.startSpan(request.method, { kind: SpanKind.CLIENT }, this.#attemptContext);
     this.#http = span;
-    if (span.isRecording()) span.setAttributes(this.tracer.urlAttributes(request.method, request.url));
+    if (span.isRecording()) span.setAttributes(this.tracer.urlAttributes(request.method, request.url, derivedSecretsOf(request)));
     return this.tracer.propagate ? withTraceContext(request, trace.setSpan(this.parent, span)) : request;
   }
 

@@ -2,7 +2,7 @@
 // Renders the request an event produces and sends it once, for real; prints status and response.
 import { Agent, request } from 'undici';
 import { DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_REQUEST_TIMEOUT_MS } from '../../daemon/defaults.js';
-import { redactSecrets, renderEventRequest } from '../../daemon/registry/index.js';
+import { derivedSecretsOf, redactSecrets, renderEventRequest } from '../../daemon/registry/index.js';
 import { loadRequestInput } from '../request-input.js';
 import { parseCommandArgs, UsageError } from './usage.js';
 
@@ -47,6 +47,8 @@ export async function run(args: string[]): Promise<number> {
   }
   for (const warning of rendered.warnings) console.error(`warning: ${warning}`);
   const { method, url, headers, body } = rendered.request;
+  // What is printed is redacted against the secrets and what the render derived from them (Basic credentials).
+  const printable = [...secrets, ...derivedSecretsOf(rendered.request)];
   const dispatcher = new Agent({ connect: { timeout: DEFAULT_CONNECT_TIMEOUT_MS } });
   try {
     const response = await request(url, {
@@ -60,12 +62,12 @@ export async function run(args: string[]): Promise<number> {
     });
     const text = await response.body.text();
     console.log(`HTTP ${response.statusCode}`);
-    if (text) console.log(redactSecrets(text, secrets));
+    if (text) console.log(redactSecrets(text, printable));
     return response.statusCode >= 200 && response.statusCode < 300 ? 0 : 1;
   } catch (error) {
     const cause = (error as { cause?: { code?: string; message?: string } }).cause;
     const detail = [(error as Error).message, cause?.code ?? cause?.message].filter(Boolean).join(': ');
-    console.error(`destinations send: ${method} ${redactSecrets(url, secrets)} failed: ${redactSecrets(detail, secrets)}`);
+    console.error(`destinations send: ${method} ${redactSecrets(url, printable)} failed: ${redactSecrets(detail, printable)}`);
     return 1;
   } finally {
     await dispatcher.close();
