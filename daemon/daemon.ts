@@ -7,7 +7,7 @@ import type { Logger } from './log.js';
 import { maxPayloadOf } from './dead-letter/index.js';
 import { RateShare, rateShareSubject } from './limit/index.js';
 import { connectNats, ensureStreams, type NatsSession } from './nats/index.js';
-import { formatProblem, loadDestinations, syncEgressHosts, type LoadedDestination, type LoadedSync, type LoadProblem } from './registry/index.js';
+import { formatProblem, loadDestinations, sameSyncTls, syncEgressHosts, syncTlsProblems, type LoadedDestination, type LoadedSync, type LoadProblem } from './registry/index.js';
 import { HttpSender } from './send/index.js';
 import { SyncStats, type DaemonView, type DaemonViewSource } from './telemetry/index.js';
 
@@ -238,20 +238,22 @@ export class Daemon implements DaemonViewSource {
 }
 
 function sameSync(a: LoadedSync, b: LoadedSync): boolean {
-  return a.destination.version === b.destination.version && JSON.stringify(a.definition) === JSON.stringify(b.definition) && sameSecrets(a, b);
+  return a.destination.version === b.destination.version && JSON.stringify(a.definition) === JSON.stringify(b.definition) && sameSecrets(a, b) && sameSyncTls(a, b);
 }
 
 function sameSecrets(a: LoadedSync, b: LoadedSync): boolean {
   return a.parameters.secretValues.length === b.parameters.secretValues.length && a.parameters.secretValues.every((value, index) => value === b.parameters.secretValues[index]);
 }
 
-/** The daemon cannot run a sync whose secret it cannot read: that is an error of its folder. */
+/** The daemon cannot run a sync whose secret or CA bundle it cannot read: that is an error of its folder. */
 function unresolvedSecretProblems(destinations: LoadedDestination[]): LoadProblem[] {
   return destinations.flatMap((destination) =>
     destination.syncs
       .filter((sync) => sync.enabled)
       .flatMap((sync) =>
-        [...sync.parameters.unresolved].map(([name, why]) => ({ file: sync.file, severity: 'error' as const, pointer: `/parameters/${name}`, message: `secret parameter ${name}: ${why}` })),
+        [...sync.parameters.unresolved]
+          .map(([name, why]): LoadProblem => ({ file: sync.file, severity: 'error', pointer: `/parameters/${name}`, message: `secret parameter ${name}: ${why}` }))
+          .concat(syncTlsProblems(sync)),
       ),
   );
 }

@@ -5,7 +5,7 @@ import type { DaemonSettings } from '../config/index.js';
 import { classify, Delivery, type DeliveryCancel, type DeliveryHandle, type DeliveryRules, type DeliveryState } from '../delivery/index.js';
 import { LimiterStoppedError, type SyncLimiter } from '../limit/index.js';
 import type { Logger } from '../log.js';
-import { renderForSync, type LoadedSync, type RequestKind } from '../registry/index.js';
+import { renderForSync, syncTls, type LoadedSync, type RequestKind } from '../registry/index.js';
 import { EventContextError, type RenderedRequest } from '../render/index.js';
 import type { HttpSender } from '../send/index.js';
 import type { DeliveryTrace, SyncStats } from '../telemetry/index.js';
@@ -70,21 +70,25 @@ export class SyncDelivery extends Delivery implements SettledDelivery {
     limiter
       .run(() => {
         stats.limiterWait.observe((performance.now() - queuedAt) / 1_000);
-        return sender.send(trace.sending(request), { signal: cancel, timeoutMs: settings.requestTimeoutMs, excerptBytes: this.services.responseBytes });
+        return sender.send(trace.sending(request), { signal: cancel, timeoutMs: settings.requestTimeoutMs, excerptBytes: this.services.responseBytes, ca: syncTls(this.services.sync).ca });
       })
       .then(
         (response) => {
           trace.answered(response.status);
           this.lastResponse = response;
           stats.countResponse(response.status);
-          self.send({ type: 'sent', result: classify({ status: response.status, headers: response.headers }) });
+          const result = classify({ status: response.status, headers: response.headers });
+          if (result instanceof Error) stats.countFailure(result.code);
+          self.send({ type: 'sent', result });
         },
         (error: unknown) => {
           trace.failed(error);
           if (error instanceof LimiterStoppedError || cancel.aborted) return self.send({ type: 'abort' });
           this.lastResponse = undefined;
           stats.countResponse(undefined);
-          self.send({ type: 'sent', result: classify({ error }) });
+          const result = classify({ error });
+          if (result instanceof Error) stats.countFailure(result.code);
+          self.send({ type: 'sent', result });
         },
       );
   }

@@ -2,6 +2,7 @@
 //   2xx                                  → delivered
 //   408, 423, 425, 429, 5xx except 501   → retryable (Retry-After honoured, capped)
 //   network errors and timeouts          → retryable
+//   TLS: certificate refused, handshake  → retryable `tls` (detail: expired, unknown_issuer, …)
 //   everything else (1xx, 3xx, 4xx, 501) → permanent
 //   a host outside the egress allow-list  → permanent egress_denied (nothing was sent)
 import { DEFAULT_RETRY_AFTER_CAP_MS } from '../defaults.js';
@@ -11,9 +12,11 @@ import {
   RETRYABLE_CODES,
   RetryableDeliveryError,
   ShutdownError,
+  TLS_DETAILS,
   isShutdownAbort,
   someInCauseChain,
   type RetryableCode,
+  type TlsDetail,
 } from './errors.js';
 
 export type ResponseHeaders = Record<string, string | string[] | undefined>;
@@ -131,6 +134,42 @@ const NETWORK_CODES = new Set([
   'UND_ERR_DESTROYED',
   'UND_ERR_RES_CONTENT_LENGTH_MISMATCH',
 ]);
+// What Node's tls socket reports (checked against undici 7 and a node:https server): OpenSSL's
+// verification codes as `code`, ERR_TLS_CERT_ALTNAME_INVALID for the name check, ERR_SSL_* (or
+// EPROTO on older builds) when the handshake itself failed. Undici passes them on unwrapped; fetch
+// wraps them in a TypeError's cause.
+const TLS_CODES: ReadonlyMap<string, TlsDetail> = new Map([
+  ['CERT_HAS_EXPIRED', TLS_DETAILS.expired],
+  ['CERT_NOT_YET_VALID', TLS_DETAILS.notYetValid],
+  ['DEPTH_ZERO_SELF_SIGNED_CERT', TLS_DETAILS.unknownIssuer],
+  ['SELF_SIGNED_CERT_IN_CHAIN', TLS_DETAILS.unknownIssuer],
+  ['UNABLE_TO_VERIFY_LEAF_SIGNATURE', TLS_DETAILS.unknownIssuer],
+  ['UNABLE_TO_GET_ISSUER_CERT', TLS_DETAILS.unknownIssuer],
+  ['UNABLE_TO_GET_ISSUER_CERT_LOCALLY', TLS_DETAILS.unknownIssuer],
+  ['CERT_UNTRUSTED', TLS_DETAILS.unknownIssuer],
+  ['ERR_TLS_CERT_ALTNAME_INVALID', TLS_DETAILS.nameMismatch],
+  ['HOSTNAME_MISMATCH', TLS_DETAILS.nameMismatch],
+  ['CERT_REVOKED', TLS_DETAILS.badCertificate],
+  ['CERT_REJECTED', TLS_DETAILS.badCertificate],
+  ['CERT_SIGNATURE_FAILURE', TLS_DETAILS.badCertificate],
+  ['CERT_CHAIN_TOO_LONG', TLS_DETAILS.badCertificate],
+  ['INVALID_CA', TLS_DETAILS.badCertificate],
+  ['INVALID_PURPOSE', TLS_DETAILS.badCertificate],
+  ['PATH_LENGTH_EXCEEDED', TLS_DETAILS.badCertificate],
+  ['UNABLE_TO_DECRYPT_CERT_SIGNATURE', TLS_DETAILS.badCertificate],
+  ['UNABLE_TO_DECODE_ISSUER_PUBLIC_KEY', TLS_DETAILS.badCertificate],
+  ['ERROR_IN_CERT_NOT_BEFORE_FIELD', TLS_DETAILS.badCertificate],
+  ['ERROR_IN_CERT_NOT_AFTER_FIELD', TLS_DETAILS.badCertificate],
+  ['ERR_TLS_HANDSHAKE_TIMEOUT', TLS_DETAILS.handshake],
+  ['EPROTO', TLS_DETAILS.handshake],
+]);
+/** OpenSSL errors surface as ERR_SSL_<reason> (ERR_SSL_WRONG_VERSION_NUMBER, ERR_SSL_SSLV3_ALERT_HANDSHAKE_FAILURE, …). */
+const SSL_CODE_PREFIX = 'ERR_SSL_';
+
+function tlsDetailOf(code: string): TlsDetail | undefined {
+  return TLS_CODES.get(code) ?? (code.startsWith(SSL_CODE_PREFIX) ? TLS_DETAILS.handshake : undefined);
+}
+
 const ABORT_CODES = new Set(['ABORT_ERR', 'UND_ERR_ABORTED']);
 const ABORT_NAMES = new Set(['AbortError', 'RequestAbortedError']);
 const INVALID_REQUEST_CODES = new Set([
@@ -147,7 +186,9 @@ const INVALID_REQUEST_CODES = new Set([
 /** The sender's EgressDeniedError: the request was refused before it was sent. */
 const EGRESS_DENIED_CODE = 'ERR_EGRESS_DENIED';
 
-const Rank = { unexpected: 0, invalidRequest: 1, egressDenied: 2, aborted: 3, network: 4, timeout: 5, shutdown: 6 } as const;
+// TLS above network: when one address family was refused and the other answered with a bad
+// certificate, the certificate is what the operator must fix.
+const Rank = { unexpected: 0, invalidRequest: 1, egressDenied: 2, aborted: 3, network: 4, tls: 5, timeout: 6, shutdown: 7 } as const;
 type Rank = (typeof Rank)[keyof typeof Rank];
 
 function rankOf(candidate: object): Rank {
@@ -157,6 +198,7 @@ function rankOf(candidate: object): Rank {
   if (typeof code === 'string') {
     if (TIMEOUT_CODES.has(code)) return Rank.timeout;
     if (NETWORK_CODES.has(code)) return Rank.network;
+    if (tlsDetailOf(code) !== undefined) return Rank.tls;
   }
   if (typeof name === 'string' && TIMEOUT_NAMES.has(name)) return Rank.timeout;
   if ((typeof code === 'string' && ABORT_CODES.has(code)) || (typeof name === 'string' && ABORT_NAMES.has(name))) return Rank.aborted;
@@ -188,6 +230,8 @@ function classifyError(error: unknown, signal: { readonly aborted: boolean; read
       return new RetryableDeliveryError(RETRYABLE_CODES.shutdown, message, { cause: error });
     case Rank.timeout:
       return new RetryableDeliveryError(RETRYABLE_CODES.timeout, message, { cause: error });
+    case Rank.tls:
+      return tlsFailure(error);
     case Rank.network:
       return new RetryableDeliveryError(RETRYABLE_CODES.network, message, { cause: error });
     case Rank.aborted:
@@ -199,6 +243,22 @@ function classifyError(error: unknown, signal: { readonly aborted: boolean; read
     default:
       return new PermanentDeliveryError(PERMANENT_CODES.unexpected, message, { cause: error });
   }
+}
+
+/** `tls <detail>: <Node's message> (<code>)`, from the first TLS error in the chain: the detail leads
+ *  so a dead letter's message and a log line say at a glance what to fix. */
+function tlsFailure(error: unknown): RetryableDeliveryError {
+  let found: { code: string; detail: TlsDetail; message: string } | undefined;
+  someInCauseChain(error, (candidate) => {
+    const code = (candidate as { code?: unknown }).code;
+    const detail = typeof code === 'string' ? tlsDetailOf(code) : undefined;
+    if (detail !== undefined) found = { code: code as string, detail, message: (candidate as Error).message ?? '' };
+    return found !== undefined;
+  });
+  const { code, detail, message } = found!;
+  // OpenSSL's messages carry a source location after the reason ("…:wrong version number:../deps/…"): keep the reason.
+  const text = (message.split('\n')[0].match(/SSL routines:[^:]*:([^:]+)/)?.[1] ?? message.split('\n')[0]).trim();
+  return new RetryableDeliveryError(RETRYABLE_CODES.tls, `tls ${detail}: ${text || code} (${code})`, { detail, cause: error });
 }
 
 function describe(error: unknown): string {

@@ -12,12 +12,29 @@ export const RETRYABLE_CODES = {
   timeout: 'timeout',
   /** Connection refused or reset, DNS failure, unreachable host… */
   network: 'network',
+  /** The server's certificate did not verify or the TLS handshake failed; `detail` says how. Retryable:
+   *  an operator renews an expired certificate within the hours the schedule spans. */
+  tls: 'tls',
   /** The request was cancelled by its caller (not by shutdown): the outcome is unknown. */
   aborted: 'aborted',
   /** The daemon is stopping: release the message, do not count it as a failed attempt. */
   shutdown: 'shutdown',
 } as const;
 export type RetryableCode = (typeof RETRYABLE_CODES)[keyof typeof RETRYABLE_CODES];
+
+/** How a `tls` failure failed: the detail of RetryableDeliveryError and the first word of its message. */
+export const TLS_DETAILS = {
+  expired: 'expired',
+  notYetValid: 'not_yet_valid',
+  /** Self-signed, or signed by a CA the sync does not trust (give the sync a CA bundle: tls.ca). */
+  unknownIssuer: 'unknown_issuer',
+  nameMismatch: 'name_mismatch',
+  /** Any other reason the certificate was refused: revoked, bad signature, not for TLS servers… */
+  badCertificate: 'bad_certificate',
+  /** No certificate to judge: no common protocol or cipher, not TLS at all (an http:// port), an alert. */
+  handshake: 'handshake',
+} as const;
+export type TlsDetail = (typeof TLS_DETAILS)[keyof typeof TLS_DETAILS];
 
 /** Permanent failures: sending the same request again will fail again. */
 export const PERMANENT_CODES = {
@@ -35,6 +52,8 @@ export type PermanentCode = (typeof PERMANENT_CODES)[keyof typeof PERMANENT_CODE
 export interface DeliveryErrorDetails {
   status?: number;
   retryAfterMs?: number;
+  /** Finer than `code`, for the operator (a `tls` failure's TlsDetail). */
+  detail?: string;
   cause?: unknown;
 }
 
@@ -45,12 +64,15 @@ export class RetryableDeliveryError extends Error {
   declare readonly status?: number;
   /** From the response's Retry-After header (already capped); beats the backoff schedule. */
   declare readonly retryAfterMs?: number;
+  /** Finer than `code`: how a `tls` failure failed (TlsDetail). */
+  declare readonly detail?: string;
 
   constructor(code: RetryableCode, message: string, details: DeliveryErrorDetails = {}) {
     super(message, details.cause === undefined ? undefined : { cause: details.cause });
     this.code = code;
     if (details.status !== undefined) this.status = details.status;
     if (details.retryAfterMs !== undefined) this.retryAfterMs = details.retryAfterMs;
+    if (details.detail !== undefined) this.detail = details.detail;
   }
 }
 

@@ -29,6 +29,7 @@ export { validateAdminReport, describeSchemaErrors } from './schemas.js';
 export { findTemplateUses, type TemplateUse, type TemplateUses } from './template-uses.js';
 export { checkUrlTemplate, urlOriginSource, type UrlTemplateProblem } from './url-template-check.js';
 export { syncEgressHosts } from './sync-egress-hosts.js';
+export { resolveSyncTls, syncTls, syncTlsProblems, sameSyncTls, SYNC_TLS_CA_POINTER, type SyncTls } from './sync-tls.js';
 export { pngProblem, crc32 } from './png.js';
 export type { LoadedDestination, LoadedSync, LoadProblem, LoadResult, DestinationLoad, ParameterUsage, ResolvedParameters } from './types.js';
 /** Secret redaction is the secrets area's; re-exported for the tools. */

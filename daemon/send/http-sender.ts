@@ -1,9 +1,10 @@
-// Sends one rendered request with undici: one keep-alive Pool per origin, bounded in time (connect
+// Sends one rendered request with undici: one keep-alive Pool per origin (and CA bundle), bounded in time (connect
 // timeout, then a deadline counted from when the request is on a socket) and in memory (a capped
 // body excerpt). Requests go through `pool.dispatch` with our own handler (`Exchange`): the answer
 // is read straight from undici's callbacks, without a response stream per request.
 // It never retries and never follows redirects: the delivery machine is the one retry owner, and a
 // 3xx is an answer classify() turns into a permanent failure. Errors are thrown as undici raised them.
+import { createHash } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import { StringDecoder } from 'node:string_decoder';
 import { Pool, type Dispatcher } from 'undici';
@@ -43,6 +44,12 @@ export interface SendOptions {
   timeoutMs?: number;
   /** How much of the response body to keep (default: the sender's excerptBytes); a multi-status body needs it whole. */
   excerptBytes?: number;
+  /**
+   * PEM CA bundle the server's certificate must chain to, instead of Node's default roots (a sync's
+   * tls.ca, for a private endpoint). Requests with another bundle, or none, never share its pool:
+   * neither connections nor TLS sessions. Pass the same string each time: it is the pool's key.
+   */
+  ca?: string;
 }
 
 export interface SendResponse {
@@ -84,6 +91,9 @@ export interface OriginStats {
 export class HttpSender {
   /** By origin as written in URLs (cheap lookup) and as normalised; several keys may share a pool. */
   readonly #pools = new Map<string, Pool>();
+  /** The same for requests with a CA bundle, by bundle first: a string key's hash is computed once. */
+  readonly #poolsByCa = new Map<string, Map<string, Pool>>();
+  /** Every pool, by normalised origin (and `ca sha256:…` when it has a bundle): stats and the sweep. */
   readonly #byOrigin = new Map<string, Pool>();
   readonly #connections: number;
   readonly #connectTimeoutMs: number;
@@ -119,7 +129,9 @@ export class HttpSender {
       pathStart++;
     }
     if (authority < 3 || pathStart === authority) throw invalidUrl(url);
-    const pool = this.#pools.get(url.slice(0, pathStart)) ?? this.#poolFor(url.slice(0, pathStart));
+    const ca = options.ca;
+    const keyed = ca === undefined ? this.#pools : this.#poolsByCa.get(ca);
+    const pool = keyed?.get(url.slice(0, pathStart)) ?? this.#poolFor(url.slice(0, pathStart), ca);
     let path = url.slice(pathStart);
     const hash = path.indexOf('#');
     if (hash !== -1) path = path.slice(0, hash);
@@ -154,6 +166,7 @@ export class HttpSender {
     if (this.#sweeper !== undefined) clearInterval(this.#sweeper);
     const pools = [...this.#byOrigin.values()];
     this.#pools.clear();
+    this.#poolsByCa.clear();
     this.#byOrigin.clear();
     this.#lastUsed.clear();
     await Promise.all(
@@ -167,7 +180,7 @@ export class HttpSender {
     );
   }
 
-  #poolFor(originText: string): Pool {
+  #poolFor(originText: string, ca: string | undefined): Pool {
     if (this.#closed) throw Object.assign(new Error('HttpSender is closed'), { code: 'UND_ERR_CLOSED' });
     let parsed: URL;
     try {
@@ -184,21 +197,29 @@ export class HttpSender {
     if (parsed.origin !== originText) throw invalidUrl(originText, `not a serialised URL (new URL(url).href): its origin reads as ${parsed.origin}`);
     // Checked once per origin: only allowed origins get a pool, and #pools is the fast path.
     if (this.#egress && !this.#egress(parsed)) throw new EgressDeniedError(parsed.host);
-    let pool = this.#byOrigin.get(parsed.origin);
+    const key = ca === undefined ? parsed.origin : `${parsed.origin} ca sha256:${createHash('sha256').update(ca).digest('hex').slice(0, 16)}`;
+    let pool = this.#byOrigin.get(key);
     if (pool === undefined) {
       pool = new Pool(parsed.origin, {
         connections: this.#connections,
         connectTimeout: this.#connectTimeoutMs,
         headersTimeout: this.#requestTimeoutMs,
         bodyTimeout: this.#requestTimeoutMs,
+        // Passed to tls.connect: it replaces the default roots; verification stays on.
+        ...(ca === undefined ? {} : { connect: { ca } }),
       });
-      this.#byOrigin.set(parsed.origin, pool);
+      this.#byOrigin.set(key, pool);
       if (this.#sweeper === undefined) {
         this.#sweeper = setInterval(this.#sweep, Math.max(1_000, this.#poolIdleMs / 2));
         this.#sweeper.unref();
       }
     }
-    this.#pools.set(originText, pool);
+    if (ca === undefined) this.#pools.set(originText, pool);
+    else {
+      let keyed = this.#poolsByCa.get(ca);
+      if (keyed === undefined) this.#poolsByCa.set(ca, (keyed = new Map()));
+      keyed.set(originText, pool);
+    }
     return pool;
   }
 
@@ -215,6 +236,10 @@ export class HttpSender {
       this.#byOrigin.delete(origin);
       this.#lastUsed.delete(pool);
       for (const [key, keyed] of this.#pools) if (keyed === pool) this.#pools.delete(key);
+      for (const [ca, pools] of this.#poolsByCa) {
+        for (const [key, keyed] of pools) if (keyed === pool) pools.delete(key);
+        if (pools.size === 0) this.#poolsByCa.delete(ca);
+      }
       pool.close().catch(() => undefined);
     }
     if (this.#byOrigin.size === 0 && this.#sweeper !== undefined) {

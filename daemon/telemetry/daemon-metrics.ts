@@ -92,6 +92,8 @@ export function renderMetrics(view: DaemonView, consumers: ReadonlyMap<string, C
   counter('destinations_requests_total', 'HTTP requests started (one request carries one event, or a batch).', (s) => s.requests);
   out.family('destinations_http_responses_total', 'counter', 'HTTP answers by status class (1xx..5xx), and "error" for no answer (timeout, network).');
   for (const row of withStats) for (const [statusClass, count] of row.stats.responsesByClass) out.sample({ ...row.labels, status_class: statusClass }, count);
+  out.family('destinations_request_failures_total', 'counter', 'Requests that failed, by reason: http_4xx, http_429, http_5xx, timeout, network, tls (certificate or handshake), egress_denied, ...');
+  for (const row of withStats) for (const [reason, count] of row.stats.failuresByReason) out.sample({ ...row.labels, reason }, count);
   gauge('destinations_requests_in_flight', 'Requests (deliveries) started and not yet settled.', (s) => s.inFlight);
   gauge('destinations_requests_waiting_for_retry', 'Requests waiting in process for their next attempt.', (s) => s.waiting);
   out.family('destinations_consumer_parked', 'gauge', "1 while the sync's consumer takes no message because a cap is full: cap=\"sync\" (maxInFlightPerSync) or cap=\"destination\" (maxInFlightPerDestination).");

@@ -16,6 +16,8 @@ export class SyncStats {
   deferred = 0;
   requests = 0;
   responsesByClass = new Map<string, number>();
+  /** Requests that failed (no 2xx), by classification: http_5xx, http_429, timeout, network, tls, http_4xx, … */
+  failuresByReason = new Map<string, number>();
   /** Requests (deliveries) started and not yet settled. */
   inFlight = 0;
   /** Requests waiting in process for their retry (a gauge). */
@@ -30,6 +32,10 @@ export class SyncStats {
 
   countDiscarded(reason: string, events: number): void {
     this.discarded.set(reason, (this.discarded.get(reason) ?? 0) + events);
+  }
+
+  countFailure(reason: string): void {
+    this.failuresByReason.set(reason, (this.failuresByReason.get(reason) ?? 0) + 1);
   }
 
   countResponse(status: number | undefined): void {
@@ -48,6 +54,7 @@ export class SyncStats {
       deferred: this.deferred,
       requests: this.requests,
       responses: Object.fromEntries(this.responsesByClass),
+      failures: Object.fromEntries(this.failuresByReason),
       inFlight: this.inFlight,
       waiting: this.waiting,
       retriedInProcess: this.retriedInProcess,

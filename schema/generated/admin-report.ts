@@ -120,6 +120,12 @@ export interface SyncCounts {
   responses: {
     [k: string]: number | undefined;
   };
+  /**
+   * Requests that failed, by reason (http_5xx, timeout, network, tls, ...).
+   */
+  failures: {
+    [k: string]: number | undefined;
+  };
   inFlight: number;
   waiting: number;
   retriedInProcess: number;

@@ -52,6 +52,7 @@ export interface SyncDefinition {
    * Forward $identify events through the destination's identify request.
    */
   identifyForwarding?: boolean;
+  tls?: SyncTls;
 }
 /**
  * An event passes when its type is listed (or no list is given) and every condition holds.
@@ -90,4 +91,25 @@ export interface SelectedProperty {
 export interface PropertyRef {
   scope: Scope;
   property: string;
+}
+/**
+ * How this sync's requests check the destination's certificate. Verification is always on; this only says whom to trust.
+ */
+export interface SyncTls {
+  /**
+   * PEM CA bundle, by reference ({"file": path} or {"env": NAME}), read when the sync is loaded: the destination's certificate must chain to one of these instead of the public roots. For a private endpoint; include the public roots in the bundle to trust both.
+   */
+  ca?:
+    | {
+        /**
+         * Name of an environment variable.
+         */
+        env: string;
+      }
+    | {
+        /**
+         * Path to a file whose content (trailing newline removed) is the value. ${VAR} is expanded, e.g. ${CREDENTIALS_DIRECTORY}/api_key for systemd credentials; a relative path is relative to the sync file.
+         */
+        file: string;
+      };
 }

@@ -100,6 +100,8 @@ describe('admin metrics', () => {
       ['destinations_http_responses_total', { ...sync, status_class: '2xx' }, 2],
       ['destinations_http_responses_total', { ...sync, status_class: '4xx' }, 1],
       ['destinations_http_responses_total', { ...sync, status_class: '5xx' }, 3],
+      ['destinations_request_failures_total', { ...sync, reason: 'http_4xx' }, 1],
+      ['destinations_request_failures_total', { ...sync, reason: 'http_5xx' }, 3],
       ['destinations_requests_in_flight', sync, 0],
       ['destinations_requests_waiting_for_retry', sync, 0],
       ['destinations_dead_letter_failures_total', sync, 0],

@@ -203,6 +203,54 @@ describe('delivery classify', () => {
       });
     }
 
+    // The codes Node's tls socket reports, as undici passes them on (messages as Node writes them).
+    const tlsTable: Array<[string, string, string]> = [
+      ['CERT_HAS_EXPIRED', 'certificate has expired', 'expired'],
+      ['CERT_NOT_YET_VALID', 'certificate is not yet valid', 'not_yet_valid'],
+      ['DEPTH_ZERO_SELF_SIGNED_CERT', 'self-signed certificate', 'unknown_issuer'],
+      ['SELF_SIGNED_CERT_IN_CHAIN', 'self-signed certificate in certificate chain', 'unknown_issuer'],
+      ['UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'unable to verify the first certificate', 'unknown_issuer'],
+      ['UNABLE_TO_GET_ISSUER_CERT', 'unable to get issuer certificate', 'unknown_issuer'],
+      ['UNABLE_TO_GET_ISSUER_CERT_LOCALLY', 'unable to get local issuer certificate', 'unknown_issuer'],
+      ['CERT_UNTRUSTED', 'certificate not trusted', 'unknown_issuer'],
+      ['ERR_TLS_CERT_ALTNAME_INVALID', "Hostname/IP does not match certificate's altnames: Host: api.example.com. is not in the cert's altnames: DNS:other.example", 'name_mismatch'],
+      ['HOSTNAME_MISMATCH', 'hostname mismatch', 'name_mismatch'],
+      ['CERT_REVOKED', 'certificate revoked', 'bad_certificate'],
+      ['CERT_SIGNATURE_FAILURE', 'certificate signature failure', 'bad_certificate'],
+      ['INVALID_CA', 'invalid CA certificate', 'bad_certificate'],
+      ['INVALID_PURPOSE', 'unsupported certificate purpose', 'bad_certificate'],
+      ['ERR_SSL_WRONG_VERSION_NUMBER', 'C0F7:error:0A00010B:SSL routines:ssl3_get_record:wrong version number:../deps/openssl/openssl/ssl/record/ssl3_record.c:354:\n', 'handshake'],
+      ['ERR_SSL_SSLV3_ALERT_HANDSHAKE_FAILURE', 'C0F7:error:0A000410:SSL routines:ssl3_read_bytes:sslv3 alert handshake failure:../deps/openssl/openssl/ssl/record/rec_layer_s3.c:1605:SSL alert number 40\n', 'handshake'],
+      ['ERR_SSL_TLSV1_ALERT_PROTOCOL_VERSION', 'tlsv1 alert protocol version', 'handshake'],
+      ['ERR_TLS_HANDSHAKE_TIMEOUT', 'TLS handshake timeout', 'handshake'],
+      ['EPROTO', 'write EPROTO 140:error:1408F10B:SSL routines:ssl3_get_record:wrong version number', 'handshake'],
+    ];
+    for (const [code, message, detail] of tlsTable) {
+      it(`classifies ${code} as retryable tls (${detail}), never permanent`, () => {
+        const result = classify({ error: coded(code, message) });
+        assert.equal(summary(result), 'retryable tls');
+        assert.equal((result as RetryableDeliveryError).detail, detail);
+        assert.ok((result as RetryableDeliveryError).message.startsWith(`tls ${detail}: `));
+        assert.ok((result as RetryableDeliveryError).message.endsWith(`(${code})`));
+      });
+    }
+
+    it('keeps OpenSSL\'s reason and drops its source location from a tls message', () => {
+      const result = classify({ error: coded('ERR_SSL_WRONG_VERSION_NUMBER', tlsTable[14][1]) });
+      assert.equal((result as RetryableDeliveryError).message, 'tls handshake: wrong version number (ERR_SSL_WRONG_VERSION_NUMBER)');
+    });
+
+    it('finds a tls error as fetch wraps it, in a TypeError\'s cause', () => {
+      const result = classify({ error: new TypeError('fetch failed', { cause: coded('CERT_HAS_EXPIRED', 'certificate has expired') }) });
+      assert.equal(summary(result), 'retryable tls');
+      assert.equal((result as RetryableDeliveryError).message, 'tls expired: certificate has expired (CERT_HAS_EXPIRED)');
+    });
+
+    it('prefers a tls failure to a refused connection of the other address family', () => {
+      const error = new AggregateError([coded('ECONNREFUSED'), coded('DEPTH_ZERO_SELF_SIGNED_CERT', 'self-signed certificate')], 'connect failed');
+      assert.equal(summary(classify({ error })), 'retryable tls');
+    });
+
     it('classifies the TimeoutError of AbortSignal.timeout as retryable timeout', () => {
       assert.equal(summary(classify({ error: new DOMException('timed out', 'TimeoutError') })), 'retryable timeout');
     });
@@ -233,7 +281,7 @@ describe('delivery classify', () => {
     });
 
     it('classifies anything else as permanent unexpected and keeps it as the cause', () => {
-      for (const error of [new Error('boom'), coded('CERT_HAS_EXPIRED'), 'a string', undefined, null, 42]) {
+      for (const error of [new Error('boom'), coded('ERR_TLS_INVALID_CONTEXT'), coded('ERR_SSLX'), 'a string', undefined, null, 42]) {
         const result = classify({ error });
         assert.equal(summary(result), 'permanent unexpected');
         assert.equal((result as PermanentDeliveryError).cause, error);

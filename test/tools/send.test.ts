@@ -3,7 +3,9 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { runCli } from '../helpers/cli.js';
 import { tempDir, writeFiles } from '../helpers/folders.js';
+import { startHttpsSink, type HttpsSink } from '../helpers/https-sink.js';
 import { startRecordingSink, type RecordingSink } from '../helpers/sink.js';
+import { makeTestCertificates, type TestCertificates } from '../helpers/tls-certificates.js';
 
 const purchase = { event_type: 'purchase', user_id: 'user-1234', time: 1641490144000, insert_id: 'ins-7', event_properties: { item: 'Blue shoes', price: 79.99 } };
 
@@ -63,6 +65,49 @@ describe('tools send', () => {
     const result = await runCli(['send', 'destinations/webhook', '--event', join(temp.dir, 'event.json'), '--sync', sync], { env: { WEBHOOK_SECRET: 'k-secret-2' } });
     assert.equal(result.code, 1);
     assert.match(result.stderr, /POST http:\/\/127\.0\.0\.1:9\/closed failed: .*ECONNREFUSED/);
+  });
+
+  describe('to an https endpoint of a private CA', () => {
+    let certificates: TestCertificates;
+    let sink: HttpsSink;
+    before(async () => {
+      certificates = makeTestCertificates();
+      sink = await startHttpsSink(certificates.valid);
+      writeFiles(temp.dir, { 'private-ca.pem': certificates.ca });
+    });
+    after(async () => {
+      await sink.close();
+      certificates.remove();
+    });
+    function httpsSync(name: string, tls?: object): string {
+      writeFiles(temp.dir, { [`${name}.json`]: { parameters: { url: `${sink.origin}/in` }, ...(tls ? { tls } : {}) } });
+      return join(temp.dir, `${name}.json`);
+    }
+    const send = (sync: string) => runCli(['send', 'destinations/webhook', '--event', join(temp.dir, 'event.json'), '--sync', sync]);
+
+    it('sends with the CA bundle the sync names', async () => {
+      const result = await send(httpsSync('private-ca', { ca: { file: 'private-ca.pem' } }));
+      assert.equal(result.code, 0, result.stderr);
+      assert.equal(result.stdout, 'HTTP 200\n{"ok":true}\n');
+      assert.equal(sink.bodies.length, 1);
+    });
+
+    it('fails without it, saying the issuer is unknown, and never sends unverified', async () => {
+      const before = sink.bodies.length;
+      const result = await send(httpsSync('no-ca'));
+      assert.equal(result.code, 1);
+      assert.match(result.stderr, /POST https:\/\/127\.0\.0\.1:\d+\/in failed: tls unknown_issuer: unable to verify the first certificate \(UNABLE_TO_VERIFY_LEAF_SIGNATURE\)/);
+      assert.equal(sink.bodies.length, before);
+    });
+
+    it('refuses to send when the bundle cannot be read, naming the sync file and field', async () => {
+      const before = sink.bodies.length;
+      const result = await send(httpsSync('missing-ca', { ca: { env: 'PRIVATE_CA_PEM' } }));
+      assert.equal(result.code, 1);
+      assert.match(result.stderr, /missing-ca\.json: .*tls\.ca: CA bundle: environment variable PRIVATE_CA_PEM is not set/);
+      assert.match(result.stderr, /refusing to send without the CA bundle/);
+      assert.equal(sink.bodies.length, before);
+    });
   });
 
   it('exits 2 without --event', async () => {

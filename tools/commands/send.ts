@@ -2,7 +2,8 @@
 // Renders the request an event produces and sends it once, for real; prints status and response.
 import { Agent, request } from 'undici';
 import { DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_REQUEST_TIMEOUT_MS } from '../../daemon/defaults.js';
-import { derivedSecretsOf, redactSecrets, renderEventRequest } from '../../daemon/registry/index.js';
+import { classify, RETRYABLE_CODES, RetryableDeliveryError } from '../../daemon/delivery/index.js';
+import { derivedSecretsOf, formatProblem, redactSecrets, renderEventRequest, syncTls, syncTlsProblems } from '../../daemon/registry/index.js';
 import { loadRequestInput } from '../request-input.js';
 import { parseCommandArgs, UsageError } from './usage.js';
 
@@ -11,10 +12,11 @@ const HELP = `usage: ${USAGE}
 
 Renders the request EVENT produces through a sync of the destination in DEST_DIR (--sync FILE,
 or the folder's first sync in name order) and sends it once: no retries, a ${DEFAULT_REQUEST_TIMEOUT_MS / 1000} s timeout.
-Prints the response status and body. Refuses to send while a secret parameter is unresolved.
+Prints the response status and body. Refuses to send while a secret parameter, or the sync's CA
+bundle (tls.ca), is unresolved; with a CA bundle, the server's certificate must chain to it.
 
-Exit 0 on a 2xx response, 1 otherwise (invalid input, render error, unresolved secret, network
-error, non-2xx status), 2 on usage errors.`;
+Exit 0 on a 2xx response, 1 otherwise (invalid input, render error, unresolved secret, network or
+TLS error, non-2xx status), 2 on usage errors.`;
 
 export async function run(args: string[]): Promise<number> {
   const { values, positionals } = parseCommandArgs(
@@ -38,6 +40,12 @@ export async function run(args: string[]): Promise<number> {
     console.error('destinations send: refusing to send with an unresolved secret');
     return 1;
   }
+  const tlsProblems = syncTlsProblems(sync);
+  if (tlsProblems.length > 0) {
+    for (const problem of tlsProblems) console.error(formatProblem(problem));
+    console.error('destinations send: refusing to send without the CA bundle the sync names');
+    return 1;
+  }
   let rendered;
   try {
     rendered = renderEventRequest(sync, input.event, 'send');
@@ -49,7 +57,9 @@ export async function run(args: string[]): Promise<number> {
   const { method, url, headers, body } = rendered.request;
   // What is printed is redacted against the secrets and what the render derived from them (Basic credentials).
   const printable = [...secrets, ...derivedSecretsOf(rendered.request)];
-  const dispatcher = new Agent({ connect: { timeout: DEFAULT_CONNECT_TIMEOUT_MS } });
+  // The sync's CA bundle, as the daemon's sender uses it: instead of the default roots, never fewer checks.
+  const { ca } = syncTls(sync);
+  const dispatcher = new Agent({ connect: { timeout: DEFAULT_CONNECT_TIMEOUT_MS, ...(ca === undefined ? {} : { ca }) } });
   try {
     const response = await request(url, {
       method,
@@ -66,7 +76,9 @@ export async function run(args: string[]): Promise<number> {
     return response.statusCode >= 200 && response.statusCode < 300 ? 0 : 1;
   } catch (error) {
     const cause = (error as { cause?: { code?: string; message?: string } }).cause;
-    const detail = [(error as Error).message, cause?.code ?? cause?.message].filter(Boolean).join(': ');
+    const failure = classify({ error });
+    // A TLS failure says what is wrong with the certificate (the daemon retries it as reason tls).
+    const detail = failure instanceof RetryableDeliveryError && failure.code === RETRYABLE_CODES.tls ? failure.message : [(error as Error).message, cause?.code ?? cause?.message].filter(Boolean).join(': ');
     console.error(`destinations send: ${method} ${redactSecrets(url, printable)} failed: ${redactSecrets(detail, printable)}`);
     return 1;
   } finally {
