@@ -1,13 +1,18 @@
 // Examples are golden tests: an event rendered through a sync (secrets masked, as in a preview)
 // must give exactly the expected request. Each difference is its own problem, placed at the
 // expected value in the example file.
+import { existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
 import type { DestinationExample } from '../../schema/generated/example.js';
 import { checkEvent } from '../events/index.js';
 import { renderEventRequest } from './event-request.js';
 import { pointerOf, type JsonDocument, type Problems } from './problems.js';
 import { templatesFor } from './render-for-sync.js';
-import { show } from './schemas.js';
+import { readJson } from './read-json.js';
+import { checkAgainstSchema, show, validateExampleFile } from './schemas.js';
 import type { LoadedSync } from './types.js';
+
+export const EXAMPLES_DIR = 'examples';
 
 /** At most this many differences are reported per example; the rest are counted. */
 const MAX_DIFFERENCES = 20;
@@ -113,4 +118,22 @@ export function diffJson(expected: unknown, actual: unknown, pointer: string, ou
     return;
   }
   if (!Object.is(expected, actual) && JSON.stringify(expected) !== JSON.stringify(actual)) out.push(difference(pointer, expected, actual));
+}
+
+/** The folder's examples/*.json, each checked against the schema. */
+export function readExamples(dir: string, problems: Problems): JsonDocument[] {
+  const examples = join(dir, EXAMPLES_DIR);
+  if (!existsSync(examples)) return [];
+  const documents: JsonDocument[] = [];
+  for (const entry of readdirSync(examples, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
+    if (entry.name.startsWith('.')) continue;
+    const file = join(examples, entry.name);
+    if (!entry.isFile() || !entry.name.endsWith('.json')) {
+      problems.warning(file, 'ignored: an example is a .json file in examples/');
+      continue;
+    }
+    const document = readJson(file, problems);
+    if (document && checkAgainstSchema(document, validateExampleFile, problems)) documents.push(document);
+  }
+  return documents;
 }

@@ -5,11 +5,10 @@ export {
   loadDestinationDefinition,
   loadSync,
   listSyncFiles,
-  syncNameOf,
-  SLUG_PATTERN,
-  SYNC_NAME_PATTERN,
   type LoadOptions,
 } from './load.js';
+export { SLUG_PATTERN } from './read-definition.js';
+export { SYNC_NAME_PATTERN, syncNameOf } from './read-sync.js';
 export {
   renderForSync,
   renderEventsForSync,

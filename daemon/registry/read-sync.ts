@@ -1,0 +1,130 @@
+// One sync file, checked against its destination: parameters (secrets by reference only), field
+// mappings, selected properties, filter conditions and the destination's limits; then resolved into
+// a LoadedSync with its filter and selection.
+import { basename } from 'node:path';
+import type { SyncDefinition } from '../../schema/generated/sync.js';
+import { compileFilter, isIdentifyEvent, type EventPredicate } from '../events/index.js';
+import { isSecretRef } from '../secrets/index.js';
+import { resolveParameters } from './parameters.js';
+import { pointerOf, type Problems } from './problems.js';
+import { readJson } from './read-json.js';
+import { checkAgainstSchema, show, validateSyncFile } from './schemas.js';
+import type { LoadedDestination, LoadedSync } from './types.js';
+
+/** A sync's name: its file name without .json (consumer and dead-letter names derive from it). */
+export const SYNC_NAME_PATTERN = /^[a-z0-9][a-z0-9_-]*$/;
+
+export interface SyncReadSettings {
+  resolveSecrets: boolean;
+  env: NodeJS.ProcessEnv;
+}
+
+export function syncNameOf(file: string): string {
+  return basename(file, '.json');
+}
+
+export function readSync(destination: LoadedDestination | undefined, file: string, settings: SyncReadSettings, problems: Problems): LoadedSync | undefined {
+  const name = syncNameOf(file);
+  if (!SYNC_NAME_PATTERN.test(name)) problems.error(file, `sync name "${name}" (its file name) must match ${SYNC_NAME_PATTERN.source}`);
+  const document = readJson(file, problems);
+  if (!document || !checkAgainstSchema(document, validateSyncFile, problems)) return undefined;
+  // Without a valid destination.json there is nothing more to check a sync against.
+  if (!destination) return undefined;
+  const before = problems.list.length;
+  const sync = document.value as SyncDefinition;
+  const definition = destination.definition;
+  const declared = definition.parameters ?? [];
+  const limits = definition.limits ?? {};
+
+  for (const [parameterName, value] of Object.entries(sync.parameters ?? {})) {
+    const pointer = pointerOf('parameters', parameterName);
+    const parameter = declared.find((candidate) => candidate.name === parameterName);
+    if (!parameter) {
+      const known = declared.map((candidate) => candidate.name);
+      problems.at(document, pointer, `unknown parameter "${parameterName}": ${destination.slug} declares ${known.length ? known.join(', ') : 'no parameters'}`);
+    } else if (parameter.secret && !isSecretRef(value)) {
+      problems.at(document, pointer, `parameter "${parameterName}" is secret: give it by reference ({"env": "NAME"} or {"file": "path"}), never inline`);
+    }
+  }
+  for (const parameter of declared) {
+    if ((parameter.required ?? true) && parameter.default === undefined && sync.parameters?.[parameter.name] === undefined) {
+      problems.at(document, sync.parameters ? '/parameters' : '', `missing required parameter "${parameter.name}" (${parameter.displayName})`);
+    }
+  }
+
+  const mappings = definition.userPropertyMappings ?? [];
+  for (const mappingName of Object.keys(sync.fieldMappings ?? {})) {
+    if (!mappings.some((mapping) => mapping.name === mappingName)) {
+      problems.at(document, pointerOf('fieldMappings', mappingName), `unknown field "${mappingName}": ${destination.slug} maps ${mappings.length ? mappings.map((mapping) => mapping.name).join(', ') : 'no fields'}`);
+    }
+  }
+  for (const mapping of mappings) {
+    if (mapping.required && sync.fieldMappings?.[mapping.name] === undefined) {
+      problems.at(document, sync.fieldMappings ? '/fieldMappings' : '', `missing required mapping "${mapping.name}": map it to an event field or a user, event or group property in fieldMappings`);
+    }
+  }
+
+  const selected = sync.selectedProperties ?? [];
+  if (limits.maxSelectedProperties !== undefined && selected.length > limits.maxSelectedProperties) {
+    problems.at(document, '/selectedProperties', `${selected.length} selected properties, but ${destination.slug} accepts at most ${limits.maxSelectedProperties}`);
+  }
+  const outputNames = new Set<string>();
+  selected.forEach((property, index) => {
+    const key = property.as ?? property.property;
+    if (outputNames.has(key)) problems.at(document, pointerOf('selectedProperties', index), `two selected properties are both named "${key}" in mappedProperties: use "as" to rename one`);
+    outputNames.add(key);
+  });
+
+  const eventTypes = sync.filter?.eventTypes;
+  if (limits.maxEventTypes !== undefined) {
+    if (!eventTypes?.length) {
+      problems.at(document, sync.filter ? '/filter' : '', `${destination.slug} accepts at most ${limits.maxEventTypes} event types: list the ones to send in filter.eventTypes`);
+    } else if (eventTypes.length > limits.maxEventTypes) {
+      problems.at(document, '/filter/eventTypes', `${eventTypes.length} event types, but ${destination.slug} accepts at most ${limits.maxEventTypes}`);
+    }
+  }
+  (sync.filter?.conditions ?? []).forEach((condition, index) => {
+    const pointer = pointerOf('filter', 'conditions', index);
+    const presence = condition.op === 'set' || condition.op === 'not_set';
+    if (presence && condition.value !== undefined) problems.at(document, `${pointer}/value`, `"${condition.op}" takes no value`);
+    if (!presence && condition.value === undefined) problems.at(document, pointer, `"${condition.op}" needs a value`);
+    if (Array.isArray(condition.value) && condition.op !== 'is' && condition.op !== 'is_not') {
+      problems.at(document, `${pointer}/value`, `only "is" and "is_not" take a list of values`);
+    }
+    const numeric = ['less', 'less_or_equal', 'greater', 'greater_or_equal'].includes(condition.op);
+    if (numeric && condition.value !== undefined && !Array.isArray(condition.value) && !Number.isFinite(Number(condition.value))) {
+      problems.at(document, `${pointer}/value`, `"${condition.op}" compares numbers: ${show(condition.value)} is not a number`);
+    }
+  });
+
+  const identifyForwarding = sync.identifyForwarding ?? false;
+  if (identifyForwarding && !destination.identify) {
+    problems.at(document, '/identifyForwarding', `${destination.slug} has no identify request, so it cannot forward identify events`);
+  }
+  if (problems.list.slice(before).some((problem) => problem.severity === 'error')) return undefined;
+
+  const parameters = resolveParameters(declared, sync.parameters, { syncFile: file, resolveSecrets: settings.resolveSecrets, env: settings.env });
+  const eventFilter = compileFilter(sync.filter);
+  const forwardsIdentify = identifyForwarding && destination.identify !== undefined;
+  // Identify events are governed by identifyForwarding alone; the event filter is for tracked events.
+  const filter: EventPredicate = (event) => (isIdentifyEvent(event) ? forwardsIdentify : eventFilter(event));
+  return {
+    id: `${destination.slug}.${name}`,
+    name,
+    file,
+    destination,
+    definition: sync,
+    enabled: sync.enabled ?? true,
+    identifyForwarding,
+    parameters,
+    filter,
+    selection: {
+      selectedProperties: selected,
+      fieldMappings: Object.entries(sync.fieldMappings ?? {}).flatMap(([fieldName, source]) => {
+        const mapping = mappings.find((candidate) => candidate.name === fieldName);
+        return source && mapping ? [{ name: fieldName, source, required: mapping.required ?? false, identifier: mapping.identifier ?? false }] : [];
+      }),
+      maxIdentifierBytes: limits.maxIdentifierBytes,
+    },
+  };
+}
