@@ -52,6 +52,8 @@ export function writeBenchDestination(root: string, spec: DestinationSpec, sinkU
   for (let i = 1; i <= spec.syncs; i++) {
     syncs[spec.syncs === 1 ? 'main' : `s${String(i).padStart(2, '0')}`] = {
       parameters: { endpoint: sinkUrl, token: { env: SINK_TOKEN_ENV } },
+      // The events are published before the daemon starts: read the stream from its start.
+      startAt: 'all',
       selectedProperties: SELECTED_PROPERTIES.map((property) => ({ scope: 'event', property })),
     };
   }

@@ -9,6 +9,17 @@ import { createLogger, type Logger } from './log.js';
 import { startAdminServer, type AdminServer } from './admin/index.js';
 import { notifySystemd, startTracingFromEnv } from './telemetry/index.js';
 
+/** The admin port cannot be bound (another daemon has it): nothing was taken from NATS. */
+export class AdminPortError extends Error {
+  override name = 'AdminPortError';
+  constructor(host: string, port: number, cause: NodeJS.ErrnoException) {
+    super(
+      `cannot listen on the admin port ${host}:${port} (${cause.code ?? cause.message}); another daemon may have it: give each daemon on a host its own admin.port, or 0 for any free port (the chosen port is logged)`,
+      { cause },
+    );
+  }
+}
+
 export interface RunningDaemon {
   daemon: Daemon;
   admin?: AdminServer;
@@ -25,14 +36,22 @@ export async function runDaemon(options: { configFile?: string; settings?: Daemo
   daemon = new Daemon(settings, log);
   log.info('starting', { config: settings.file ?? '(defaults)', destinationsDir: settings.destinationsDir });
   const tracing = await startTracingFromEnv(log);
+  // Everything that can fail at start-up fails before the first message is taken: the admin port is
+  // bound first (a second daemon on the same port stops here), then the folders, secrets and NATS.
+  let admin: AdminServer | undefined;
   try {
+    if (settings.admin.enabled) {
+      admin = await startAdminServer(daemon).catch((error: NodeJS.ErrnoException) => {
+        throw new AdminPortError(settings.admin.host, settings.admin.port, error);
+      });
+      log.info('admin listening', { url: `http://${settings.admin.host}:${admin.port}` });
+    }
     await daemon.start();
   } catch (error) {
+    await admin?.close();
     await tracing?.shutdown();
     throw error;
   }
-  const admin = settings.admin.enabled ? await startAdminServer(daemon) : undefined;
-  if (admin) log.info('admin listening', { url: `http://${settings.admin.host}:${admin.port}` });
   void notifySystemd({ READY: '1', STATUS: `consuming ${daemon.runners.size} syncs` }, log);
 
   let resolveStopped!: () => void;

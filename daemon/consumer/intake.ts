@@ -24,6 +24,8 @@ export interface IntakeOptions {
   jsm: JetStreamManager;
   settings: DaemonSettings;
   consumerName: string;
+  /** Where the consumer starts when it is first created: "new", "all" or an ISO time (the sync's startAt). */
+  startAt: string;
   /** Requests in flight are counted in the sync's stats (stats.inFlight). */
   stats: SyncStats;
   /** The destination's gate, shared by its syncs. */
@@ -37,6 +39,13 @@ export interface MessagesInHand {
   letGo(msgs: readonly JsMsg[]): void;
   /** A request ended: its slot in the sync's and the destination's caps is free. */
   requestEnded(): void;
+}
+
+/** A new consumer's start: new events only (the default), the whole stream, or from a time. */
+function deliverPolicyOf(startAt: string): { deliver_policy: DeliverPolicy; opt_start_time?: string } {
+  if (startAt === 'all') return { deliver_policy: DeliverPolicy.All };
+  if (startAt === 'new') return { deliver_policy: DeliverPolicy.New };
+  return { deliver_policy: DeliverPolicy.StartTime, opt_start_time: new Date(startAt).toISOString() };
 }
 
 export class Intake implements GateWaiter, MessagesInHand {
@@ -57,17 +66,19 @@ export class Intake implements GateWaiter, MessagesInHand {
     const config = {
       durable_name: consumerName,
       ack_policy: AckPolicy.Explicit,
-      deliver_policy: DeliverPolicy.All,
+      ...deliverPolicyOf(this.options.startAt),
       ack_wait: stream.ackWaitMs * 1_000_000,
       max_ack_pending: stream.maxAckPending,
       // The delivery machine decides when to give up; JetStream must never drop a message itself.
       max_deliver: -1,
     };
+    // An existing consumer keeps its place (startAt applies once, when it is made).
     try {
       await jsm.consumers.info(stream.name, consumerName);
       await jsm.consumers.update(stream.name, consumerName, { ack_wait: config.ack_wait, max_ack_pending: config.max_ack_pending, max_deliver: -1 });
     } catch {
       await jsm.consumers.add(stream.name, config);
+      log.info('created the sync\'s consumer', { consumer: consumerName, startAt: this.options.startAt });
     }
     const consumer = await js.consumers.get(stream.name, consumerName);
     // A small client-side buffer: messages waiting there are not yet ours to heartbeat, so a big
@@ -85,6 +96,12 @@ export class Intake implements GateWaiter, MessagesInHand {
   async #pull(messages: ConsumerMessages, handler: IntakeHandler): Promise<void> {
     const gate = this.options.gate;
     for await (const msg of messages) {
+      // Stopped: what the client had buffered is still yielded (nats.js ends the iterator after it),
+      // and goes straight back, so another daemon or the next start gets it at once, not after ack_wait.
+      if (!this.#pulling) {
+        handler.handBack(msg);
+        continue;
+      }
       // The capacity gate: no new request while the sync, or its destination, has its fill in
       // flight. Checked before taking the message, so neither cap is ever passed.
       if (this.#ownCapacityFull || gate.full) {
@@ -99,9 +116,9 @@ export class Intake implements GateWaiter, MessagesInHand {
         }
         this.letGo([msg]);
         if (!this.#pulling) {
-          // Stopped while parked: this one goes straight back; the client's buffer is redelivered after ack_wait.
+          // Stopped while parked: this one goes straight back, and so does the rest of the buffer.
           handler.handBack(msg);
-          break;
+          continue;
         }
       }
       try {
@@ -156,7 +173,7 @@ export class Intake implements GateWaiter, MessagesInHand {
     return this.options.stats.inFlight >= this.options.settings.maxInFlightPerSync;
   }
 
-  /** Stops taking messages; what is in hand stays in hand. */
+  /** Stops taking messages and hands back what the client had buffered; what is in hand stays in hand. */
   async stop(): Promise<void> {
     if (!this.#pulling) return;
     this.#pulling = false;

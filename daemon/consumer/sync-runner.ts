@@ -77,6 +77,7 @@ export class SyncRunner {
       jsm: services.jsm,
       settings,
       consumerName: this.consumerName,
+      startAt: sync.definition.startAt ?? 'new',
       stats: this.stats,
       gate: services.gate ?? new InFlightGate(Infinity),
       log: this.#log,
@@ -173,15 +174,24 @@ export class SyncRunner {
     return this.#intake.inHand;
   }
 
-  /** Stops taking messages; deliveries already started go on. */
+  /**
+   * Stops taking messages and hands back at once, with no delay, whatever was taken but not sent:
+   * the client's buffer, unsent batches, requests queued in the limiter (a pause included) and
+   * requests waiting for an in-process retry. Requests on the wire go on.
+   */
   async stopPulling(): Promise<void> {
     await this.#intake.stop();
-    // Whatever the client had buffered but not handed to us is redelivered by JetStream after ack_wait.
-    this.#batchers.track.flush();
-    this.#batchers.identify.flush();
+    for (const batcher of Object.values(this.#batchers)) {
+      const msgs = batcher.takePending().map((item) => item.msg);
+      this.#outcomes.release(msgs);
+      this.#intake.letGo(msgs);
+    }
+    // Queued requests are rejected (their deliveries end released: nak), running ones finish.
+    void this.#limiter.stop();
+    this.#actors.abortWaiting();
   }
 
-  /** Waits up to `timeoutMs` for in-flight deliveries, then releases the rest back to JetStream. */
+  /** Hands back what was not sent, waits up to `timeoutMs` for the requests on the wire, then releases the rest. */
   async drain(timeoutMs: number): Promise<void> {
     await this.stopPulling();
     await this.#intake.whenEmpty(timeoutMs);

@@ -294,6 +294,11 @@ export class DeliveryActors {
     return actor;
   }
 
+  /** Releases the deliveries waiting for an in-process retry (nothing of theirs is on the wire). */
+  abortWaiting(): void {
+    for (const actor of [...this.#running.keys()]) if (actor.getSnapshot().value === 'waiting') actor.send({ type: 'abort' });
+  }
+
   /** Releases every running delivery: each ends `released` and cancels its request in flight. */
   abortAll(): void {
     for (const actor of [...this.#running.keys()]) actor.send({ type: 'abort' });

@@ -30,6 +30,10 @@ export type ConditionValue = string | number | boolean;
 export interface SyncDefinition {
   $schema?: string;
   enabled?: boolean;
+  /**
+   * Where a new sync's consumer starts reading the event stream, used once, when its consumer is first created (an existing consumer is never moved): "new" (events published from then on, the default, as Amplitude streams from the moment a sync is enabled), "all" (everything the stream still holds), or an ISO 8601 time (events published from then on).
+   */
+  startAt?: ('new' | 'all') | string;
   description?: string;
   /**
    * Values for the destination's declared parameters. A secret parameter must be a reference.

@@ -2,7 +2,7 @@
 import { ConfigError } from '../../daemon/config/index.js';
 import { DestinationsInvalidError } from '../../daemon/daemon.js';
 import { NatsUnavailableError } from '../../daemon/nats/index.js';
-import { runDaemon } from '../../daemon/run-daemon.js';
+import { AdminPortError, runDaemon } from '../../daemon/run-daemon.js';
 import { parseCommandArgs } from './usage.js';
 
 const USAGE = 'destinations daemon [--config FILE]';
@@ -18,7 +18,7 @@ export async function run(args: string[]): Promise<number> {
     await running.stopped;
     return 0;
   } catch (error) {
-    if (error instanceof ConfigError || error instanceof DestinationsInvalidError || error instanceof NatsUnavailableError) {
+    if (error instanceof ConfigError || error instanceof DestinationsInvalidError || error instanceof NatsUnavailableError || error instanceof AdminPortError) {
       console.error(error.message);
       return 1;
     }
