@@ -156,8 +156,18 @@ export class Daemon implements DaemonViewSource {
     if (!stats) this.syncStats.set(sync.id, (stats = new SyncStats()));
     let gate = this.gates.get(sync.destination.slug);
     if (!gate) this.gates.set(sync.destination.slug, (gate = new InFlightGate(this.settings.maxInFlightPerDestination)));
-    const maxPayload = this.session && maxPayloadOf(this.session.connection);
-    const runner = new SyncRunner(sync, { js: this.js, jsm: this.jsm, settings: this.settings, sender: this.sender, log: this.log, stats, gate, maxPayload });
+    const connection = this.session!.connection;
+    const runner = new SyncRunner(sync, {
+      js: this.js,
+      jsm: this.jsm,
+      settings: this.settings,
+      sender: this.sender,
+      log: this.log,
+      stats,
+      gate,
+      maxPayload: maxPayloadOf(connection),
+      roundTrip: () => connection.flush(),
+    });
     if (this.rateShare) runner.shareRate(this.rateShare.shareOf(sync.id));
     await runner.start();
     this.runners.set(sync.id, runner);

@@ -30,6 +30,8 @@ export interface IntakeOptions {
   stats: SyncStats;
   /** The destination's gate, shared by its syncs. */
   gate: InFlightGate;
+  /** A round trip to the server on the consumer's connection (a flush). */
+  roundTrip: () => Promise<void>;
   log: Logger;
 }
 
@@ -56,11 +58,15 @@ export class Intake implements GateWaiter, MessagesInHand {
   #capacityWaiter: (() => void) | undefined;
   #heartbeat: NodeJS.Timeout | undefined;
   #pulling = false;
+  #handler: IntakeHandler | undefined;
+  /** Taken after the stop: handed back once the server has dropped our pull requests. */
+  #handBack: JsMsg[] = [];
 
   constructor(private readonly options: IntakeOptions) {}
 
   /** Creates (or updates) the durable consumer and starts pulling, handing each message to `handler`. */
   async start(handler: IntakeHandler): Promise<void> {
+    this.#handler = handler;
     const { jsm, js, settings, consumerName, log } = this.options;
     const stream = settings.stream;
     const config = {
@@ -96,10 +102,10 @@ export class Intake implements GateWaiter, MessagesInHand {
   async #pull(messages: ConsumerMessages, handler: IntakeHandler): Promise<void> {
     const gate = this.options.gate;
     for await (const msg of messages) {
-      // Stopped: what the client had buffered is still yielded (nats.js ends the iterator after it),
-      // and goes straight back, so another daemon or the next start gets it at once, not after ack_wait.
+      // Stopped: what the client had buffered is still yielded (nats.js ends the iterator after it);
+      // it goes back once the server has dropped this client's pull requests (stop()).
       if (!this.#pulling) {
-        handler.handBack(msg);
+        this.#handBack.push(msg);
         continue;
       }
       // The capacity gate: no new request while the sync, or its destination, has its fill in
@@ -116,8 +122,8 @@ export class Intake implements GateWaiter, MessagesInHand {
         }
         this.letGo([msg]);
         if (!this.#pulling) {
-          // Stopped while parked: this one goes straight back, and so does the rest of the buffer.
-          handler.handBack(msg);
+          // Stopped while parked: this one goes back, and so does the rest of the buffer.
+          this.#handBack.push(msg);
           continue;
         }
       }
@@ -183,6 +189,11 @@ export class Intake implements GateWaiter, MessagesInHand {
     this.#capacityWaiter = undefined;
     await this.#messages?.close().catch(() => undefined);
     await this.#loop;
+    // A round trip after the unsubscribe: the server has dropped this client's pull requests, so the
+    // messages handed back now go to another daemon (or the next start) at once, not to a request
+    // nobody reads any more (which would hold them until ack_wait).
+    await this.options.roundTrip().catch(() => undefined);
+    for (const msg of this.#handBack.splice(0)) this.#handler?.handBack(msg);
   }
 
   /** Resolves when nothing is in hand, or after `timeoutMs`. */

@@ -35,6 +35,8 @@ export interface RunnerServices {
   gate?: InFlightGate;
   /** The server's max_payload, which a dead letter must fit. */
   maxPayload?: number;
+  /** A round trip to the server (the connection's flush). */
+  roundTrip?: () => Promise<void>;
 }
 
 /** Durable consumer names allow letters, digits, - and _. */
@@ -80,6 +82,7 @@ export class SyncRunner {
       startAt: sync.definition.startAt ?? 'new',
       stats: this.stats,
       gate: services.gate ?? new InFlightGate(Infinity),
+      roundTrip: services.roundTrip ?? (() => services.jsm.getAccountInfo().then(() => undefined)),
       log: this.#log,
     });
     this.#outcomes = new Outcomes(sync, { js: services.js, settings, stats: this.stats, log: this.#log, rules, hand: this.#intake, maxPayload: services.maxPayload });

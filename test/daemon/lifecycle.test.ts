@@ -2,7 +2,9 @@
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { createServer, type AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
+import { jetstreamManager } from '@nats-io/jetstream';
 import { useNatsServer } from '../helpers/nats-server.js';
 import { answer, startTestSink, type TestSink } from '../helpers/http-sink.js';
 import { makeDestinationsDir, testDefinition, testEvent, writeDestinationFolder } from '../helpers/destination-folder.js';
@@ -28,7 +30,7 @@ function setup(sink: TestSink, options: { body?: string; settings?: Record<strin
     logLevel: 'info',
     ...options.settings,
   });
-  return { dir: folder.dir, config, subject, remove: folder.remove };
+  return { dir: folder.dir, config, subject, streamName: stream.name, remove: folder.remove };
 }
 
 const ENV = { LIFECYCLE_TOKEN: 'lifecycle-secret' };
@@ -157,6 +159,53 @@ describe('daemon lifecycle', () => {
       again.child.kill('SIGTERM');
       await again.exited;
     } finally {
+      await sink.close();
+      s.remove();
+    }
+  });
+
+  it('after SIGTERM hands back what it had taken but not sent, so a restart gets the rest at once, not after ack_wait', async () => {
+    // One request at a time to a destination that hangs: the client holds up to 100 more messages.
+    const sink = await startTestSink(() => 'hang');
+    const { subject, ...stream } = nats.streams('handback', 30_000);
+    const s = setup(sink, { settings: { maxInFlightPerSync: 1, stream } });
+    try {
+      const daemon = spawnDaemon(s.config, ENV);
+      await daemon.waitForLog('daemon ready');
+      await publishMany(subject, 50);
+      await sink.waitForRequests(1);
+      daemon.child.kill('SIGTERM');
+      assert.equal((await daemon.exited).code, 0);
+
+      sink.behave(() => answer.ok());
+      const restartedAt = Date.now();
+      const again = spawnDaemon(s.config, ENV);
+      await waitForDistinct(sink, 50, 5_000);
+      assert.ok(Date.now() - restartedAt < 5_000, 'the rest arrived within 5 s although ack_wait is 30 s');
+      again.child.kill('SIGTERM');
+      await again.exited;
+    } finally {
+      await sink.close();
+      s.remove();
+    }
+  });
+
+  it('refuses to start when its admin port is taken, before it takes any message', async () => {
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    const port = (taken.address() as AddressInfo).port;
+    const sink = await startTestSink();
+    const s = setup(sink, { settings: { admin: { enabled: true, host: '127.0.0.1', port } } });
+    try {
+      const daemon = spawnDaemon(s.config, ENV);
+      const exit = await daemon.exited;
+      assert.equal(exit.code, 1);
+      assert.match(daemon.stderr.join(''), new RegExp(`cannot listen on the admin port 127\\.0\\.0\\.1:${port} \\(EADDRINUSE\\)`));
+      assert.ok(!daemon.logs.some((line) => line.msg === 'sync consuming'), 'no consumer ran');
+      const jsm = await jetstreamManager(nats.connection);
+      await assert.rejects(jsm.streams.info(s.streamName), 'it stopped before NATS: no stream, no consumer was even made');
+    } finally {
+      taken.close();
       await sink.close();
       s.remove();
     }
