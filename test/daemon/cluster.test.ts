@@ -29,12 +29,13 @@ const EVENTS = 2_000;
 const MAX_IN_FLIGHT_PER_SYNC = 32;
 const DAEMONS = 2;
 /**
- * Duplicates the faults may cause. The killed daemon's requests in flight were sent and never
- * acked (≤ maxInFlightPerSync); the surviving daemon's acks and deliveries not yet replicated when
- * the consumer's leader died are delivered again (≤ its requests in flight plus what sits in its
- * client buffer). So: maxInFlightPerSync × daemons + the consume buffer.
+ * Duplicates the faults may cause: what each daemon holds when they strike. The killed daemon's
+ * requests in flight were sent and never acked. When the consumer's leader dies, the new one may not
+ * know of the last deliveries and acks, and hands out again what a daemon has in flight or still in
+ * its client buffer, while that daemon sends them too. So: daemons × (maxInFlightPerSync + the
+ * consume buffer). Measured: 32 to 158 of 2,000.
  */
-const DUPLICATE_BOUND = MAX_IN_FLIGHT_PER_SYNC * DAEMONS + DEFAULT_CONSUME_BUFFER;
+const DUPLICATE_BOUND = DAEMONS * (MAX_IN_FLIGHT_PER_SYNC + DEFAULT_CONSUME_BUFFER);
 /** A publish that fails while the stream's leader moves is tried again, this many times at most. */
 const PUBLISH_ATTEMPTS = 10;
 
@@ -181,9 +182,18 @@ describe('NATS cluster (deploy/nats-cluster)', () => {
         const deliveredAtKill = new Set(insertIds(sink)).size;
         assert.ok(published < EVENTS && deliveredAtKill < EVENTS, `the faults came mid-stream (${published} published, ${deliveredAtKill} delivered)`);
 
-        // Both come back as systemd would bring them back: same ports and store, same config.
+        // The daemon comes back at once, as systemd brings it back; the stream fails over to another
+        // server, and the killed one comes back with its store and catches up.
+        const restarted = start();
+        let newLeader: string | undefined;
+        await waitUntil(
+          watcher,
+          async () => (newLeader = await streamLeader(jsm, 'EVENTS')) !== undefined && newLeader !== leader,
+          20_000,
+          'another server leads the events stream',
+        );
         await killedServer.restart();
-        await start();
+        await restarted;
         await publishing;
         await waitForDistinct(sink, EVENTS, 45_000);
 
@@ -196,8 +206,6 @@ describe('NATS cluster (deploy/nats-cluster)', () => {
         );
         const duplicates = ids.length - distinct.size;
         assert.ok(duplicates <= DUPLICATE_BOUND, `${duplicates} duplicates, at most ${DUPLICATE_BOUND} expected`);
-        const newLeader = await streamLeader(jsm, 'EVENTS');
-        assert.notEqual(newLeader, leader, 'the stream moved to another leader');
         for (const daemon of daemons) {
           assert.deepEqual(daemon.logs.filter((line) => line.msg === 'NATS server error'), [], 'the cluster refused the daemon nothing');
           assert.equal(daemon.logs.filter((line) => line.level === 'warn' && String(line.msg).startsWith('stream replicas differ')).length, 0);
