@@ -6,7 +6,7 @@ import { InFlightGate, SyncRunner } from './consumer/index.js';
 import type { Logger } from './log.js';
 import { maxPayloadOf } from './dead-letter/index.js';
 import { RateShare, rateShareSubject } from './limit/index.js';
-import { connectNats, ensureStreams, type NatsSession } from './nats/index.js';
+import { connectNats, ensureStreams, untilJetStreamAnswers, type NatsSession } from './nats/index.js';
 import { formatProblem, loadDestinations, sameSyncTls, syncEgressHosts, syncTlsProblems, type LoadedDestination, type LoadedSync, type LoadProblem } from './registry/index.js';
 import { HttpSender } from './send/index.js';
 import { SyncStats, type DaemonView, type DaemonViewSource } from './telemetry/index.js';
@@ -130,8 +130,11 @@ export class Daemon implements DaemonViewSource {
 
     this.session = await connectNats(this.settings.nats, this.log, this.settings.baseDir);
     this.js = jetstream(this.session.connection);
-    this.jsm = await jetstreamManager(this.session.connection);
-    await ensureStreams(this.jsm, this.settings.stream, this.log);
+    // On a cluster in the middle of an election, JetStream answers "temporarily unavailable" or not
+    // at all for a few seconds: wait that out (bounded) instead of failing the start.
+    const connection = this.session.connection;
+    this.jsm = await untilJetStreamAnswers(() => jetstreamManager(connection), { what: 'JetStream', log: this.log });
+    await untilJetStreamAnswers(() => ensureStreams(this.jsm, this.settings.stream, this.log), { what: 'the streams', log: this.log });
     // Before the first runner: a sync's share of its rate limit is known before its first request.
     this.rateShare = new RateShare(
       this.session.connection,

@@ -2,10 +2,11 @@
 // capacity gates (the sync's own in-flight cap and its destination's), and the heartbeat that
 // tells JetStream a message taken is still in hand. It settles nothing: what becomes of a message
 // is decided by the runner and done by Outcomes.
-import { AckPolicy, DeliverPolicy, type ConsumerInfo, type ConsumerMessages, type JetStreamClient, type JetStreamManager, type JsMsg } from '@nats-io/jetstream';
+import { AckPolicy, DeliverPolicy, JetStreamApiCodes, JetStreamApiError, type ConsumerInfo, type ConsumerMessages, type JetStreamClient, type JetStreamManager, type JsMsg } from '@nats-io/jetstream';
 import type { DaemonSettings } from '../config/index.js';
 import { DEFAULT_CONSUME_BUFFER } from '../defaults.js';
 import type { Logger } from '../log.js';
+import { untilJetStreamAnswers } from '../nats/index.js';
 import type { SyncStats } from '../telemetry/index.js';
 import type { GateWaiter, InFlightGate } from './in-flight-gate.js';
 
@@ -78,15 +79,24 @@ export class Intake implements GateWaiter, MessagesInHand {
       // The delivery machine decides when to give up; JetStream must never drop a message itself.
       max_deliver: -1,
     };
-    // An existing consumer keeps its place (startAt applies once, when it is made).
-    try {
-      await jsm.consumers.info(stream.name, consumerName);
-      await jsm.consumers.update(stream.name, consumerName, { ack_wait: config.ack_wait, max_ack_pending: config.max_ack_pending, max_deliver: -1 });
-    } catch {
-      await jsm.consumers.add(stream.name, config);
-      log.info('created the sync\'s consumer', { consumer: consumerName, startAt: this.options.startAt });
-    }
-    const consumer = await js.consumers.get(stream.name, consumerName);
+    // An existing consumer keeps its place (startAt applies once, when it is made). On a cluster in
+    // an election, JetStream may not answer for a few seconds: waited out, bounded.
+    const consumer = await untilJetStreamAnswers(
+      async () => {
+        const existing = await jsm.consumers.info(stream.name, consumerName).catch((error: unknown) => {
+          if (error instanceof JetStreamApiError && error.code === JetStreamApiCodes.ConsumerNotFound) return undefined;
+          throw error;
+        });
+        if (existing) {
+          await jsm.consumers.update(stream.name, consumerName, { ack_wait: config.ack_wait, max_ack_pending: config.max_ack_pending, max_deliver: -1 });
+        } else {
+          await jsm.consumers.add(stream.name, config);
+          log.info("created the sync's consumer", { consumer: consumerName, startAt: this.options.startAt });
+        }
+        return js.consumers.get(stream.name, consumerName);
+      },
+      { what: `the consumer ${consumerName}`, log },
+    );
     // A small client-side buffer: messages waiting there are not yet ours to heartbeat, so a big
     // buffer on a slow sync outlives ack_wait and JetStream redelivers what we still hold.
     this.#messages = await consumer.consume({ max_messages: Math.min(stream.maxAckPending, DEFAULT_CONSUME_BUFFER) });

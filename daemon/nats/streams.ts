@@ -1,7 +1,9 @@
 // The two streams the daemon relies on: events in, dead letters out. Created when missing. An
 // existing event stream is left as the operator configured it, except that it must capture the
 // replay subjects (dead replay publishes there); the dead-letter stream's limits come from the
-// daemon config and are applied to an existing stream too (see decisions.md).
+// daemon config and are applied to an existing stream too (see decisions.md). Replicas are used
+// when a stream is created; an existing stream whose replicas differ is logged, not changed:
+// scaling a replicated stream moves its data between servers, which is the operator's call.
 import {
   DiscardPolicy,
   JetStreamApiCodes,
@@ -33,6 +35,7 @@ export async function ensureStreams(jsm: JetStreamManager, stream: StreamSetting
     retention: RetentionPolicy.Limits,
     storage: StorageType.File,
     max_age: 7 * DAY_NS,
+    num_replicas: stream.replicas,
   });
   const subjects = events.info.config.subjects ?? [];
   if (!subjects.includes(replay)) {
@@ -49,6 +52,7 @@ export async function ensureStreams(jsm: JetStreamManager, stream: StreamSetting
     // Full: the oldest letters go, so a new dead letter can always be written and no sync stalls.
     discard: DiscardPolicy.Old,
     ...limits,
+    num_replicas: stream.deadLetterReplicas,
   });
   const existing = dead.info.config;
   if (!dead.created && (existing.max_age !== limits.max_age || existing.max_bytes !== limits.max_bytes)) {
@@ -57,9 +61,15 @@ export async function ensureStreams(jsm: JetStreamManager, stream: StreamSetting
 }
 
 /** The stream's info, creating the stream when it is missing. */
-async function ensureStream(jsm: JetStreamManager, log: Logger, config: Partial<StreamConfig> & { name: string; subjects: string[] }): Promise<{ info: StreamInfo; created: boolean }> {
+async function ensureStream(
+  jsm: JetStreamManager,
+  log: Logger,
+  config: Partial<StreamConfig> & { name: string; subjects: string[]; num_replicas: number },
+): Promise<{ info: StreamInfo; created: boolean }> {
   try {
-    return { info: await jsm.streams.info(config.name), created: false };
+    const info = await jsm.streams.info(config.name);
+    warnOnReplicaMismatch(info, config.num_replicas, log);
+    return { info, created: false };
   } catch (error) {
     if (!(error instanceof JetStreamApiError) || error.code !== JetStreamApiCodes.StreamNotFound) throw error;
   }
@@ -78,4 +88,15 @@ async function updateLimits(jsm: JetStreamManager, log: Logger, existing: Stream
     // Not allowed (a cluster's permissions, say): the stream still works; the operator is told.
     log.error('cannot update the dead-letter stream limits; it keeps its own', { ...fields, error });
   }
+}
+
+function warnOnReplicaMismatch(info: StreamInfo, configured: number, log: Logger): void {
+  const actual = info.config.num_replicas;
+  if (actual === configured) return;
+  log.warn('stream replicas differ from the configuration; the stream is left as it is', {
+    stream: info.config.name,
+    configured,
+    actual,
+    change: `nats stream edit ${info.config.name} --replicas ${configured}`,
+  });
 }

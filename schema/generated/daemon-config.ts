@@ -63,6 +63,14 @@ export interface DaemonConfig {
     deadLetterMaxBytes?: number;
     maxAckPending?: number;
     ackWaitMs?: number;
+    /**
+     * Copies of the events stream a NATS cluster keeps (3 in a three-server cluster; 1 on a single server). Used when the daemon creates the stream; an existing stream keeps its own, and a difference is logged.
+     */
+    replicas?: number;
+    /**
+     * Copies of the dead-letter stream a NATS cluster keeps, like replicas.
+     */
+    deadLetterReplicas?: number;
   };
   /**
    * Relative to the config file.

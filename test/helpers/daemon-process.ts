@@ -73,7 +73,10 @@ export function spawnDaemon(configFile: string, env: NodeJS.ProcessEnv = {}): Da
       if (found) return Promise.resolve(found);
       return new Promise((resolve, reject) => {
         const timer = setTimeout(() => reject(new Error(`no log ${message} within ${timeoutMs} ms; stderr: ${stderr.join('')}; last logs: ${JSON.stringify(logs.slice(-5))}`)), timeoutMs);
-        const onExit = () => reject(new Error(`daemon exited before logging ${message}; stderr: ${stderr.join('')}`));
+        const onExit = () => {
+          clearTimeout(timer); // or a daemon that failed to start holds the test file open for the whole timeout
+          reject(new Error(`daemon exited before logging ${message}; stderr: ${stderr.join('')}`));
+        };
         void exited.then(onExit);
         waiters.push({
           match,

@@ -1,10 +1,10 @@
 // Starts a real nats-server with JetStream on a free loopback port and its own store folder.
 // Every test that touches NATS uses this; nothing talks to the machine's shared server.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { after, before } from 'node:test';
 import { jetstream, type JetStreamClient } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/nats-core';
@@ -15,7 +15,8 @@ export interface NatsServerHandle {
   port: number;
   storeDir: string;
   process: ChildProcess;
-  stop(): Promise<void>;
+  /** SIGTERM by default; SIGKILL for a crash. A store folder of the helper's own is removed. */
+  stop(signal?: NodeJS.Signals): Promise<void>;
 }
 
 export async function freePort(): Promise<number> {
@@ -41,6 +42,8 @@ export interface NatsServerOptions {
   config?: string;
   /** Added to nats-server's environment (the variables a configuration file refers to). */
   env?: NodeJS.ProcessEnv;
+  /** With a clustered `config`: the loopback port its routes listen on (the file's own is replaced). */
+  clusterPort?: number;
 }
 
 export async function startNatsServer(options: NatsServerOptions = {}): Promise<NatsServerHandle> {
@@ -51,8 +54,15 @@ export async function startNatsServer(options: NatsServerOptions = {}): Promise<
   if (options.config !== undefined) {
     // nats-server refuses -sd beside a store_dir in the file, so the copy names the test's folder.
     const copy = join(storeDir, 'nats-server.conf');
-    writeFileSync(copy, readFileSync(options.config, 'utf8').replace(/^(\s*store_dir\s*:\s*).*$/m, (_line, key: string) => `${key}${JSON.stringify(join(storeDir, 'jetstream'))}`));
+    const text = readFileSync(options.config, 'utf8');
+    writeFileSync(copy, text.replace(/^(\s*store_dir\s*:\s*).*$/m, (_line, key: string) => `${key}${JSON.stringify(join(storeDir, 'jetstream'))}`));
+    // nats-server reads an `include` relative to the including file, even an absolute path: copy it beside.
+    for (const [, file] of text.matchAll(/^\s*include\s+["']?([^"'\s;]+)["']?/gm)) {
+      mkdirSync(dirname(join(storeDir, file)), { recursive: true });
+      copyFileSync(join(dirname(options.config), file), join(storeDir, file));
+    }
     args = ['-c', copy, '-a', '127.0.0.1', '-p', String(port)];
+    if (options.clusterPort !== undefined) args.push('--cluster', `nats://127.0.0.1:${options.clusterPort}`);
   }
   const child = spawn('nats-server', args, {
     stdio: ['ignore', 'ignore', 'pipe'],
@@ -78,11 +88,11 @@ export async function startNatsServer(options: NatsServerOptions = {}): Promise<
     port,
     storeDir,
     process: child,
-    stop() {
+    stop(signal = 'SIGTERM') {
       stopped ??= new Promise<void>((resolve) => {
-        if (child.exitCode !== null) return resolve();
+        if (child.exitCode !== null || child.signalCode !== null) return resolve();
         child.once('exit', () => resolve());
-        child.kill('SIGTERM');
+        child.kill(signal);
       }).then(() => {
         if (ownsStore) rmSync(storeDir, { recursive: true, force: true });
       });
