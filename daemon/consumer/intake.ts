@@ -59,6 +59,8 @@ export class Intake implements GateWaiter, MessagesInHand {
   #capacityWaiter: (() => void) | undefined;
   #heartbeat: NodeJS.Timeout | undefined;
   #pulling = false;
+  /** The destination's slots this sync holds (its requests in flight, less those waiting for a retry). */
+  destinationSlots = 0;
   #handler: IntakeHandler | undefined;
   /** Taken after the stop: handed back once the server has dropped our pull requests. */
   #handBack: JsMsg[] = [];
@@ -99,6 +101,7 @@ export class Intake implements GateWaiter, MessagesInHand {
     );
     // A small client-side buffer: messages waiting there are not yet ours to heartbeat, so a big
     // buffer on a slow sync outlives ack_wait and JetStream redelivers what we still hold.
+    this.options.gate.join(this);
     this.#messages = await consumer.consume({ max_messages: Math.min(stream.maxAckPending, DEFAULT_CONSUME_BUFFER) });
     this.#pulling = true;
     // While a message waits (limiter queue, batch, in-process retry), tell JetStream it is in hand.
@@ -120,10 +123,10 @@ export class Intake implements GateWaiter, MessagesInHand {
       }
       // The capacity gate: no new request while the sync, or its destination, has its fill in
       // flight. Checked before taking the message, so neither cap is ever passed.
-      if (this.#ownCapacityFull || gate.full) {
+      if (this.#ownCapacityFull || gate.fullFor(this)) {
         this.hold(msg); // in hand while parked: heartbeated like the messages in flight
         // Checked again on waking: another sync may have taken the slot first.
-        while ((this.#ownCapacityFull || gate.full) && this.#pulling) {
+        while ((this.#ownCapacityFull || gate.fullFor(this)) && this.#pulling) {
           await new Promise<void>((resolve) => {
             this.#capacityWaiter = resolve;
             gate.park(this);
@@ -162,18 +165,32 @@ export class Intake implements GateWaiter, MessagesInHand {
 
   requestStarted(): void {
     this.options.stats.inFlight += 1;
+    this.destinationSlots += 1;
     this.options.gate.take();
   }
 
   /** The gate resumes one parked sync of the destination (this one included) that can go on. */
   requestEnded(): void {
     this.options.stats.inFlight -= 1;
+    this.destinationSlots -= 1;
     this.options.gate.give();
   }
 
-  /** Called by the gate when a slot of the destination frees: goes on pulling unless at its own cap. */
+  /** A request waits for an in-process retry: it keeps its place in the sync's cap, not the destination's. */
+  retryWaitStarted(): void {
+    this.destinationSlots -= 1;
+    this.options.gate.give();
+  }
+
+  /** Its wait is over (it is sent again, or settled): it holds a destination slot again, over the cap if need be. */
+  retryWaitEnded(): void {
+    this.destinationSlots += 1;
+    this.options.gate.take();
+  }
+
+  /** Called by the gate when a slot of the destination frees: goes on pulling unless at a cap. */
   resume(): boolean {
-    if (this.#capacityWaiter === undefined || this.#ownCapacityFull) return false;
+    if (this.#capacityWaiter === undefined || this.#ownCapacityFull || this.options.gate.fullFor(this)) return false;
     const resolve = this.#capacityWaiter;
     this.#capacityWaiter = undefined;
     resolve();
@@ -220,6 +237,7 @@ export class Intake implements GateWaiter, MessagesInHand {
   /** After the drain: no more heartbeats. */
   close(): void {
     if (this.#heartbeat) clearInterval(this.#heartbeat);
+    this.options.gate.quit(this);
   }
 
   /** The durable consumer as the server sees it (num_pending is the sync's lag). */

@@ -24,6 +24,8 @@ export interface SyncDeliveryServices {
   log: Logger;
   /** How much of a response to keep: all of it (bounded) when it may list failed batch items. */
   responseBytes: number | undefined;
+  /** The destination's slots: a request waiting for an in-process retry gives its slot back meanwhile. */
+  slots: { retryWaitStarted(): void; retryWaitEnded(): void };
 }
 
 export class SyncDelivery extends Delivery implements SettledDelivery {
@@ -105,9 +107,11 @@ export class SyncDelivery extends Delivery implements SettledDelivery {
       stats.waiting += 1;
       stats.retriedInProcess += this.items.length;
       this.#waiting = true;
+      this.services.slots.retryWaitStarted();
     } else if (this.#waiting) {
       stats.waiting -= 1;
       this.#waiting = false;
+      this.services.slots.retryWaitEnded();
     }
     this.trace.entered(state, this);
   }

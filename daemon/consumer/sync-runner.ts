@@ -96,6 +96,7 @@ export class SyncRunner {
       settings,
       outcomes: this.#outcomes,
       log: this.#log,
+      slots: this.#intake,
       responseBytes: definition.batch && (definition.request.multiStatus || definition.identify?.multiStatus) ? DEFAULT_MULTI_STATUS_BODY_BYTES : undefined,
     };
     const batch = definition.batch && { maxEvents: definition.batch.maxEvents, maxBytes: definition.batch.maxBytes, maxWaitMs: definition.batch.maxWaitMs ?? 100 };
