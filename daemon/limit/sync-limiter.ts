@@ -26,6 +26,9 @@
 import type { Limits } from '../../schema/generated/destination.js';
 import { DEFAULT_LIMITER_CATCH_UP_MS, DEFAULT_LIMITER_GROUP_INTERVAL_MS, DEFAULT_LIMITER_HIGH_WATER, DEFAULT_LIMITER_PACE_MARGIN } from '../defaults.js';
 
+/** After a pause, once this many may run at once the ramp is over (the default in-flight cap per sync; see SyncLimiter #rampCap). */
+const RAMP_OPEN = 256;
+
 /** A destination's rate limit (limits.rate in destination.json). */
 export type RateLimit = NonNullable<Limits['rate']>;
 
@@ -334,6 +337,13 @@ export class SyncLimiter {
   #rateDueAt: number | undefined;
   #stopped = false;
   #idleWaiters: Array<() => void> = [];
+  /**
+   * After a pause (Retry-After) the queue does not go at once: one request probes, and each answer
+   * lets one more run at once (so twice as many per round trip, like TCP's slow start), up to
+   * RAMP_OPEN, when the cap is lifted. A destination that keeps answering 429 with Retry-After thus
+   * gets one request per pause it asks for.
+   */
+  #rampCap: number | undefined;
 
   constructor(options: SyncLimiterOptions) {
     const { name, rate, maxConcurrency, highWater = DEFAULT_LIMITER_HIGH_WATER } = options;
@@ -361,6 +371,7 @@ export class SyncLimiter {
     if (
       this.#head === this.#queue.length &&
       this.#pausedUntil === 0 &&
+      this.#rampCap === undefined &&
       this.#shaper === undefined &&
       (this.#maxConcurrency === undefined || this.#running < this.#maxConcurrency)
     ) {
@@ -381,6 +392,8 @@ export class SyncLimiter {
    */
   pause(ms: number): void {
     if (this.#stopped || !(ms > 0)) return;
+    // Whatever the pause, it ends with one probe (see #rampCap).
+    this.#rampCap = 1;
     const until = this.#clock() + ms;
     if (until <= this.#pausedUntil) return;
     this.#pausedUntil = until;
@@ -481,12 +494,18 @@ export class SyncLimiter {
 
   readonly #release = (): void => {
     this.#running--;
+    const ramping = this.#rampCap !== undefined;
+    // An answer after a pause (a pause it brings is set just after this, and starts the ramp again).
+    if (ramping && this.#pausedUntil === 0) {
+      this.#rampCap! += 1;
+      if (this.#rampCap! >= RAMP_OPEN) this.#rampCap = undefined;
+    }
     if (this.#running === 0 && this.#idleWaiters.length > 0) {
       const waiters = this.#idleWaiters;
       this.#idleWaiters = [];
       for (const resolve of waiters) resolve();
     }
-    if (this.#maxConcurrency !== undefined && this.#head < this.#queue.length && this.#timer === undefined) this.#schedulePump();
+    if ((this.#maxConcurrency !== undefined || ramping) && this.#head < this.#queue.length && this.#timer === undefined) this.#schedulePump();
   };
 
   #schedulePump(): void {
@@ -520,8 +539,9 @@ export class SyncLimiter {
         this.#pausedUntil = 0;
       }
       let n = this.#queue.length - this.#head;
-      if (this.#maxConcurrency !== undefined) {
-        n = Math.min(n, this.#maxConcurrency - this.#running);
+      const cap = Math.min(this.#maxConcurrency ?? Infinity, this.#rampCap ?? Infinity);
+      if (cap !== Infinity) {
+        n = Math.min(n, cap - this.#running);
         if (n <= 0) {
           this.#rateDueAt = undefined;
           return;

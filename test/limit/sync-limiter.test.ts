@@ -204,7 +204,60 @@ describe('limit sync-limiter', () => {
     await advance(t, 29_999);
     assert.equal(started, 0);
     await advance(t, 1);
-    assert.equal(started, 3);
+    assert.ok(started >= 1, 'the probe went');
+    await advance(t, 1_000);
+    assert.equal(started, 3, 'the rest followed it');
+  });
+
+  it('ends a pause with one request, then twice as many per round of answers: the queue does not go at once', async (t) => {
+    mockTime(t);
+    const subject = limiter();
+    subject.pause(2_000);
+    const answers: Deferred[] = [];
+    const all = Array.from({ length: 40 }, () =>
+      subject.run(() => {
+        const answer = deferred();
+        answers.push(answer);
+        return answer.promise;
+      }),
+    );
+    await advance(t, 2_000);
+    assert.equal(answers.length, 1, 'one probe when the pause ends');
+    const waves: number[] = [];
+    let started = 1;
+    while (started < 40) {
+      for (const answer of answers.splice(0)) answer.resolve();
+      await turn();
+      await turn();
+      assert.ok(answers.length > 0, `the queue moves on after ${started} answered`);
+      waves.push(answers.length);
+      started += answers.length;
+    }
+    assert.deepEqual(waves.slice(0, 4), [2, 4, 8, 16], 'each round of answers lets twice as many go');
+    for (const answer of answers) answer.resolve();
+    await Promise.all(all);
+    // The ramp is over once it is wide open: an idle limiter runs a task at once again.
+    for (let i = 0; i < 256; i++) await subject.run(async () => undefined);
+    let ran = false;
+    void subject.run(async () => void (ran = true));
+    assert.equal(ran, true, 'straight through, no ramp left');
+  });
+
+  it('against a destination that keeps asking for a pause, sends one request per pause', async (t) => {
+    mockTime(t);
+    const subject = limiter();
+    let requests = 0;
+    // What the delivery machine does on a 429 with Retry-After: 1 s: pause the whole sync.
+    const tooMany = () =>
+      subject.run(async () => {
+        requests += 1;
+      }).then(() => subject.pause(1_000));
+    subject.pause(1_000);
+    const all = Array.from({ length: 256 }, () => tooMany());
+    for (let second = 1; second <= 8; second++) await advance(t, 1_000);
+    assert.ok(requests <= 9, `${requests} requests in 8 pauses of 1 s`);
+    void subject.stop();
+    await Promise.allSettled(all);
   });
 
   it('rejects at once with LimiterFullError when highWater requests are queued', async () => {
