@@ -96,11 +96,13 @@ export class Daemon implements DaemonViewSource {
           egressHosts: syncEgressHosts(sync),
           parkedAt: runner?.parkedAt,
           limiter: runner?.limiterState,
+          deadLettersFailingSince: runner?.deadLettersFailingSince,
           stats: this.syncStats.get(sync.id),
         };
       }),
     }));
     const disconnectedAt = this.session?.disconnectedAt;
+    const deadLettersFailing = destinations.flatMap((destination) => destination.syncs.filter((sync) => sync.deadLettersFailingSince));
     const notReady = this.stopping
       ? 'stopping'
       : !this.session
@@ -109,7 +111,9 @@ export class Daemon implements DaemonViewSource {
           ? `NATS disconnected${disconnectedAt ? ` since ${disconnectedAt.toISOString()}` : ''}`
           : notConsuming.length > 0
             ? `not consuming: ${notConsuming.join(', ')}`
-            : undefined;
+            : deadLettersFailing.length > 0
+              ? `dead letters cannot be written (the dead-letter stream refuses them) for ${deadLettersFailing.map((sync) => `${sync.id} since ${sync.deadLettersFailingSince!.toISOString()}`).join(', ')}`
+              : undefined;
     return { startedAt: this.startedAt, connected, ready: notReady === undefined, notReady, reloads: this.reloads, lastReload: this.lastReload, destinations };
   }
 

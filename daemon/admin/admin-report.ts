@@ -25,6 +25,7 @@ export function adminReport(view: DaemonView, now = Date.now()): AdminReport {
           egressHosts: sync.egressHosts,
           parkedAt: sync.parkedAt,
           limiter: sync.limiter && limiterReport(sync.limiter, now),
+          deadLettersFailingSince: sync.deadLettersFailingSince?.toISOString(),
           counts: sync.stats?.toJSON(),
         }),
       ),

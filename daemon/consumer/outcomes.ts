@@ -7,7 +7,7 @@ import { headers as natsHeaders } from '@nats-io/nats-core';
 import type { DaemonSettings } from '../config/index.js';
 import { DEFAULT_CARRIED_ATTEMPTS, DEFAULT_MAX_IN_PROCESS_WAIT_MS, DEFAULT_RESPONSE_EXCERPT_BYTES } from '../defaults.js';
 import { buildDeadLetter, deadLetterSubject } from '../dead-letter/index.js';
-import { decideRetry, failedItems, RETRY_DECISIONS, RetryableDeliveryError, type DeliveryOutcome, type DeliveryProgress, type ItemFailure, type RetryRules } from '../delivery/index.js';
+import { decideRetry, failedItems, retryDelayMs, RETRY_DECISIONS, RetryableDeliveryError, type DeliveryOutcome, type DeliveryProgress, type ItemFailure, type RetryRules } from '../delivery/index.js';
 import type { AmplitudeEvent } from '../events/index.js';
 import type { Logger } from '../log.js';
 import type { LoadedSync } from '../registry/index.js';
@@ -237,14 +237,24 @@ export class Outcomes {
     this.options.hand.requestEnded();
   }
 
-  /** Publishes a dead letter per message to the DEAD stream, then terminates the message. If the
-   *  dead letter cannot be written, the message goes back to JetStream: nothing is lost. */
+  /** Since when dead letters of this sync cannot be written (undefined while they can): readiness says so. */
+  get deadLettersFailingSince(): Date | undefined {
+    return this.#deadLettersFailingSince;
+  }
+
+  #deadLettersFailingSince: Date | undefined;
+
+  /**
+   * Publishes a dead letter per message to the DEAD stream, then terminates the message. A letter is
+   * written once: its message ID is the sync and the stream sequence, so a redelivery after a lost
+   * PubAck is deduplicated by the stream. If it cannot be written, the message goes back to JetStream
+   * with a wait that grows on the retry schedule (its delivery count), nothing is counted or logged as
+   * dead-lettered, and the sync's other messages flow on.
+   */
   async #deadLetter(msgs: readonly JsMsg[], cause: DeadLetterCause): Promise<void> {
-    const { js, settings, stats, log, hand } = this.options;
+    const { js, settings, stats, log, hand, rules } = this.options;
     const sync = this.sync;
     const subject = deadLetterSubject(settings.stream.deadLetterSubjectPrefix, sync.destination.slug, sync.name);
-    if (cause.reason === 'retries_exhausted') stats.expired += msgs.length;
-    else stats.countDiscarded(cause.reason, msgs.length);
     await Promise.all(
       msgs.map(async (msg, index) => {
         const letter = buildDeadLetter({
@@ -268,15 +278,21 @@ export class Outcomes {
         headers.set('Destinations-Reason', cause.reason);
         headers.set('Destinations-Sync', sync.id);
         try {
-          await js.publish(subject, JSON.stringify(letter), { headers, msgID: `${sync.id}:${msg.info.streamSequence}:${msg.info.deliveryCount}` });
-          // No reason in the TERM: nats-server 2.9 ignores "+TERM <reason>" and redelivers the
-          // message after ack_wait (a new dead letter each time); the reason is in the dead letter.
-          msg.term();
+          await js.publish(subject, JSON.stringify(letter), { headers, msgID: `${sync.id}:${msg.info.streamSequence}` });
         } catch (error) {
           stats.deadLetterFailures += 1;
-          log.error('cannot write dead letter; message returned to the stream', { error, reason: cause.reason });
-          msg.nak(DEFAULT_MAX_IN_PROCESS_WAIT_MS);
+          this.#deadLettersFailingSince ??= new Date();
+          const delayMs = retryDelayMs(rules.policy, msg.info.deliveryCount);
+          log.error('cannot write dead letter; message returned to the stream', { error, reason: cause.reason, retryInMs: delayMs });
+          msg.nak(delayMs);
+          return;
         }
+        // No reason in the TERM: nats-server 2.9 ignores "+TERM <reason>" and redelivers the
+        // message after ack_wait (a new dead letter each time); the reason is in the dead letter.
+        msg.term();
+        this.#deadLettersFailingSince = undefined;
+        if (cause.reason === 'retries_exhausted') stats.expired += 1;
+        else stats.countDiscarded(cause.reason, 1);
         log.warn('dead-lettered', { reason: cause.reason, message: letter.message, insertId: letter.insertId, attempts: cause.attempts, status: cause.lastStatus });
       }),
     );

@@ -169,6 +169,11 @@ export class SyncRunner {
     return this.#intake.parkedAt;
   }
 
+  /** Since when its dead letters cannot be written (the DEAD stream refuses them), if they cannot. */
+  get deadLettersFailingSince(): Date | undefined {
+    return this.#outcomes.deadLettersFailingSince;
+  }
+
   get limiterState(): LimiterState {
     return this.#limiter.state();
   }

@@ -39,6 +39,8 @@ export interface SyncView {
   /** Set while the consumer takes no message because a cap is full. */
   parkedAt?: 'sync' | 'destination';
   limiter?: LimiterState;
+  /** Since when its dead letters cannot be written, while they cannot. */
+  deadLettersFailingSince?: Date;
   /** The sync's counters (kept across reloads; absent before it first ran). */
   stats?: SyncStats;
 }

@@ -70,6 +70,10 @@ export interface SyncReport {
    */
   parkedAt?: 'sync' | 'destination';
   limiter?: LimiterReport;
+  /**
+   * While the sync's dead letters cannot be written (the dead-letter stream refuses them): since when (ISO 8601). Its messages wait in the stream meanwhile.
+   */
+  deadLettersFailingSince?: string;
   counts?: SyncCounts;
 }
 export interface LimiterReport {

@@ -218,13 +218,34 @@ describe('consumer outcomes', () => {
     assert.equal(stats.discarded.get('invalid_event'), 1);
   });
 
-  it('returns a message to the stream when its dead letter cannot be written, and does not terminate it', async () => {
-    // No stream holds this dead-letter subject: the publish is refused.
-    const { outcomes, stats, message, delivery } = setUp(single, { stream: { ...settings.stream, deadLetterSubjectPrefix: 'nowhere' } });
-    const msg = message();
+  it('returns a message whose dead letter cannot be written on the retry schedule, counts and logs nothing as dead-lettered, and says so until a letter is written', async () => {
+    // No stream holds this dead-letter subject yet: the publish is refused.
+    const prefix = `later${Date.now()}`;
+    const { outcomes, stats, message, delivery } = setUp(single, { stream: { ...settings.stream, deadLetterSubjectPrefix: prefix } });
+    const msg = message(2);
     await outcomes.settle(delivery([msg], { outcome: 'dead', status: 400, reason: 'http_4xx' }));
-    assert.deepEqual(msg.calls, [['nak', 5_000]]);
+    assert.deepEqual(msg.calls, [['nak', 120_000]], 'the schedule\'s wait after a 2nd delivery (60 s, doubled), not 5 s forever');
     assert.equal(stats.deadLetterFailures, 1);
+    assert.equal(stats.discarded.get('http_4xx'), undefined, 'not counted as dead-lettered');
+    assert.ok(outcomes.deadLettersFailingSince instanceof Date, 'the outage is known (readiness reports it)');
+
+    await jsm.streams.add({ name: `LATER${Date.now()}`, subjects: [`${prefix}.>`] });
+    const next = message();
+    await outcomes.settle(delivery([next], { outcome: 'dead', status: 400, reason: 'http_4xx' }));
+    assert.deepEqual(next.calls, [['term']]);
+    assert.equal(stats.discarded.get('http_4xx'), 1);
+    assert.equal(outcomes.deadLettersFailingSince, undefined, 'over once a letter is written');
+  });
+
+  it('writes a dead letter once: a second try for the same message is deduplicated by the stream', async () => {
+    const { outcomes, message, delivery } = setUp(single);
+    const msg = message(1);
+    const before = (await jsm.streams.info(settings.stream.deadLetterStream)).state.messages;
+    await outcomes.settle(delivery([msg], { outcome: 'dead', status: 400, reason: 'http_4xx' }));
+    // The term was lost, say: JetStream redelivers the message and it dies again.
+    msg.info.deliveryCount = 2;
+    await outcomes.settle(delivery([msg], { outcome: 'dead', status: 400, reason: 'http_4xx' }));
+    assert.equal((await jsm.streams.info(settings.stream.deadLetterStream)).state.messages, before + 1);
   });
 
   it('returns every message of a failed machine, and of a message whose handling threw, after a short wait', async () => {
