@@ -110,7 +110,8 @@ export class Outcomes {
       }
       case 'deferred':
         stats.deferred += items.length;
-        log.info('delivery will be retried', { attempt: delivery.attempt, status: delivery.status, reason: delivery.reason, delayMs: delivery.delayMs, events: items.length, kind });
+        // Per request, so debug: a failing sync is summarised every 10 s (failure-log.ts).
+        log.debug('delivery will be retried', { attempt: delivery.attempt, status: delivery.status, reason: delivery.reason, delayMs: delivery.delayMs, events: items.length, kind });
         for (const msg of msgs) this.#retryLater(msg, delivery.attempt, delivery.delayMs!);
         return this.#finish(msgs);
       case 'released':

@@ -10,6 +10,7 @@ import { EventContextError, type RenderedRequest } from '../render/index.js';
 import type { HttpSender } from '../send/index.js';
 import type { DeliveryTrace, SyncStats } from '../telemetry/index.js';
 import type { DeliveryItem } from './delivery-item.js';
+import type { FailureLog } from './failure-log.js';
 import type { Outcomes, SettledDelivery } from './outcomes.js';
 
 /** What every delivery of one sync shares. */
@@ -24,6 +25,8 @@ export interface SyncDeliveryServices {
   log: Logger;
   /** How much of a response to keep: all of it (bounded) when it may list failed batch items. */
   responseBytes: number | undefined;
+  /** One summary line at most every 10 s while the sync fails, and a line when it recovers. */
+  failures: FailureLog;
   /** The destination's slots: a request waiting for an in-process retry gives its slot back meanwhile. */
   slots: { retryWaitStarted(): void; retryWaitEnded(): void };
 }
@@ -80,7 +83,8 @@ export class SyncDelivery extends Delivery implements SettledDelivery {
           this.lastResponse = response;
           stats.countResponse(response.status);
           const result = classify({ status: response.status, headers: response.headers });
-          if (result instanceof Error) stats.countFailure(result.code);
+          if (result instanceof Error) this.#failed(result);
+          else this.services.failures.succeeded();
           self.send({ type: 'sent', result });
         },
         (error: unknown) => {
@@ -89,16 +93,22 @@ export class SyncDelivery extends Delivery implements SettledDelivery {
           this.lastResponse = undefined;
           stats.countResponse(undefined);
           const result = classify({ error });
-          if (result instanceof Error) stats.countFailure(result.code);
+          if (result instanceof Error) this.#failed(result);
           self.send({ type: 'sent', result });
         },
       );
   }
 
+  #failed(failure: Error & { code: string; status?: number }): void {
+    this.services.stats.countFailure(failure.code);
+    this.services.failures.failed(failure.code, failure.status, failure.message);
+  }
+
   /** Retry-After pauses the whole sync, not one request. */
   pause(ms: number): void {
     this.services.limiter.pause(ms);
-    this.services.log.warn('destination asked to slow down; sync paused', { pauseMs: ms });
+    // Per pause, so debug: the failure summary (failure-log.ts) and status show a failing, paused sync.
+    this.services.log.debug('destination asked to slow down; sync paused', { pauseMs: ms });
   }
 
   override entered(state: DeliveryState): void {

@@ -14,6 +14,7 @@ import type { HttpSender } from '../send/index.js';
 import { SyncStats, SyncTracer } from '../telemetry/index.js';
 import { Batcher } from './batcher.js';
 import { InFlightGate } from './in-flight-gate.js';
+import { FailureLog } from './failure-log.js';
 import { Intake, type ParkedAt } from './intake.js';
 import { Outcomes } from './outcomes.js';
 import { replayTarget } from './replay-target.js';
@@ -55,6 +56,7 @@ export class SyncRunner {
   readonly #batchers: Record<RequestKind, Batcher<DeliveryItem>>;
   readonly #deliveryServices: ConstructorParameters<typeof SyncDelivery>[0];
   readonly #maxEventBytes: number;
+  readonly #failures: FailureLog;
   readonly #streamName: string;
   readonly #log: Logger;
 
@@ -74,6 +76,7 @@ export class SyncRunner {
       maxInProcessWaitMs: settings.maxInProcessWaitMs,
       maxInProcessRetries: DEFAULT_MAX_IN_PROCESS_RETRIES,
     };
+    this.#failures = new FailureLog(this.#log);
     this.#intake = new Intake({
       js: services.js,
       jsm: services.jsm,
@@ -97,6 +100,7 @@ export class SyncRunner {
       outcomes: this.#outcomes,
       log: this.#log,
       slots: this.#intake,
+      failures: this.#failures,
       responseBytes: definition.batch && (definition.request.multiStatus || definition.identify?.multiStatus) ? DEFAULT_MULTI_STATUS_BODY_BYTES : undefined,
     };
     const batch = definition.batch && { maxEvents: definition.batch.maxEvents, maxBytes: definition.batch.maxBytes, maxWaitMs: definition.batch.maxWaitMs ?? 100 };
@@ -208,6 +212,7 @@ export class SyncRunner {
     this.#outcomes.flushAcks();
     await this.#limiter.stop();
     this.#intake.close();
+    this.#failures.stop();
   }
 
   /** The durable consumer as the server sees it (num_pending is the sync's lag). */
