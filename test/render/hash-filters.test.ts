@@ -1,8 +1,10 @@
 import assert from 'node:assert/strict';
-import { after, describe, it } from 'node:test';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
 import { hmacSha256, sha256, sha256Email, sha256Phone } from '../../daemon/render/hash-filters.js';
 import { buildEventContext, compileTemplate, RenderError, SecretTracker } from '../../daemon/render/index.js';
+import { PACKAGE_ROOT } from '../../daemon/paths.js';
 import { loadDestination, renderForSync } from '../../daemon/registry/index.js';
 import { derivedSecretsOf, redactorFor, Redactor } from '../../daemon/secrets/index.js';
 import { baseDefinition, baseSync, destinationFiles, tempDir, writeFiles } from '../helpers/folders.js';
@@ -108,6 +110,17 @@ describe('render hash filters', () => {
       () => render(source, { input: {}, parameters: {} }),
       (error: unknown) => error instanceof RenderError && /body\.njk:1:\d+/.test(error.message) && /hmac_sha256: the key is missing/.test(error.message),
     );
+  });
+
+  it('renders the ad-platform pattern of docs/writing-a-destination.md, leaving out what is missing', () => {
+    const guide = readFileSync(join(PACKAGE_ROOT, 'docs/writing-a-destination.md'), 'utf8');
+    const pattern = /Personal data for ad platforms[\s\S]*?```njk\n([\s\S]*?)```/.exec(guide)?.[1];
+    assert.ok(pattern, 'the pattern is in the guide');
+    const parameters = { salt: SALT };
+    const full = render(`{\n${pattern}}`, { mappedFields: { email: 'Test@Example.com ', phone: '+1 415 555 0123' }, input: { user_id: 'user-42' }, parameters });
+    assert.deepEqual(JSON.parse(full), { user_data: { em: [SHA256_TEST_EMAIL], ph: [SHA256_E164], external_id: HMAC_USER } });
+    const bare = render(`{\n${pattern}}`, { mappedFields: { phone: '415 555 0123' }, input: {}, parameters });
+    assert.deepEqual(JSON.parse(bare), { user_data: {} });
   });
 });
 
