@@ -7,7 +7,7 @@
 // would, through readMember.
 import { createRequire } from 'node:module';
 import { FORBIDDEN_NAMES, isCallable, readMember, TemplateGuardError } from './data-guard.js';
-import { TEMPLATE_FILTERS } from './filters.js';
+import { KEYED_FILTERS, TEMPLATE_FILTERS } from './filters.js';
 import { budget } from './render-budget.js';
 import { SecretTracker } from './secret-tracker.js';
 
@@ -165,7 +165,7 @@ function buildFilters(): Readonly<Record<string, Filter>> {
   for (const [name, filter] of Object.entries(REPLACED)) filters[name] = bounded(name, filter);
   for (const [name, filter] of Object.entries(TEMPLATE_FILTERS)) filters[name] = bounded(name, filter as Filter);
   // A render with real secrets learns which strings its filters derived from them (redacted like the secrets).
-  SecretTracker.watchFilters(filters);
+  SecretTracker.watchFilters(filters, KEYED_FILTERS);
   return Object.freeze(filters);
 }
 

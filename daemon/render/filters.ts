@@ -1,5 +1,6 @@
 // Template filters. Templates write JSON by hand, so every value goes through `json`, which
 // produces valid JSON whatever the data holds (quotes, newlines, unicode, bigints, NaN).
+import { hmacSha256, sha256, sha256Email, sha256Phone } from './hash-filters.js';
 
 /** JSON-encodes any value; undefined becomes null, non-finite numbers null, bigints their digits. */
 export function json(value: unknown, indent?: number): string {
@@ -85,4 +86,12 @@ export const TEMPLATE_FILTERS = {
   compact,
   truncate_bytes: truncateBytes,
   base64,
+  sha256,
+  sha256_email: sha256Email,
+  sha256_phone: sha256Phone,
+  hmac_sha256: hmacSha256,
 } as const;
+
+/** Filters whose arguments after the value are keys: their output is a keyed hash of the value, not
+ *  something derived from the key, so a secret key does not make it a string to redact. */
+export const KEYED_FILTERS: ReadonlySet<string> = new Set(['hmac_sha256']);

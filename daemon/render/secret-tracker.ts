@@ -67,13 +67,21 @@ export class SecretTracker {
     }
   }
 
-  /** Wraps every filter of a nunjucks environment's `filters` (built-in and ours) so renders can be tracked. */
-  static watchFilters(filters: Record<string, Filter>): void {
+  /**
+   * Wraps every filter of a nunjucks environment's `filters` (built-in and ours) so renders can be
+   * tracked. For the `keyed` filters (hmac_sha256) only the value counts, not the key: a keyed hash
+   * of a user id is a pseudonym meant to be stored and read, and redacting it would blank it in
+   * every dead letter and trace. A secret *value* hashed still makes the output derived.
+   */
+  static watchFilters(filters: Record<string, Filter>, keyed: ReadonlySet<string> = new Set()): void {
     for (const [name, filter] of Object.entries(filters)) {
+      const valueOnly = keyed.has(name);
       filters[name] = function (this: unknown, ...args: unknown[]): unknown {
         const output = filter.apply(this, args);
         // Only a string can carry a secret on (nunjucks' SafeString is a String object).
-        if (active !== undefined && (typeof output === 'string' || output instanceof String)) active.observe(args, String(output));
+        if (active !== undefined && (typeof output === 'string' || output instanceof String)) {
+          active.observe(valueOnly ? args.slice(0, 1) : args, String(output));
+        }
         return output;
       };
     }
