@@ -97,6 +97,7 @@ export class Daemon implements DaemonViewSource {
           parkedAt: runner?.parkedAt,
           limiter: runner?.limiterState,
           deadLettersFailingSince: runner?.deadLettersFailingSince,
+          circuit: runner?.circuit,
           stats: this.syncStats.get(sync.id),
         };
       }),

@@ -26,6 +26,12 @@ export function adminReport(view: DaemonView, now = Date.now()): AdminReport {
           parkedAt: sync.parkedAt,
           limiter: sync.limiter && limiterReport(sync.limiter, now),
           deadLettersFailingSince: sync.deadLettersFailingSince?.toISOString(),
+          circuit: sync.circuit && {
+            state: sync.circuit.state,
+            since: new Date(sync.circuit.since).toISOString(),
+            openedAt: sync.circuit.openedAt === undefined ? undefined : new Date(sync.circuit.openedAt).toISOString(),
+            openTooLong: sync.circuit.openTooLong,
+          },
           counts: sync.stats?.toJSON(),
         }),
       ),

@@ -2,7 +2,7 @@
 // capacity gates (the sync's own in-flight cap and its destination's), and the heartbeat that
 // tells JetStream a message taken is still in hand. It settles nothing: what becomes of a message
 // is decided by the runner and done by Outcomes.
-import { AckPolicy, DeliverPolicy, JetStreamApiCodes, JetStreamApiError, type ConsumerInfo, type ConsumerMessages, type JetStreamClient, type JetStreamManager, type JsMsg } from '@nats-io/jetstream';
+import { AckPolicy, DeliverPolicy, JetStreamApiCodes, JetStreamApiError, type Consumer, type ConsumerInfo, type ConsumerMessages, type JetStreamClient, type JetStreamManager, type JsMsg } from '@nats-io/jetstream';
 import type { DaemonSettings } from '../config/index.js';
 import { DEFAULT_CONSUME_BUFFER } from '../defaults.js';
 import type { Logger } from '../log.js';
@@ -10,8 +10,8 @@ import { untilJetStreamAnswers } from '../nats/index.js';
 import type { SyncStats } from '../telemetry/index.js';
 import type { GateWaiter, InFlightGate } from './in-flight-gate.js';
 
-/** Which cap holds a consumer back: its own (maxInFlightPerSync) or its destination's. */
-export type ParkedAt = 'sync' | 'destination';
+/** What holds a consumer back: its own cap (maxInFlightPerSync), its destination's, or its circuit breaker (a probe in flight). */
+export type ParkedAt = 'sync' | 'destination' | 'circuit';
 
 /** What the intake hands each message to, and where a message it cannot hand on goes back. */
 export interface IntakeHandler {
@@ -33,6 +33,8 @@ export interface IntakeOptions {
   gate: InFlightGate;
   /** A round trip to the server on the consumer's connection (a flush). */
   roundTrip: () => Promise<void>;
+  /** Whether a request may start as far as the sync's circuit breaker goes (one probe while half-open). */
+  circuitAdmits?: () => boolean;
   log: Logger;
 }
 
@@ -64,6 +66,10 @@ export class Intake implements GateWaiter, MessagesInHand {
   #handler: IntakeHandler | undefined;
   /** Taken after the stop: handed back once the server has dropped our pull requests. */
   #handBack: JsMsg[] = [];
+  #consumer: Consumer | undefined;
+  #stopped = false;
+  #session = { pulling: false };
+  #switching: Promise<void> = Promise.resolve();
 
   constructor(private readonly options: IntakeOptions) {}
 
@@ -99,34 +105,69 @@ export class Intake implements GateWaiter, MessagesInHand {
       },
       { what: `the consumer ${consumerName}`, log },
     );
-    // A small client-side buffer: messages waiting there are not yet ours to heartbeat, so a big
-    // buffer on a slow sync outlives ack_wait and JetStream redelivers what we still hold.
+    this.#consumer = consumer;
     this.options.gate.join(this);
-    this.#messages = await consumer.consume({ max_messages: Math.min(stream.maxAckPending, DEFAULT_CONSUME_BUFFER) });
-    this.#pulling = true;
     // While a message waits (limiter queue, batch, in-process retry), tell JetStream it is in hand.
     this.#heartbeat = setInterval(() => {
       for (const msg of this.#inHand) msg.working();
     }, Math.max(1_000, Math.floor(stream.ackWaitMs / 3)));
     this.#heartbeat.unref();
-    this.#loop = this.#pull(this.#messages, handler).catch((error) => log.error('consumer loop failed', { error }));
+    await this.#consume();
   }
 
-  async #pull(messages: ConsumerMessages, handler: IntakeHandler): Promise<void> {
+  async #consume(): Promise<void> {
+    const stream = this.options.settings.stream;
+    // A small client-side buffer: messages waiting there are not yet ours to heartbeat, so a big
+    // buffer on a slow sync outlives ack_wait and JetStream redelivers what we still hold.
+    const messages = await this.#consumer!.consume({ max_messages: Math.min(stream.maxAckPending, DEFAULT_CONSUME_BUFFER) });
+    // Each consume has its own pulling flag: an old loop still yielding its buffer after a pause
+    // hands it back, even when a new consume has started since.
+    const session = { pulling: true };
+    this.#session = session;
+    this.#messages = messages;
+    this.#pulling = true;
+    this.#loop = this.#pull(messages, this.#handler!, session).catch((error) => this.options.log.error('consumer loop failed', { error }));
+  }
+
+  /** Stops pulling for a while (the circuit breaker opened): the buffer is handed back, what is in hand stays in hand. */
+  pause(): Promise<void> {
+    return this.#switch(() => this.#stopConsuming());
+  }
+
+  /** Pulls again after a pause (unless stopped meanwhile). */
+  unpause(): Promise<void> {
+    return this.#switch(async () => {
+      if (this.#stopped || this.#pulling || this.#consumer === undefined) return;
+      await this.#consume();
+    });
+  }
+
+  /** Pauses, unpauses and the stop run one after the other, each after the last has finished. */
+  #switch(step: () => Promise<void>): Promise<void> {
+    this.#switching = this.#switching.then(step, step);
+    return this.#switching;
+  }
+
+  /** A hold was lifted (the circuit closed): a parked loop checks its caps again. */
+  wake(): void {
+    this.resume();
+  }
+
+  async #pull(messages: ConsumerMessages, handler: IntakeHandler, session: { pulling: boolean }): Promise<void> {
     const gate = this.options.gate;
     for await (const msg of messages) {
       // Stopped: what the client had buffered is still yielded (nats.js ends the iterator after it);
       // it goes back once the server has dropped this client's pull requests (stop()).
-      if (!this.#pulling) {
+      if (!session.pulling) {
         this.#handBack.push(msg);
         continue;
       }
       // The capacity gate: no new request while the sync, or its destination, has its fill in
       // flight. Checked before taking the message, so neither cap is ever passed.
-      if (this.#ownCapacityFull || gate.fullFor(this)) {
+      if (this.#mustWait) {
         this.hold(msg); // in hand while parked: heartbeated like the messages in flight
         // Checked again on waking: another sync may have taken the slot first.
-        while ((this.#ownCapacityFull || gate.fullFor(this)) && this.#pulling) {
+        while (this.#mustWait && session.pulling) {
           await new Promise<void>((resolve) => {
             this.#capacityWaiter = resolve;
             gate.park(this);
@@ -134,7 +175,7 @@ export class Intake implements GateWaiter, MessagesInHand {
           gate.leave(this);
         }
         this.letGo([msg]);
-        if (!this.#pulling) {
+        if (!session.pulling) {
           // Stopped while parked: this one goes back, and so does the rest of the buffer.
           this.#handBack.push(msg);
           continue;
@@ -188,9 +229,14 @@ export class Intake implements GateWaiter, MessagesInHand {
     this.options.gate.take();
   }
 
-  /** Called by the gate when a slot of the destination frees: goes on pulling unless at a cap. */
+  /** Whether the next message must wait: a cap is full, or the circuit breaker admits no request now. */
+  get #mustWait(): boolean {
+    return this.#ownCapacityFull || this.options.gate.fullFor(this) || this.options.circuitAdmits?.() === false;
+  }
+
+  /** Called by the gate when a slot of the destination frees: goes on pulling unless something still holds it. */
   resume(): boolean {
-    if (this.#capacityWaiter === undefined || this.#ownCapacityFull || this.options.gate.fullFor(this)) return false;
+    if (this.#capacityWaiter === undefined || this.#mustWait) return false;
     const resolve = this.#capacityWaiter;
     this.#capacityWaiter = undefined;
     resolve();
@@ -199,7 +245,7 @@ export class Intake implements GateWaiter, MessagesInHand {
 
   get parkedAt(): ParkedAt | undefined {
     if (this.#capacityWaiter === undefined) return undefined;
-    return this.#ownCapacityFull ? 'sync' : 'destination';
+    return this.#ownCapacityFull ? 'sync' : this.options.circuitAdmits?.() === false ? 'circuit' : 'destination';
   }
 
   get #ownCapacityFull(): boolean {
@@ -207,15 +253,23 @@ export class Intake implements GateWaiter, MessagesInHand {
   }
 
   /** Stops taking messages and hands back what the client had buffered; what is in hand stays in hand. */
-  async stop(): Promise<void> {
+  stop(): Promise<void> {
+    this.#stopped = true;
+    return this.#switch(() => this.#stopConsuming());
+  }
+
+  async #stopConsuming(): Promise<void> {
     if (!this.#pulling) return;
     this.#pulling = false;
+    this.#session.pulling = false;
+    const messages = this.#messages;
+    const loop = this.#loop;
     // Let a loop parked at the capacity gate end first: closing the messages waits for the loop to
     // leave its iterator, which a parked loop never does.
     this.#capacityWaiter?.();
     this.#capacityWaiter = undefined;
-    await this.#messages?.close().catch(() => undefined);
-    await this.#loop;
+    await messages?.close().catch(() => undefined);
+    await loop;
     // A round trip after the unsubscribe: the server has dropped this client's pull requests, so the
     // messages handed back now go to another daemon (or the next start) at once, not to a request
     // nobody reads any more (which would hold them until ack_wait).

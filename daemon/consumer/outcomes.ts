@@ -48,6 +48,8 @@ export interface OutcomesOptions {
   hand: MessagesInHand;
   /** The server's max_payload: a dead letter is cut to fit it (maxPayloadOf). */
   maxPayload?: number;
+  /** While the sync's circuit breaker holds it off: how long what goes back waits in the stream (the wait before its next probe). What goes back then costs no attempt. */
+  holdingBack?: () => number | undefined;
 }
 
 export class Outcomes {
@@ -77,9 +79,22 @@ export class Outcomes {
     msg.ack();
   }
 
-  /** Back to JetStream at once, no attempt counted by us (a stop, a release). */
-  release(msgs: readonly JsMsg[]): void {
-    for (const msg of msgs) msg.nak();
+  /**
+   * Back to JetStream at once (a stop, a release). While the circuit breaker holds the sync off, the
+   * try it was on does not count: its next delivery is the same attempt again.
+   */
+  release(msgs: readonly JsMsg[], attempt?: number): void {
+    const holdMs = this.options.holdingBack?.();
+    for (const msg of msgs) {
+      if (holdMs === undefined) {
+        msg.nak();
+        continue;
+      }
+      // Held off: not redelivered before the probe, so it cannot land in a pull request the paused
+      // consumer is closing (where it would wait for ack_wait).
+      this.#carryAttempts(msg, (attempt ?? this.attemptOf(msg)) - 1);
+      msg.nak(holdMs);
+    }
   }
 
   /** Handling the message threw (a bug): back to JetStream after a short wait, so nothing is lost. */
@@ -115,7 +130,7 @@ export class Outcomes {
         for (const msg of msgs) this.#retryLater(msg, delivery.attempt, delivery.delayMs!);
         return this.#finish(msgs);
       case 'released':
-        this.release(msgs);
+        this.release(msgs, delivery.attempt);
         return this.#finish(msgs);
       case 'dead':
         this.#forgetAttempts(msgs);
@@ -215,7 +230,8 @@ export class Outcomes {
     const { streamSequence, deliveryCount } = msg.info;
     const carried = this.#carriedAttempts;
     carried.delete(streamSequence);
-    if (attempt <= deliveryCount) return;
+    // Negative when a try did not count (the circuit breaker held the sync off).
+    if (attempt === deliveryCount) return;
     carried.set(streamSequence, attempt - deliveryCount);
     if (carried.size > DEFAULT_CARRIED_ATTEMPTS) carried.delete(carried.keys().next().value!);
   }

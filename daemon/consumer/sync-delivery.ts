@@ -2,7 +2,18 @@
 // it carries, and what the machine asks of the world (render through the one render path, send
 // through the sync's limiter, pause on Retry-After), answered by events to the machine.
 import type { DaemonSettings } from '../config/index.js';
-import { classify, Delivery, type DeliveryCancel, type DeliveryHandle, type DeliveryRules, type DeliveryState } from '../delivery/index.js';
+import {
+  CIRCUIT_STATES,
+  classify,
+  Delivery,
+  RetryableDeliveryError,
+  type CircuitBreaker,
+  type DeliveryCancel,
+  type DeliveryHandle,
+  type DeliveryRules,
+  type DeliveryState,
+  type SendResult,
+} from '../delivery/index.js';
 import { LimiterStoppedError, type SyncLimiter } from '../limit/index.js';
 import type { Logger } from '../log.js';
 import { renderForSync, syncTls, type LoadedSync, type RequestKind } from '../registry/index.js';
@@ -25,6 +36,8 @@ export interface SyncDeliveryServices {
   log: Logger;
   /** How much of a response to keep: all of it (bounded) when it may list failed batch items. */
   responseBytes: number | undefined;
+  /** Holds the sync off while its destination keeps failing. */
+  breaker: CircuitBreaker;
   /** One summary line at most every 10 s while the sync fails, and a line when it recovers. */
   failures: FailureLog;
   /** The destination's slots: a request waiting for an in-process retry gives its slot back meanwhile. */
@@ -70,6 +83,7 @@ export class SyncDelivery extends Delivery implements SettledDelivery {
     const { stats, limiter, sender, settings } = this.services;
     const trace = this.trace;
     stats.requests += 1;
+    this.services.breaker.sending();
     trace.queued();
     const queuedAt = performance.now();
     limiter
@@ -85,7 +99,7 @@ export class SyncDelivery extends Delivery implements SettledDelivery {
           const result = classify({ status: response.status, headers: response.headers });
           if (result instanceof Error) this.#failed(result);
           else this.services.failures.succeeded();
-          self.send({ type: 'sent', result });
+          this.#answer(self, result);
         },
         (error: unknown) => {
           trace.failed(error);
@@ -94,9 +108,21 @@ export class SyncDelivery extends Delivery implements SettledDelivery {
           stats.countResponse(undefined);
           const result = classify({ error });
           if (result instanceof Error) this.#failed(result);
-          self.send({ type: 'sent', result });
+          this.#answer(self, result);
         },
       );
+  }
+
+  /** Tells the machine, unless the circuit breaker now holds the sync off: then a retryable failure goes back to the stream, costing no attempt. */
+  #answer(self: DeliveryHandle, result: SendResult): void {
+    const breaker = this.services.breaker;
+    if (result instanceof RetryableDeliveryError) {
+      breaker.failed();
+      if (breaker.state !== CIRCUIT_STATES.closed) return self.send({ type: 'abort' });
+    } else {
+      breaker.succeeded();
+    }
+    self.send({ type: 'sent', result });
   }
 
   #failed(failure: Error & { code: string; status?: number }): void {

@@ -4,7 +4,7 @@
 import type { ConsumerInfo, JetStreamClient, JetStreamManager, JsMsg } from '@nats-io/jetstream';
 import type { DaemonSettings } from '../config/index.js';
 import { DEFAULT_IDLE_DELIVERY_ACTORS, DEFAULT_MAX_IN_PROCESS_RETRIES, DEFAULT_MULTI_STATUS_BODY_BYTES } from '../defaults.js';
-import { DeliveryActors, resolveRetryPolicy, type DeliveryRules } from '../delivery/index.js';
+import { CircuitBreaker, DeliveryActors, resolveCircuitBreaker, resolveRetryPolicy, type CircuitState, type DeliveryRules } from '../delivery/index.js';
 import { decodeEvent } from '../events/index.js';
 import type { Logger } from '../log.js';
 import { SyncLimiter, type LimiterState } from '../limit/index.js';
@@ -57,6 +57,7 @@ export class SyncRunner {
   readonly #deliveryServices: ConstructorParameters<typeof SyncDelivery>[0];
   readonly #maxEventBytes: number;
   readonly #failures: FailureLog;
+  readonly #breaker: CircuitBreaker;
   readonly #streamName: string;
   readonly #log: Logger;
 
@@ -77,6 +78,18 @@ export class SyncRunner {
       maxInProcessRetries: DEFAULT_MAX_IN_PROCESS_RETRIES,
     };
     this.#failures = new FailureLog(this.#log);
+    this.#breaker = new CircuitBreaker(resolveCircuitBreaker(definition.circuitBreaker), {
+      opened: (details) => void this.#holdOff(details),
+      halfOpened: () => {
+        this.#log.info('circuit half-open: probing the destination with one request');
+        void this.#intake.unpause();
+      },
+      closed: (openForMs) => {
+        this.#log.info('circuit closed: the destination answers again; the sync takes messages at its paced rate', { openForMs });
+        this.#limiter.rampUp();
+        this.#intake.wake();
+      },
+    });
     this.#intake = new Intake({
       js: services.js,
       jsm: services.jsm,
@@ -86,9 +99,10 @@ export class SyncRunner {
       stats: this.stats,
       gate: services.gate ?? new InFlightGate(Infinity),
       roundTrip: services.roundTrip ?? (() => services.jsm.getAccountInfo().then(() => undefined)),
+      circuitAdmits: () => this.#breaker.admits,
       log: this.#log,
     });
-    this.#outcomes = new Outcomes(sync, { js: services.js, settings, stats: this.stats, log: this.#log, rules, hand: this.#intake, maxPayload: services.maxPayload });
+    this.#outcomes = new Outcomes(sync, { js: services.js, settings, stats: this.stats, log: this.#log, rules, hand: this.#intake, maxPayload: services.maxPayload, holdingBack: () => this.#breaker.holdMs });
     this.#actors = new DeliveryActors({ keepIdle: Math.min(settings.maxInFlightPerSync, DEFAULT_IDLE_DELIVERY_ACTORS) });
     this.#deliveryServices = {
       sync,
@@ -101,6 +115,7 @@ export class SyncRunner {
       log: this.#log,
       slots: this.#intake,
       failures: this.#failures,
+      breaker: this.#breaker,
       responseBytes: definition.batch && (definition.request.multiStatus || definition.identify?.multiStatus) ? DEFAULT_MULTI_STATUS_BODY_BYTES : undefined,
     };
     const batch = definition.batch && { maxEvents: definition.batch.maxEvents, maxBytes: definition.batch.maxBytes, maxWaitMs: definition.batch.maxWaitMs ?? 100 };
@@ -163,6 +178,31 @@ export class SyncRunner {
     this.#actors.start(new SyncDelivery(this.#deliveryServices, items, kind, attempt, this.#tracer.start(items, kind, attempt)));
   }
 
+  /**
+   * The circuit opened: the sync stops taking messages and stops spending attempts. What is not on
+   * the wire goes back to the stream at once, costing no attempt (the client's buffer, unsent
+   * batches, requests queued in the limiter, requests waiting for a retry); requests on the wire
+   * that fail go back the same way when they answer (SyncDelivery).
+   */
+  async #holdOff(details: { failureRate: number; requests: number; probeInMs: number; reopened: boolean }): Promise<void> {
+    if (details.reopened) this.#log.info('circuit open again: the probe failed', { probeInMs: details.probeInMs });
+    else this.#log.warn('circuit open: the destination keeps failing, so the sync takes no messages and its events wait in the stream', details);
+    this.#limiter.rejectQueued();
+    this.#actors.abortWaiting();
+    for (const batcher of Object.values(this.#batchers)) {
+      const msgs = batcher.takePending().map((item) => item.msg);
+      this.#outcomes.release(msgs);
+      this.#intake.letGo(msgs);
+    }
+    await this.#intake.pause();
+  }
+
+  /** The circuit breaker's state, and since when (epoch ms). */
+  get circuit(): { state: CircuitState; since: number; openedAt?: number; openTooLong: boolean } {
+    const breaker = this.#breaker;
+    return { state: breaker.state, since: breaker.since, openedAt: breaker.openedAt, openTooLong: breaker.openTooLong() };
+  }
+
   /** This daemon's share of the sync's rate limit (several daemons run it). */
   shareRate(share: number): void {
     this.#limiter.share(share);
@@ -213,6 +253,7 @@ export class SyncRunner {
     await this.#limiter.stop();
     this.#intake.close();
     this.#failures.stop();
+    this.#breaker.stop();
   }
 
   /** The durable consumer as the server sees it (num_pending is the sync's lag). */

@@ -18,3 +18,4 @@ export * from './classify.js';
 export * from './backoff.js';
 export * from './multi-status.js';
 export * from './retry-decision.js';
+export * from './circuit-breaker.js';

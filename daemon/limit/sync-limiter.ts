@@ -436,6 +436,21 @@ export class SyncLimiter {
     if (this.#head < this.#queue.length) this.#schedulePump();
   }
 
+  /** Rejects the requests queued now with LimiterStoppedError (the circuit breaker opened); later ones queue as usual. */
+  rejectQueued(): void {
+    const waiting = this.#queue;
+    const head = this.#head;
+    this.#queue = [];
+    this.#head = 0;
+    const error = new LimiterStoppedError(this.name);
+    for (let i = head; i < waiting.length; i++) waiting[i]!.reject(error);
+  }
+
+  /** Starts again slowly: one request, then one more at once per answer (a circuit breaker closing, like the end of a pause). */
+  rampUp(): void {
+    if (!this.#stopped) this.#rampCap = 1;
+  }
+
   /**
    * Rejects every queued request with LimiterStoppedError and every later run(); requests already
    * running finish. Resolves when none is running.

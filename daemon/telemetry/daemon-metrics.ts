@@ -98,6 +98,12 @@ export function renderMetrics(view: DaemonView, consumers: ReadonlyMap<string, C
   gauge('destinations_requests_waiting_for_retry', 'Requests waiting in process for their next attempt.', (s) => s.waiting);
   out.family('destinations_consumer_parked', 'gauge', "1 while the sync's consumer takes no message because a cap is full: cap=\"sync\" (maxInFlightPerSync) or cap=\"destination\" (maxInFlightPerDestination).");
   for (const row of rows) if (row.view.parkedAt) out.sample({ ...row.labels, cap: row.view.parkedAt }, 1);
+  out.family('destinations_circuit_state', 'gauge', 'The sync\'s circuit breaker: 1 for its current state (closed, open: the sync takes no messages while its destination fails, half_open: one request probes).');
+  for (const row of rows) if (row.view.circuit) out.sample({ ...row.labels, state: row.view.circuit.state }, 1);
+  out.family('destinations_circuit_open_seconds', 'gauge', 'Seconds the circuit breaker has held the sync off (open or half-open), 0 when closed.');
+  for (const row of rows) if (row.view.circuit) out.sample(row.labels, row.view.circuit.openedAt === undefined ? 0 : Math.max(0, (now - row.view.circuit.openedAt) / 1_000));
+  out.family('destinations_circuit_open_too_long', 'gauge', '1 while the circuit has been open longer than the destination\'s circuitBreaker.alertAfterSeconds.');
+  for (const row of rows) if (row.view.circuit) out.sample(row.labels, row.view.circuit.openTooLong ? 1 : 0);
   out.family('destinations_destination_requests_in_flight', 'gauge', "Requests in flight for the destination, all its syncs together (capped by maxInFlightPerDestination).");
   for (const destination of view.destinations) out.sample({ destination: destination.slug }, destination.requests.inFlight);
 

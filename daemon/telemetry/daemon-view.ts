@@ -37,8 +37,10 @@ export interface SyncView {
   /** The hosts (host or host:port) its requests go to, where its parameters fix them. */
   egressHosts: string[];
   /** Set while the consumer takes no message because a cap is full. */
-  parkedAt?: 'sync' | 'destination';
+  parkedAt?: 'sync' | 'destination' | 'circuit';
   limiter?: LimiterState;
+  /** Its circuit breaker: closed, open or half_open, since when, and since when it holds the sync off. */
+  circuit?: { state: 'closed' | 'open' | 'half_open'; since: number; openedAt?: number; openTooLong: boolean };
   /** Since when its dead letters cannot be written, while they cannot. */
   deadLettersFailingSince?: Date;
   /** The sync's counters (kept across reloads; absent before it first ran). */

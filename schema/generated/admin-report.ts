@@ -66,10 +66,28 @@ export interface SyncReport {
    */
   egressHosts?: string[];
   /**
-   * Set while the consumer takes no message because a cap is full.
+   * Set while the consumer takes no message because a cap is full, or its circuit breaker has a probe in flight.
    */
-  parkedAt?: 'sync' | 'destination';
+  parkedAt?: 'sync' | 'destination' | 'circuit';
   limiter?: LimiterReport;
+  /**
+   * The sync's circuit breaker: open while its destination keeps failing (the sync takes no messages), half_open while one request probes.
+   */
+  circuit?: {
+    state: 'closed' | 'open' | 'half_open';
+    /**
+     * When the current state began (ISO 8601).
+     */
+    since: string;
+    /**
+     * While open or half-open: since when the sync has been held off (ISO 8601).
+     */
+    openedAt?: string;
+    /**
+     * Open longer than the destination's circuitBreaker.alertAfterSeconds.
+     */
+    openTooLong: boolean;
+  };
   /**
    * While the sync's dead letters cannot be written (the dead-letter stream refuses them): since when (ISO 8601). Its messages wait in the stream meanwhile.
    */

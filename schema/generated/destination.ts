@@ -60,6 +60,7 @@ export interface DestinationDefinition {
   identify?: IdentifyRequest;
   limits?: Limits;
   retry?: RetryPolicy;
+  circuitBreaker?: CircuitBreaker;
   batch?: Batch;
   /**
    * Send a W3C traceparent header with each request.
@@ -197,6 +198,36 @@ export interface RetryPolicy {
   multiplier?: number;
   maxDelayMs?: number;
   jitter?: number;
+}
+/**
+ * When a sync's requests keep failing (retryable failures: 5xx, 429, timeouts, network, TLS; a permanent 4xx is the event's fault and does not count), the sync stops taking messages and stops spending attempts: its messages wait in the stream. It probes with one request at growing intervals and resumes at the paced rate when one succeeds.
+ */
+export interface CircuitBreaker {
+  enabled?: boolean;
+  /**
+   * Opens when at least this share of the requests in the window failed...
+   */
+  failureRate?: number;
+  /**
+   * ...and the window holds at least this many requests.
+   */
+  minimumRequests?: number;
+  /**
+   * The window the failure rate is measured over.
+   */
+  windowSeconds?: number;
+  /**
+   * Wait before the first probe; each failed probe doubles it...
+   */
+  probeIntervalMs?: number;
+  /**
+   * ...up to this.
+   */
+  maxProbeIntervalMs?: number;
+  /**
+   * Open longer than this raises destinations_circuit_open_too_long.
+   */
+  alertAfterSeconds?: number;
 }
 /**
  * Send several events in one request. The body template then gets events: a list of {input, mappedProperties, mappedFields}.

@@ -21,6 +21,9 @@ export function formatStatus(report: AdminReport): string {
       const parked = sync.parkedAt ? `  parked: ${sync.parkedAt} in-flight cap full` : '';
       lines.push(`  ${sync.id.padEnd(30)} ${sync.enabled ? (sync.running ? 'running ' : 'stopped ') : 'disabled'}  limiter ${limiter}${parked}`);
       if (sync.egressHosts?.length) lines.push(`    sends to ${sync.egressHosts.join(', ')}`);
+      if (sync.circuit && sync.circuit.state !== 'closed') {
+        lines.push(`    circuit ${sync.circuit.state.replace('_', '-')} since ${sync.circuit.since}${sync.circuit.openedAt ? `, holding the sync off since ${sync.circuit.openedAt}` : ''}${sync.circuit.openTooLong ? ' (open too long)' : ''}`);
+      }
       if (counts) {
         const discarded = Object.values(counts.discarded).reduce((sum: number, count) => sum + (count ?? 0), 0);
         lines.push(
