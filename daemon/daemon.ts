@@ -9,6 +9,7 @@ import { RateShare, rateShareSubject } from './limit/index.js';
 import { connectNats, ensureStreams, untilJetStreamAnswers, type NatsSession } from './nats/index.js';
 import { formatProblem, loadDestinations, sameSyncTls, syncEgressHosts, syncTlsProblems, type LoadedDestination, type LoadedSync, type LoadProblem } from './registry/index.js';
 import { HttpSender } from './send/index.js';
+import { signingSecretProblems } from './signing/index.js';
 import { SyncStats, type DaemonView, type DaemonViewSource } from './telemetry/index.js';
 
 export class DestinationsInvalidError extends Error {
@@ -271,7 +272,7 @@ function unresolvedSecretProblems(destinations: LoadedDestination[]): LoadProble
       .flatMap((sync) =>
         [...sync.parameters.unresolved]
           .map(([name, why]): LoadProblem => ({ file: sync.file, severity: 'error', pointer: `/parameters/${name}`, message: `secret parameter ${name}: ${why}` }))
-          .concat(syncTlsProblems(sync)),
+          .concat(syncTlsProblems(sync), signingSecretProblems(sync)),
       ),
   );
 }

@@ -7,7 +7,8 @@ import { startSink } from './sink.js';
 
 /** The shipped syncs take their secrets from these variables; the quick start fills in demo values. */
 export const DEMO_SECRETS: Record<string, string> = {
-  WEBHOOK_SECRET: 'demo-webhook-secret',
+  // A Standard Webhooks key (whsec_ + base64 of 24 to 64 bytes); the sink does not check signatures.
+  WEBHOOK_SIGNING_SECRET: `whsec_${Buffer.from('quick-start demo key, not a secret').toString('base64')}`,
   EXAMPLE_API_KEY: 'demo-example-key',
   BRAZE_API_KEY: 'demo-braze-key',
   CUSTOMERIO_API_KEY: 'demo-customerio-key',

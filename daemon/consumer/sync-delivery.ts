@@ -19,6 +19,7 @@ import type { Logger } from '../log.js';
 import { renderForSync, syncTls, type LoadedSync, type RequestKind } from '../registry/index.js';
 import { EventContextError, type RenderedRequest } from '../render/index.js';
 import type { HttpSender } from '../send/index.js';
+import { restampSignature } from '../signing/index.js';
 import type { DeliveryTrace, SyncStats } from '../telemetry/index.js';
 import type { DeliveryItem } from './delivery-item.js';
 import type { FailureLog } from './failure-log.js';
@@ -89,7 +90,8 @@ export class SyncDelivery extends Delivery implements SettledDelivery {
     limiter
       .run(() => {
         stats.limiterWait.observe((performance.now() - queuedAt) / 1_000);
-        return sender.send(trace.sending(request), { signal: cancel, timeoutMs: settings.requestTimeoutMs, excerptBytes: this.services.responseBytes, ca: syncTls(this.services.sync).ca });
+        // Signed anew when this attempt leaves, after the limiter's wait: an in-process retry resends the rendered request.
+        return sender.send(trace.sending(restampSignature(this.services.sync, request)), { signal: cancel, timeoutMs: settings.requestTimeoutMs, excerptBytes: this.services.responseBytes, ca: syncTls(this.services.sync).ca });
       })
       .then(
         (response) => {

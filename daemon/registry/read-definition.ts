@@ -6,6 +6,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { basename, join, relative } from 'node:path';
 import type { DestinationDefinition } from '../../schema/generated/destination.js';
 import { compileTemplate, TemplateSyntaxError, TemplateUnsafeError, type CompiledTemplate, type RequestTemplates } from '../render/index.js';
+import { signingDefinitionProblems } from '../signing/index.js';
 import { pngProblem } from './png.js';
 import { pointerOf, type JsonDocument, type Problems } from './problems.js';
 import { insideFolder, readJson } from './read-json.js';
@@ -48,6 +49,7 @@ export function readDefinition(dir: string, problems: Problems): { destination?:
   const before = problems.list.length;
 
   checkDeclarations(document, definition, problems);
+  for (const problem of signingDefinitionProblems(definition)) problems.at(document, problem.pointer, problem.message);
   const templates = compileTemplates(dir, document, definition, problems);
   const parameterUsage = checkUses(document, definition, templates, problems);
   reportUrlTemplateProblems(document, templates, problems);
@@ -163,6 +165,8 @@ function checkUses(document: JsonDocument, definition: DestinationDefinition, te
   for (const parameter of declared) {
     if (!usage.has(parameter.name)) usage.set(parameter.name, { name: parameter.name, declared: true, secret: parameter.secret ?? false, usedIn: [] });
   }
+  // The signing option uses its secrets outside any template.
+  for (const name of definition.signing?.secrets ?? []) usage.get(name)?.usedIn.push('signing');
   const mappings = new Set((definition.userPropertyMappings ?? []).map((mapping) => mapping.name));
   const usedMappings = new Set<string>();
   const report = (template: TemplateSource, use: { line: number; column: number }, message: string, severity: 'error' | 'warning' = 'error') => {

@@ -3,11 +3,14 @@
 // secret beyond recognition (Basic credentials are base64 of "site_id:api_key").
 import type { RenderedRequest } from '../render/index.js';
 import { derivedSecretsOf, REDACTED, redact as redactSecrets, rememberDerivedSecrets } from '../secrets/index.js';
+import { WEBHOOK_HEADERS } from '../signing/index.js';
 import type { LoadedSync } from './types.js';
 
-/** Lower-cased names of the headers (event or identify request) whose templates use a secret of this sync. */
+/** Lower-cased names of the headers (event or identify request) whose templates use a secret of this sync, and the signature. */
 export function secretHeaderNames(sync: LoadedSync): ReadonlySet<string> {
   const names = new Set<string>();
+  // A signature is made from the signing secret: hidden whole like a header whose template uses one.
+  if (sync.destination.definition.signing) names.add(WEBHOOK_HEADERS.signature);
   for (const row of sync.destination.parameterUsage) {
     if (!sync.parameters.secretNames.has(row.name)) continue;
     for (const label of row.usedIn) {

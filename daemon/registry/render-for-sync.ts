@@ -16,7 +16,8 @@ import {
   type RequestTemplates,
 } from '../render/index.js';
 import { rememberDerivedSecrets, type Redactor } from '../secrets/index.js';
-import { missingSecrets } from './parameters.js';
+import { SigningSecretError, signingKeys, signRequest, type SigningKey } from '../signing/index.js';
+import { missingSecrets, SECRET_PLACEHOLDERS } from './parameters.js';
 import type { LoadedSync } from './types.js';
 
 export const REQUEST_KINDS = { track: 'track', identify: 'identify' } as const;
@@ -31,7 +32,7 @@ export function requestKindOf(event: AmplitudeEvent): RequestKind {
 export class RequestNotPossibleError extends Error {
   override name = 'RequestNotPossibleError';
   constructor(
-    readonly code: 'identify_not_supported' | 'identify_not_forwarded' | 'unresolved_secret' | 'batch_size',
+    readonly code: 'identify_not_supported' | 'identify_not_forwarded' | 'unresolved_secret' | 'signing_secret' | 'batch_size',
     message: string,
   ) {
     super(message);
@@ -91,18 +92,38 @@ export function renderForSync(
   }
   const context: RenderContext = batch ? { events: [...contexts], parameters } : { ...contexts[0], parameters };
   const renderOptions = { idempotencyKey: idempotencyKey ?? defaultIdempotencyKey(contexts), extraHeaders: options.extraHeaders };
+  const keys = signingKeysFor(sync, parameters, options.parameters !== undefined);
   const secrets = sync.parameters.secretValues;
   // Placeholders (a preview) or no secrets: nothing to learn, nothing to hide.
-  if (options.parameters || secrets.length === 0) return renderRequest(templates, context, renderOptions);
+  if (options.parameters || secrets.length === 0) return signRequest(renderRequest(templates, context, renderOptions), keys, renderOptions.idempotencyKey);
   const tracker = new SecretTracker(secrets);
   try {
     const request = tracker.run(() => renderRequest(templates, context, renderOptions));
     rememberDerivedSecrets(request, tracker.derived);
-    return request;
+    // Signed after the render: the body's bytes are final. The consumer renews the timestamp per attempt.
+    return signRequest(request, keys, renderOptions.idempotencyKey);
   } catch (error) {
     // A render error can quote rendered output: it leaves here with every form of every secret redacted.
     throw withoutSecrets(error, tracker.redactor());
   }
+}
+
+const NO_KEYS: readonly SigningKey[] = [];
+
+/** The destination's signing keys from the values rendered with; a preview's masked secret signs as a placeholder. */
+function signingKeysFor(sync: LoadedSync, parameters: Record<string, unknown>, preview: boolean): readonly SigningKey[] {
+  const signing = sync.destination.definition.signing;
+  if (!signing) return NO_KEYS;
+  try {
+    return signingKeys(signing, parameters, preview ? isPlaceholder : undefined);
+  } catch (error) {
+    if (error instanceof SigningSecretError) throw new RequestNotPossibleError('signing_secret', `sync ${sync.id}: ${error.message}`);
+    throw error;
+  }
+}
+
+function isPlaceholder(name: string, value: unknown): boolean {
+  return value === SECRET_PLACEHOLDERS.masked(name) || value === SECRET_PLACEHOLDERS.unresolved(name);
 }
 
 function withoutSecrets(error: unknown, redactor: Redactor): unknown {

@@ -66,6 +66,7 @@ export interface DestinationDefinition {
    * Send a W3C traceparent header with each request.
    */
   propagateTraceContext?: boolean;
+  signing?: Signing;
 }
 export interface Parameter {
   /**
@@ -242,4 +243,20 @@ export interface Batch {
    * An event waits at most this long for its batch to fill.
    */
   maxWaitMs?: number;
+}
+/**
+ * Sign every request (event, identify, batch) the Standard Webhooks way: webhook-id, webhook-timestamp and webhook-signature headers, added after the body is rendered and renewed before each attempt, so a retry never carries an old timestamp.
+ */
+export interface Signing {
+  /**
+   * The signing scheme: Standard Webhooks v1 (HMAC-SHA256 of id.timestamp.body, base64).
+   */
+  scheme: 'standard-webhooks';
+  /**
+   * Names of declared secret parameters holding whsec_ keys. Every one a sync gives signs the request (signatures separated by spaces), so a key rotates without downtime: give the new and the old key together until the receiver has switched.
+   *
+   * @minItems 1
+   * @maxItems 4
+   */
+  secrets: [string] | [string, string] | [string, string, string] | [string, string, string, string];
 }

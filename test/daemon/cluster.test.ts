@@ -180,7 +180,8 @@ describe('NATS cluster (deploy/nats-cluster)', () => {
         first.child.kill('SIGKILL');
         await Promise.all([killedServer.kill(), first.exited]);
         const deliveredAtKill = new Set(insertIds(sink)).size;
-        assert.ok(published < EVENTS && deliveredAtKill < EVENTS, `the faults came mid-stream (${published} published, ${deliveredAtKill} delivered)`);
+        // Mid-stream: delivery is under way (on a loaded machine the publisher may have finished already).
+        assert.ok(deliveredAtKill < EVENTS, `the faults came mid-stream (${published} published, ${deliveredAtKill} delivered)`);
 
         // The daemon comes back at once, as systemd brings it back; the stream fails over to another
         // server, and the killed one comes back with its store and catches up.

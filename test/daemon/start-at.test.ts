@@ -25,7 +25,10 @@ async function scenario(startAt: string | ((oldPublishedBy: Date) => string) | u
   const jsm = await jetstreamManager(nats.connection);
   await jsm.streams.add({ name: stream.name, subjects: stream.subjects });
   for (let i = 0; i < 3; i++) await nats.js.publish(subject, JSON.stringify(testEvent(i, { insert_id: `old-${i}` })));
-  const oldPublishedBy = new Date();
+  // The server's own timestamp of the last old event, and a later millisecond before anything else is published.
+  const lastOld = await jsm.streams.getMessage(stream.name, { last_by_subj: subject });
+  const oldPublishedBy = lastOld!.time;
+  while (Date.now() <= oldPublishedBy.getTime() + 2) await nats.connection.flush();
   const at = typeof startAt === 'function' ? startAt(oldPublishedBy) : startAt;
   if (typeof startAt === 'function') await nats.js.publish(subject, JSON.stringify(testEvent(9, { insert_id: 'after-the-time' })));
   writeDestinationFolder(folder.dir, 'hook', { syncs: { main: sync(sink, at) } });

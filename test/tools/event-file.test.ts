@@ -14,7 +14,7 @@ describe('tools preview - hostile event files', () => {
     'escape-key.json': '{"event_type":"x","user_id":"u","time":"\\u001b[2J"}',
     'big.json': '{"event_type":"x","user_id":"u","insert_id":"i","event_properties":{"id":12345678901234567891}}',
   });
-  const preview = (name: string, ...args: string[]) => runCli(['preview', 'destinations/webhook', '--event', file(name), ...args], { env: { WEBHOOK_SECRET: 'hunter2' } });
+  const preview = (name: string, ...args: string[]) => runCli(['preview', 'destinations/webhook', '--event', file(name), ...args], { env: { WEBHOOK_SIGNING_SECRET: `whsec_${Buffer.from('a test signing key of 32 bytes!!').toString('base64')}` } });
 
   it('reports an event nested 10,000 deep in one line, without a stack trace', async () => {
     const result = await preview('deep.json');

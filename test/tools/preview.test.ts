@@ -1,9 +1,13 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { Webhook } from 'standardwebhooks';
 import { runCli, runShell } from '../helpers/cli.js';
 import { tempDir, writeFiles } from '../helpers/folders.js';
 import { startRecordingSink, type RecordingSink } from '../helpers/sink.js';
+
+/** A Standard Webhooks signing key, as the shipped webhook destination takes it. */
+const SIGNING_KEY = `whsec_${Buffer.from('a test signing key of 32 bytes!!').toString('base64')}`;
 
 const purchase = {
   event_type: 'purchase',
@@ -17,7 +21,8 @@ const purchase = {
 const awkward = {
   event_type: "it's $HOME `uname` \\ \"quoted\"",
   user_id: "o'brien",
-  insert_id: 'ins-awkward',
+  // It is also the webhook-id and idempotency-key headers: quotes and dollars in a header, too.
+  insert_id: "ins-it's $X `awkward`",
   event_properties: { text: 'line one\nline two\r\n\ttab', unicode: 'ünï 😀 中文 \u2028', dollars: '$(rm -rf /) ${PATH}', big: 12345678901234567890, nested: { list: [1, 'two', null, true] } },
 };
 
@@ -34,13 +39,14 @@ describe('tools preview', () => {
   });
 
   it('prints a cURL command by default, with secrets masked', async () => {
-    const result = await runCli(['preview', 'destinations/webhook', '--event', file('purchase.json')], { env: { WEBHOOK_SECRET: 'hunter2' } });
+    const result = await runCli(['preview', 'destinations/webhook', '--event', file('purchase.json')], { env: { WEBHOOK_SIGNING_SECRET: SIGNING_KEY } });
     assert.equal(result.code, 0);
     assert.equal(result.stderr, '');
     assert.match(result.stdout, /^curl -X POST 'http:\/\/127\.0\.0\.1:3000\/webhook' \\\n/);
-    assert.match(result.stdout, /-H 'x-webhook-secret: <secret:secret>'/);
+    assert.match(result.stdout, /-H 'webhook-signature: v1,<signature:signing_secret>'/);
     assert.match(result.stdout, /-H 'idempotency-key: ins-42'/);
-    assert.doesNotMatch(result.stdout, /hunter2/);
+    assert.match(result.stdout, /-H 'webhook-id: ins-42'/);
+    assert.doesNotMatch(result.stdout, new RegExp(SIGNING_KEY.slice(6, 20)));
   });
 
   it('prints {method, url, headers, body} with the body parsed with --format json', async () => {
@@ -139,10 +145,10 @@ describe('tools preview cURL round trip', () => {
     it(`delivers exactly the previewed body and headers of ${name} when pasted into sh`, async () => {
       writeFiles(temp.dir, {
         'event.json': event,
-        'sync.json': { parameters: { url: `${sink.url}/hook?x='y'`, secret: { env: 'WEBHOOK_SECRET' } }, identifyForwarding: true },
+        'sync.json': { parameters: { url: `${sink.url}/hook?x='y'`, signing_secret: { env: 'WEBHOOK_SIGNING_SECRET' } }, identifyForwarding: true },
       });
       const args = ['preview', 'destinations/webhook', '--event', join(temp.dir, 'event.json'), '--sync', join(temp.dir, 'sync.json'), '--show-secrets'];
-      const env = { WEBHOOK_SECRET: "it's a 'secret' $X" };
+      const env = { WEBHOOK_SIGNING_SECRET: SIGNING_KEY };
       const [curl, json] = await Promise.all([runCli(args, { env }), runCli([...args, '--format', 'json'], { env })]);
       assert.equal(curl.code, 0, curl.stderr);
       const previewed = JSON.parse(json.stdout) as { method: string; url: string; headers: Record<string, string>; body: unknown };
@@ -154,8 +160,11 @@ describe('tools preview cURL round trip', () => {
       const got = sink.received[before];
       assert.equal(got.method, previewed.method);
       assert.equal(`${sink.url}${got.url}`, previewed.url);
-      for (const [header, value] of Object.entries(previewed.headers)) assert.equal(got.headers[header], value, header);
-      assert.equal(got.headers['x-webhook-secret'], "it's a 'secret' $X");
+      // The two previews ran apart: their timestamps (and so signatures) may differ by a second.
+      const stamped = new Set(['webhook-timestamp', 'webhook-signature']);
+      for (const [header, value] of Object.entries(previewed.headers)) if (!stamped.has(header)) assert.equal(got.headers[header], value, header);
+      assert.equal(got.headers['webhook-id'], event.insert_id);
+      assert.deepEqual(new Webhook(SIGNING_KEY).verify(got.body, got.headers as Record<string, string>), JSON.parse(JSON.stringify(event)));
       assert.deepEqual(JSON.parse(got.body), previewed.body);
       assert.deepEqual(JSON.parse(got.body), JSON.parse(JSON.stringify(event)));
     });

@@ -1,11 +1,15 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { Webhook } from 'standardwebhooks';
 import { runCli } from '../helpers/cli.js';
 import { tempDir, writeFiles } from '../helpers/folders.js';
 import { startHttpsSink, type HttpsSink } from '../helpers/https-sink.js';
 import { startRecordingSink, type RecordingSink } from '../helpers/sink.js';
 import { makeTestCertificates, type TestCertificates } from '../helpers/tls-certificates.js';
+
+/** A Standard Webhooks signing key, as the shipped webhook destination takes it. */
+const SIGNING_KEY = `whsec_${Buffer.from('a test signing key of 32 bytes!!').toString('base64')}`;
 
 const purchase = { event_type: 'purchase', user_id: 'user-1234', time: 1641490144000, insert_id: 'ins-7', event_properties: { item: 'Blue shoes', price: 79.99 } };
 
@@ -15,7 +19,7 @@ describe('tools send', () => {
   const temp = tempDir();
   before(async () => {
     ok = await startRecordingSink({ status: 200, body: '{"accepted":1}' });
-    rejecting = await startRecordingSink({ status: 400, body: '{"error":"bad key k-secret-1"}' });
+    rejecting = await startRecordingSink({ status: 400, body: `{"error":"bad key ${SIGNING_KEY}"}` });
   });
   after(async () => {
     await Promise.all([ok.close(), rejecting.close()]);
@@ -24,27 +28,29 @@ describe('tools send', () => {
   writeFiles(temp.dir, { 'event.json': purchase });
 
   function syncTo(url: string, name: string): string {
-    writeFiles(temp.dir, { [`${name}.json`]: { parameters: { url, secret: { env: 'WEBHOOK_SECRET' } } } });
+    writeFiles(temp.dir, { [`${name}.json`]: { parameters: { url, signing_secret: { env: 'WEBHOOK_SIGNING_SECRET' } } } });
     return join(temp.dir, `${name}.json`);
   }
 
   it('sends once and prints status and response, exit 0 on 2xx', async () => {
     const sync = syncTo(`${ok.url}/in`, 'ok');
-    const result = await runCli(['send', 'destinations/webhook', '--event', join(temp.dir, 'event.json'), '--sync', sync], { env: { WEBHOOK_SECRET: 'k-secret-1' } });
+    const result = await runCli(['send', 'destinations/webhook', '--event', join(temp.dir, 'event.json'), '--sync', sync], { env: { WEBHOOK_SIGNING_SECRET: SIGNING_KEY } });
     assert.equal(result.code, 0, result.stderr);
     assert.equal(result.stdout, 'HTTP 200\n{"accepted":1}\n');
     assert.equal(ok.received.length, 1);
     const [request] = ok.received;
     assert.equal(request.method, 'POST');
     assert.equal(request.url, '/in');
-    assert.equal(request.headers['x-webhook-secret'], 'k-secret-1');
     assert.equal(request.headers['idempotency-key'], 'ins-7');
+    // Signed with the real key: a Standard Webhooks library verifies it.
+    assert.equal(request.headers['webhook-id'], 'ins-7');
+    assert.deepEqual(new Webhook(SIGNING_KEY).verify(request.body, request.headers as Record<string, string>), purchase);
     assert.deepEqual(JSON.parse(request.body), purchase);
   });
 
   it('exits 1 on a non-2xx answer, printing it with secrets redacted, and does not retry', async () => {
     const sync = syncTo(`${rejecting.url}/in`, 'rejecting');
-    const result = await runCli(['send', 'destinations/webhook', '--event', join(temp.dir, 'event.json'), '--sync', sync], { env: { WEBHOOK_SECRET: 'k-secret-1' } });
+    const result = await runCli(['send', 'destinations/webhook', '--event', join(temp.dir, 'event.json'), '--sync', sync], { env: { WEBHOOK_SIGNING_SECRET: SIGNING_KEY } });
     assert.equal(result.code, 1);
     assert.equal(result.stdout, 'HTTP 400\n{"error":"bad key [redacted]"}\n');
     assert.equal(rejecting.received.length, 1);
@@ -53,16 +59,16 @@ describe('tools send', () => {
   it('refuses to send while a secret is unresolved', async () => {
     const sync = syncTo(`${ok.url}/never`, 'unresolved');
     const before = ok.received.length;
-    const result = await runCli(['send', 'destinations/webhook', '--event', join(temp.dir, 'event.json'), '--sync', sync], { env: { WEBHOOK_SECRET: '' } });
+    const result = await runCli(['send', 'destinations/webhook', '--event', join(temp.dir, 'event.json'), '--sync', sync], { env: { WEBHOOK_SIGNING_SECRET: '' } });
     assert.equal(result.code, 1);
-    assert.match(result.stderr, /secret parameter secret is not resolved: environment variable WEBHOOK_SECRET is not set/);
+    assert.match(result.stderr, /secret parameter signing_secret is not resolved: environment variable WEBHOOK_SIGNING_SECRET is not set/);
     assert.match(result.stderr, /refusing to send/);
     assert.equal(ok.received.length, before);
   });
 
   it('exits 1 when nothing listens', async () => {
     const sync = syncTo('http://127.0.0.1:9/closed', 'closed');
-    const result = await runCli(['send', 'destinations/webhook', '--event', join(temp.dir, 'event.json'), '--sync', sync], { env: { WEBHOOK_SECRET: 'k-secret-2' } });
+    const result = await runCli(['send', 'destinations/webhook', '--event', join(temp.dir, 'event.json'), '--sync', sync], { env: { WEBHOOK_SIGNING_SECRET: SIGNING_KEY } });
     assert.equal(result.code, 1);
     assert.match(result.stderr, /POST http:\/\/127\.0\.0\.1:9\/closed failed: .*ECONNREFUSED/);
   });
