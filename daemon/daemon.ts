@@ -1,10 +1,11 @@
 // The daemon: connect, make sure the streams exist, load the destinations folder, run one
 // SyncRunner per enabled sync; reload on request; drain and stop.
+import { join } from 'node:path';
 import { jetstream, jetstreamManager, type ConsumerInfo, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
 import type { DaemonSettings } from './config/index.js';
 import { InFlightGate, SyncRunner } from './consumer/index.js';
 import type { Logger } from './log.js';
-import { maxPayloadOf } from './dead-letter/index.js';
+import { DeadLetterReader, maxPayloadOf } from './dead-letter/index.js';
 import { RateShare, rateShareSubject } from './limit/index.js';
 import { connectNats, ensureStreams, untilJetStreamAnswers, type NatsSession } from './nats/index.js';
 import { formatProblem, loadDestinations, sameSyncTls, syncEgressHosts, syncTlsProblems, type LoadedDestination, type LoadedSync, type LoadProblem } from './registry/index.js';
@@ -50,11 +51,14 @@ export class Daemon implements DaemonViewSource {
   readonly startedAt = new Date();
   lastReload: (ReloadResult & { at: Date }) | undefined;
   private stopping = false;
+  /** The console's read of the DEAD stream, through this daemon's connection (newest first). */
+  readonly deadLetters: DeadLetterReader;
 
   constructor(
     readonly settings: DaemonSettings,
     readonly log: Logger,
   ) {
+    this.deadLetters = new DeadLetterReader(() => this.jsm, settings.stream.deadLetterStream);
     this.sender = new HttpSender({ connectTimeoutMs: settings.connectTimeoutMs, requestTimeoutMs: settings.requestTimeoutMs, allowedHosts: settings.egressAllowList });
   }
 
@@ -84,6 +88,10 @@ export class Daemon implements DaemonViewSource {
     const destinations = this.loadedDestinations.map((destination) => ({
       slug: destination.slug,
       name: destination.definition.name,
+      // For the console's catalog:
+      category: destination.definition.category,
+      summary: destination.definition.summary,
+      logoFile: join(destination.dir, destination.definition.logo ?? 'logo.png'),
       version: destination.version,
       requests: { inFlight: this.gates.get(destination.slug)?.inFlight ?? 0, max: this.settings.maxInFlightPerDestination },
       syncs: destination.syncs.map((sync) => {

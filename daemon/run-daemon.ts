@@ -6,7 +6,7 @@
 import { loadConfig, type DaemonSettings } from './config/index.js';
 import { Daemon } from './daemon.js';
 import { createLogger, type Logger } from './log.js';
-import { startAdminServer, type AdminServer } from './admin/index.js';
+import { AdminAccessError, startAdminServer, type AdminServer } from './admin/index.js';
 import { notifySystemd, startTracingFromEnv } from './telemetry/index.js';
 
 /** The admin port cannot be bound (another daemon has it): nothing was taken from NATS. */
@@ -42,6 +42,8 @@ export async function runDaemon(options: { configFile?: string; settings?: Daemo
   try {
     if (settings.admin.enabled) {
       admin = await startAdminServer(daemon).catch((error: NodeJS.ErrnoException) => {
+        // A token that cannot be read, or a console beyond loopback without one, says so itself.
+        if (error instanceof AdminAccessError) throw error;
         throw new AdminPortError(settings.admin.host, settings.admin.port, error);
       });
       log.info('admin listening', { url: `http://${settings.admin.host}:${admin.port}` });

@@ -13,6 +13,7 @@ const COMMANDS: Record<string, Command> = {
   publish: { summary: 'publish events to the events stream (a file, a JSON array, or one event per line)', load: () => import('./commands/publish.js') },
   sink: { summary: 'run a local HTTP sink that prints every request it receives', load: () => import('./commands/sink.js') },
   dead: { summary: 'list, show and replay dead letters', load: () => import('./commands/dead.js') },
+  catalog: { summary: 'print the catalog of destination folders as Markdown, JSON or a static HTML page with the logos', load: () => import('./commands/catalog.js') },
   status: { summary: "print the running daemon's destinations, syncs and limiter state", load: () => import('./commands/status.js') },
 };
 

@@ -1,11 +1,19 @@
 // The admin port: /healthz (the process answers), /readyz (connected, consumers bound,
-// destinations loaded), /destinations (what runs, its version and its counters) and /metrics
-// (Prometheus). Every page shows the daemon's one read model (DaemonView).
+// destinations loaded), /destinations (what runs, its version and its counters), /metrics
+// (Prometheus), and the read-only console at / with the JSON it polls (/console/…) and the logos.
+// Every page shows the daemon's one read model (DaemonView); dead letters are read from the DEAD
+// stream through the daemon's connection. Access: admin-access.ts.
+import { readFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { createMetricsCollector, PROMETHEUS_CONTENT_TYPE, type DaemonViewSource, type MetricsOptions } from '../telemetry/index.js';
+import type { ConsumerInfo } from '@nats-io/jetstream';
+import { DeadLetterReader } from '../dead-letter/index.js';
+import { createMetricsCollector, PROMETHEUS_CONTENT_TYPE, recentDeliveriesOf, type DaemonView, type DaemonViewSource, type MetricsOptions, type RecentDelivery } from '../telemetry/index.js';
+import { AdminAccess, type AdminAccessSettings } from './admin-access.js';
 import { adminReport } from './admin-report.js';
+import { consoleAssets, CONSOLE_CSP, loginPage, type ConsoleAssets } from './console-assets.js';
+import { consoleState } from './console-state.js';
 
-export type AdminRoute = (request: IncomingMessage, response: ServerResponse) => void | Promise<void>;
+export type AdminRoute = (request: IncomingMessage, response: ServerResponse, url: URL) => void | Promise<void>;
 
 export interface AdminServer {
   server: Server;
@@ -13,13 +21,29 @@ export interface AdminServer {
   close(): Promise<void>;
 }
 
-/** The daemon, as the admin port sees it: its read model and where to listen. */
+/** The daemon, as the admin port sees it: its read model, its dead letters, and its settings. */
 export interface AdminSource extends DaemonViewSource {
-  readonly settings: { readonly admin: { readonly host: string; readonly port: number } };
+  readonly settings: {
+    readonly admin: AdminAccessSettings & { readonly port: number };
+    readonly baseDir?: string;
+    readonly maxInFlightPerSync?: number;
+  };
+  /** Absent: the console shows no dead letters. */
+  readonly deadLetters?: DeadLetterReader;
 }
+
+/** How long the console's state waits for the consumers' info from the server. */
+export const DEFAULT_CONSOLE_CONSUMER_INFO_TIMEOUT_MS = 1_000;
+/** A logo bigger than this is not served (the loader checked it is a PNG; this bounds the read). */
+export const MAX_LOGO_BYTES = 1024 * 1024;
+/** A /login form body bigger than this is refused. */
+const MAX_LOGIN_BYTES = 4096;
 
 export async function startAdminServer(source: AdminSource, options: { metrics?: MetricsOptions; extraRoutes?: Record<string, AdminRoute> } = {}): Promise<AdminServer> {
   const { host, port } = source.settings.admin;
+  // Refuses here (before listening) beyond loopback without a token, or with a token it cannot read.
+  const access = new AdminAccess(source.settings.admin, source.settings.baseDir ?? process.cwd());
+  const assets = await consoleAssets();
   const collectMetrics = createMetricsCollector(source, options.metrics);
   const routes: Record<string, AdminRoute> = {
     '/healthz': (_request, response) => json(response, 200, { status: 'ok' }),
@@ -34,13 +58,49 @@ export async function startAdminServer(source: AdminSource, options: { metrics?:
       response.writeHead(200, { 'content-type': PROMETHEUS_CONTENT_TYPE, 'cache-control': 'no-store' });
       response.end(text);
     },
+    '/': (_request, response) => asset(response, assets.page),
+    '/console.js': (_request, response) => asset(response, assets.script),
+    '/console.css': (_request, response) => asset(response, assets.style),
+    '/console/state': async (_request, response) => {
+      const view = source.view();
+      const consumers = await consumerInfos(source, view, DEFAULT_CONSOLE_CONSUMER_INFO_TIMEOUT_MS);
+      json(response, 200, consoleState(view, consumers, { maxInFlightPerSync: source.settings.maxInFlightPerSync ?? 0 }));
+    },
+    '/console/deliveries': (_request, response, url) => json(response, 200, { deliveries: recentDeliveries(source.view(), url.searchParams) }),
+    '/console/dead-letters': async (_request, response, url) => {
+      if (!source.deadLetters) return json(response, 200, { letters: [], total: 0 });
+      const page = await source.deadLetters.page({ before: positiveInteger(url.searchParams.get('before')), limit: positiveInteger(url.searchParams.get('limit')) });
+      json(response, 200, { ...page, letters: page.letters.map(deadLetterSummary) });
+    },
     ...options.extraRoutes,
   };
+  const prefixed: Array<[prefix: string, route: AdminRoute]> = [
+    ['/logos/', (_request, response, url) => logo(response, source.view(), url.pathname.slice('/logos/'.length))],
+    [
+      '/console/dead-letters/',
+      async (_request, response, url) => {
+        const seq = positiveInteger(url.pathname.slice('/console/dead-letters/'.length));
+        const stored = seq !== undefined ? await source.deadLetters?.get(seq) : undefined;
+        if (!stored) return json(response, 404, { error: 'no such dead letter' });
+        json(response, 200, { ...stored, sync: syncOfSubject(stored.subject) });
+      },
+    ],
+  ];
+
   const server = createServer((request, response) => {
-    const path = (request.url ?? '/').split('?')[0];
-    const route = request.method === 'GET' ? routes[path] : undefined;
+    const url = new URL(request.url ?? '/', 'http://admin.invalid');
+    const path = url.pathname;
+    const verdict = access.verdict(request, path);
+    if (verdict === 'wrong-host') return json(response, 403, { error: 'without admin.token the admin port answers only to a loopback host name (localhost, 127.0.0.1, [::1])' });
+    if (verdict === 'unauthorized') {
+      if (path === '/' && request.method === 'GET') return html(response, 401, loginPage(false));
+      response.setHeader('www-authenticate', 'Bearer realm="destinations admin"');
+      return json(response, 401, { error: 'this route requires the admin token: Authorization: Bearer <token>' });
+    }
+    if (path === '/login' && request.method === 'POST') return void login(request, response, access);
+    const route = request.method === 'GET' ? (routes[path] ?? prefixed.find(([prefix]) => path.startsWith(prefix))?.[1]) : undefined;
     if (!route) return json(response, 404, { error: `no route ${request.method} ${path}`, routes: Object.keys(routes) });
-    Promise.resolve(route(request, response)).catch((error: Error) => json(response, 500, { error: error.message }));
+    Promise.resolve(route(request, response, url)).catch((error: Error) => json(response, 500, { error: error.message }));
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -54,7 +114,97 @@ export async function startAdminServer(source: AdminSource, options: { metrics?:
   };
 }
 
+/** Recent outcomes across syncs (or of one), newest first; with insert_id, that event's only. */
+function recentDeliveries(view: DaemonView, query: URLSearchParams): Array<RecentDelivery & { sync: string }> {
+  const syncId = query.get('sync') ?? undefined;
+  const insertId = query.get('insert_id') || undefined;
+  const limit = Math.min(positiveInteger(query.get('limit')) ?? 100, 1000);
+  const rows = view.destinations.flatMap((destination) =>
+    destination.syncs
+      .filter((sync) => sync.stats && (syncId === undefined || sync.id === syncId))
+      .flatMap((sync) => recentDeliveriesOf(sync.stats!).list({ insertId, limit }).map((delivery) => ({ sync: sync.id, ...delivery }))),
+  );
+  return rows.sort((a, b) => (a.at < b.at ? 1 : a.at > b.at ? -1 : 0)).slice(0, limit);
+}
+
+function deadLetterSummary(stored: Awaited<ReturnType<DeadLetterReader['page']>>['letters'][number]) {
+  const letter = stored.letter;
+  const event = letter?.event as { event_type?: unknown } | undefined;
+  return {
+    seq: stored.seq,
+    sync: syncOfSubject(stored.subject),
+    reason: letter?.reason ?? 'unreadable',
+    message: letter?.message ?? stored.unreadable,
+    lastStatus: letter?.lastStatus,
+    attempts: letter?.attempts,
+    insertId: letter?.insertId,
+    eventType: typeof event?.event_type === 'string' ? event.event_type : undefined,
+    deadAt: letter?.deadAt,
+  };
+}
+
+/** dead.<destination>.<sync> → <destination>.<sync>: where a letter is stored says whose it is. */
+function syncOfSubject(subject: string): string {
+  return subject.split('.').slice(1).join('.');
+}
+
+async function logo(response: ServerResponse, view: DaemonView, file: string): Promise<void> {
+  const destination = file.endsWith('.png') ? view.destinations.find((candidate) => candidate.slug === decodeURIComponent(file.slice(0, -'.png'.length))) : undefined;
+  const bytes = destination && (await readFile(destination.logoFile).catch(() => undefined));
+  if (!bytes || bytes.length > MAX_LOGO_BYTES) return json(response, 404, { error: 'no such logo' });
+  response.writeHead(200, { 'content-type': 'image/png', 'cache-control': 'no-cache', 'x-content-type-options': 'nosniff', 'content-security-policy': "default-src 'none'" });
+  response.end(bytes);
+}
+
+async function login(request: IncomingMessage, response: ServerResponse, access: AdminAccess): Promise<void> {
+  let body = '';
+  for await (const chunk of request) {
+    body += String(chunk);
+    if (body.length > MAX_LOGIN_BYTES) return json(response, 413, { error: 'too large' });
+  }
+  const cookie = access.sessionCookieFor(new URLSearchParams(body).get('token') ?? '');
+  if (!cookie) return html(response, 401, loginPage(true));
+  response.writeHead(303, { location: '/', 'set-cookie': cookie, 'cache-control': 'no-store' });
+  response.end();
+}
+
+/** The consumers' info from the server, bounded in time; a sync that does not answer has no lag shown. */
+async function consumerInfos(source: DaemonViewSource, view: DaemonView, timeoutMs: number): Promise<Map<string, ConsumerInfo>> {
+  const result = new Map<string, ConsumerInfo>();
+  if (!view.connected) return result;
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<undefined>((resolve) => (timer = setTimeout(resolve, timeoutMs, undefined)));
+  try {
+    const running = view.destinations.flatMap((destination) => destination.syncs.filter((sync) => sync.consumer !== undefined));
+    await Promise.all(
+      running.map(async (sync) => {
+        const info = await Promise.race([source.consumerInfo(sync.id).catch(() => undefined), deadline]);
+        if (info) result.set(sync.id, info);
+      }),
+    );
+  } finally {
+    clearTimeout(timer);
+  }
+  return result;
+}
+
+function positiveInteger(text: string | null): number | undefined {
+  return text !== null && /^[1-9][0-9]{0,14}$/.test(text) ? Number(text) : undefined;
+}
+
+const NO_SNIFF = { 'x-content-type-options': 'nosniff', 'referrer-policy': 'no-referrer', 'cache-control': 'no-store' };
+
+function asset(response: ServerResponse, file: ConsoleAssets['page']): void {
+  response.writeHead(200, { 'content-type': file.type, 'content-security-policy': CONSOLE_CSP, 'x-frame-options': 'DENY', ...NO_SNIFF });
+  response.end(file.body);
+}
+
+function html(response: ServerResponse, status: number, body: string): void {
+  response.writeHead(status, { 'content-type': 'text/html; charset=utf-8', 'content-security-policy': CONSOLE_CSP, 'x-frame-options': 'DENY', ...NO_SNIFF });
+  response.end(body);
+}
+
 function json(response: ServerResponse, status: number, body: unknown): void {
-  response.writeHead(status, { 'content-type': 'application/json' });
+  response.writeHead(status, { 'content-type': 'application/json', 'content-security-policy': "default-src 'none'; frame-ancestors 'none'", ...NO_SNIFF });
   response.end(`${JSON.stringify(body, null, 2)}\n`);
 }

@@ -1,1 +1,2 @@
 export { loadConfig, settingsFrom, ConfigError, type DaemonSettings } from './load-config.js';
+export { adminExposureProblem, isLoopbackHost } from './admin-exposure.js';

@@ -8,6 +8,7 @@ import { cosmiconfig, defaultLoaders } from 'cosmiconfig';
 import type { DaemonConfig } from '../../schema/generated/daemon-config.js';
 import { placeOfPointer } from '../json/index.js';
 import { SCHEMA_DIR } from '../paths.js';
+import { adminExposureProblem } from './admin-exposure.js';
 
 export const CONFIG_NAME = 'destinations';
 
@@ -21,7 +22,9 @@ export class ConfigError extends Error {
 type Defaulted<T> = { [K in keyof T]-?: NonNullable<T[K]> extends object[] | string[] ? NonNullable<T[K]> : NonNullable<T[K]> extends object ? Defaulted<NonNullable<T[K]>> : NonNullable<T[K]> };
 
 /** The configuration with every default filled in and paths made absolute. */
-export type DaemonSettings = Defaulted<Omit<DaemonConfig, '$schema' | 'nats' | 'egressAllowList'>> & {
+export type DaemonSettings = Defaulted<Omit<DaemonConfig, '$schema' | 'nats' | 'egressAllowList' | 'admin'>> & {
+  /** The token has no default: absent, the admin port asks for none (and listens on loopback only). */
+  admin: Defaulted<Omit<NonNullable<DaemonConfig['admin']>, 'token'>> & Pick<NonNullable<DaemonConfig['admin']>, 'token'>;
   /** Absent: requests may go to any host (no default: an empty list would allow none). */
   egressAllowList?: string[];
   nats: Defaulted<Omit<NonNullable<DaemonConfig['nats']>, 'user' | 'password' | 'token' | 'credentialsFile'>> &
@@ -73,6 +76,12 @@ export function settingsFrom(raw: unknown, file: string | undefined, baseDir: st
   config.stream ??= {};
   config.admin ??= {};
   validate(config);
+  const adminProblem = adminExposureProblem(config.admin as DaemonSettings['admin']);
+  if (adminProblem) {
+    const text = file ? safeRead(file) : undefined;
+    const place = text && file?.endsWith('.json') ? placeOfPointer(text, '/admin/host') : undefined;
+    throw new ConfigError([`${place ? `${file}:${place.line}:${place.column}` : (file ?? '<config>')}: /admin/host: ${adminProblem}`]);
+  }
   return {
     ...(config as unknown as DaemonSettings),
     destinationsDir: resolve(baseDir, config.destinationsDir!),

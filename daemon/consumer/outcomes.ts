@@ -13,7 +13,7 @@ import type { Logger } from '../log.js';
 import type { LoadedSync } from '../registry/index.js';
 import { redactRequest } from '../registry/index.js';
 import type { RenderedRequest } from '../render/index.js';
-import type { SyncStats } from '../telemetry/index.js';
+import { recentDeliveriesOf, type SyncStats } from '../telemetry/index.js';
 import type { MessagesInHand } from './intake.js';
 import type { DeliveryItem } from './delivery-item.js';
 
@@ -105,6 +105,7 @@ export class Outcomes {
 
   /** A message that cannot become a request (invalid event, missing field): dead-lettered. */
   refuse(msg: JsMsg, cause: DeadLetterCause): Promise<void> {
+    recentDeliveriesOf(this.options.stats).refused(msg, cause.events?.[0]?.insert_id, cause.reason, cause.attempts);
     return this.#deadLetter([msg], cause);
   }
 
@@ -113,6 +114,7 @@ export class Outcomes {
     const { items, kind, lastResponse: response } = delivery;
     const msgs = items.map((item) => item.msg);
     const { stats, log, hand } = this.options;
+    recentDeliveriesOf(stats).settled(delivery);
     switch (delivery.outcome) {
       case 'delivered': {
         const definition = this.sync.destination.definition;

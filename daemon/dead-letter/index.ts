@@ -9,3 +9,4 @@ export {
   type DeadLetterInput,
 } from './dead-letter.js';
 export { replaySubject, replaySubjects, replaySyncOf } from './replay-subject.js';
+export { DeadLetterReader, DEFAULT_DEAD_LETTER_PAGE, type DeadLetterPage, type StoredLetter } from './read-dead-letters.js';

@@ -22,6 +22,11 @@ export interface DaemonView {
 export interface DestinationView {
   slug: string;
   name: string;
+  /** Catalog fields from the definition (the console's catalog). */
+  category: string;
+  summary: string;
+  /** The logo's path (a PNG checked when the folder loaded). */
+  logoFile: string;
   version: string;
   /** Requests in flight for the destination, all its syncs together, and its cap. */
   requests: { inFlight: number; max: number };

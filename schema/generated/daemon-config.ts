@@ -99,6 +99,20 @@ export interface DaemonConfig {
     enabled?: boolean;
     host?: string;
     port?: number;
+    /**
+     * Bearer token every route but /healthz and /readyz requires (the console shows events and dead letters: personal data). Given by reference. Required when host is not a loopback address.
+     */
+    token?:
+      | {
+          env: string;
+        }
+      | {
+          file: string;
+        };
+    /**
+     * Serve /metrics without the token, for a Prometheus scraper that cannot send one. Everything else still requires it.
+     */
+    metricsWithoutToken?: boolean;
   };
   /**
    * Hosts the daemon may send requests to: "api.braze.com", "*.customer.io" (any subdomain, not customer.io itself), optionally with a port ("127.0.0.1:3000"; without one, any port). A request to another host is not sent and is dead-lettered as egress_denied. Absent: any host.

@@ -72,6 +72,16 @@ describe('NATS authorization (deploy/nats)', () => {
     await waitUntil(admin, async () => (await runner.consumerInfo()).num_ack_pending === 0, 10_000, 'both events acked');
   });
 
+  it("lets the daemon user read dead letters for the console (direct gets on DEAD), without a consumer", async () => {
+    const page = await daemon.daemon.deadLetters.page();
+    assert.equal(page.total, 1);
+    assert.deepEqual(
+      page.letters.map((stored) => [stored.subject, stored.letter?.sync, stored.letter?.insertId]),
+      [['dead.hook.ok', 'hook.ok', 'insert-1']],
+    );
+    assert.equal((await daemon.daemon.deadLetters.get(page.letters[0].seq))?.letter?.reason, page.letters[0].letter?.reason);
+  });
+
   it('refuses a publisher on dead letters, on the replay subjects, on the JetStream API and on the daemon inboxes', async () => {
     const js = jetstream(publisher);
     const events = await messagesIn('EVENTS');

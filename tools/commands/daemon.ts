@@ -1,4 +1,5 @@
 // destinations daemon [--config FILE]
+import { AdminAccessError } from '../../daemon/admin/index.js';
 import { ConfigError } from '../../daemon/config/index.js';
 import { DestinationsInvalidError } from '../../daemon/daemon.js';
 import { NatsUnavailableError } from '../../daemon/nats/index.js';
@@ -18,7 +19,7 @@ export async function run(args: string[]): Promise<number> {
     await running.stopped;
     return 0;
   } catch (error) {
-    if (error instanceof ConfigError || error instanceof DestinationsInvalidError || error instanceof NatsUnavailableError || error instanceof AdminPortError) {
+    if (error instanceof ConfigError || error instanceof DestinationsInvalidError || error instanceof NatsUnavailableError || error instanceof AdminPortError || error instanceof AdminAccessError) {
       console.error(error.message);
       return 1;
     }

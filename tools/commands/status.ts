@@ -1,7 +1,8 @@
 // destinations status [--config FILE] [--url http://127.0.0.1:9464] [--json]
-// Prints what the running daemon's admin port reports at /destinations.
+// Prints what the running daemon's admin port reports at /destinations (with the config's admin.token, if any).
 import { request } from 'undici';
 import { loadConfig } from '../../daemon/config/index.js';
+import { resolveSecretRef } from '../../daemon/secrets/index.js';
 import { describeSchemaErrors, validateAdminReport } from '../../daemon/registry/index.js';
 import type { AdminReport } from '../../schema/generated/admin-report.js';
 import { parseCommandArgs } from './usage.js';
@@ -37,14 +38,26 @@ export function formatStatus(report: AdminReport): string {
 
 export async function run(args: string[]): Promise<number> {
   const { values } = parseCommandArgs(args, { config: { type: 'string' }, url: { type: 'string' }, json: { type: 'boolean' } }, USAGE);
-  let base = values.url;
-  if (!base) {
-    const settings = await loadConfig({ file: values.config });
-    base = `http://${settings.admin.host}:${settings.admin.port}`;
+  const settings = await loadConfig({ file: values.config });
+  const base = values.url ?? `http://${settings.admin.host}:${settings.admin.port}`;
+  // The admin port's token, by reference in the same config as the daemon's.
+  const headers: Record<string, string> = {};
+  if (settings.admin.token) {
+    try {
+      headers.authorization = `Bearer ${resolveSecretRef(settings.admin.token, { baseDir: settings.baseDir })}`;
+    } catch (error) {
+      console.error(`admin.token: ${(error as Error).message}`);
+      return 1;
+    }
   }
   let body: unknown;
   try {
-    const response = await request(`${base}/destinations`, { headersTimeout: 5_000, bodyTimeout: 5_000 });
+    const response = await request(`${base}/destinations`, { headers, headersTimeout: 5_000, bodyTimeout: 5_000 });
+    if (response.statusCode === 401) {
+      await response.body.dump();
+      console.error(`${base}/destinations requires the admin token: set admin.token in the config (${settings.file ?? 'none found'}) as the daemon has it`);
+      return 1;
+    }
     body = await response.body.json();
   } catch (error) {
     console.error(`cannot reach the daemon's admin port at ${base}: ${(error as Error).message}`);
