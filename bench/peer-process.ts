@@ -8,6 +8,7 @@
 // It runs until the parent says stop, or maxSeconds passes, then closes the worker and exits.
 import { Worker, type Job } from 'bullmq';
 import { Pool } from 'undici';
+import { REDIS_PASSWORD_ENV } from './redis-broker.js';
 
 export interface PeerConfig {
   connection: { host: string; port: number };
@@ -68,7 +69,8 @@ let failed = 0;
 let errors = 0;
 const processor = (config.mode === 'single' ? processSingle : processBatched) as (job: Job) => Promise<void>;
 const worker = new Worker(config.queue, processor, {
-  connection: config.connection,
+  // The password never travels in the config (a command-line argument): it is inherited in the environment.
+  connection: { ...config.connection, password: process.env[REDIS_PASSWORD_ENV] },
   prefix: config.prefix,
   concurrency: config.concurrency,
   ...(config.limiter ? { limiter: config.limiter } : {}),

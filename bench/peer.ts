@@ -7,7 +7,7 @@ import { Queue, type JobsOptions } from 'bullmq';
 import { DAEMON_NODE_FLAGS } from '../daemon/defaults.js';
 import { benchEvent } from './events.js';
 import type { PeerConfig, PeerMessage } from './peer-process.js';
-import type { RedisBroker } from './redis-broker.js';
+import { REDIS_PASSWORD_ENV, type RedisBroker } from './redis-broker.js';
 
 export type { PeerConfig } from './peer-process.js';
 
@@ -39,7 +39,7 @@ const FILL_CALLS = 4;
 
 /** Adds `events` of the bench's events to a fresh queue, one a job or PEER_BATCH_SIZE a job; returns jobs added per second. */
 export async function fillQueue(broker: RedisBroker, name: string, mode: PeerConfig['mode'], events: number): Promise<number> {
-  const queue = new Queue(name, { connection: broker.connection, prefix: broker.prefix, defaultJobOptions: PEER_JOB_OPTIONS });
+  const queue = new Queue(name, { connection: { ...broker.connection, password: process.env[REDIS_PASSWORD_ENV] }, prefix: broker.prefix, defaultJobOptions: PEER_JOB_OPTIONS });
   queue.on('error', () => undefined);
   const started = performance.now();
   try {
@@ -82,7 +82,7 @@ export function bullmqVersion(): string {
 
 /** Removes a queue and every job in it. */
 export async function dropQueue(broker: RedisBroker, name: string): Promise<void> {
-  const queue = new Queue(name, { connection: broker.connection, prefix: broker.prefix });
+  const queue = new Queue(name, { connection: { ...broker.connection, password: process.env[REDIS_PASSWORD_ENV] }, prefix: broker.prefix });
   queue.on('error', () => undefined);
   try {
     await queue.obliterate({ force: true });

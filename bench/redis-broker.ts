@@ -7,6 +7,27 @@ import { readFileSync } from 'node:fs';
 import { Redis } from 'ioredis';
 
 export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
+/** The variable redis-cli reads a password from; the bench and its worker read it the same way. */
+export const REDIS_PASSWORD_ENV = 'REDISCLI_AUTH';
+
+/**
+ * Host and port of a `redis://host[:port]` URL, or why it cannot be used. A password in the URL is
+ * refused: the URL is printed in the report and the worker's settings travel on its command line;
+ * a password goes in REDISCLI_AUTH instead, which the worker inherits.
+ */
+export function redisTarget(url: string): { host: string; port: number } | string {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return `--redis ${url}: not a URL (redis://host:port)`;
+  }
+  if (parsed.protocol !== 'redis:') return `--redis ${parsed.protocol}//…: only redis:// is supported`;
+  if (parsed.username !== '' || parsed.password !== '') return `--redis: a user or password in the URL would be printed and put on a command line; give the password in ${REDIS_PASSWORD_ENV} instead`;
+  if (parsed.hostname === '') return `--redis ${url}: no host`;
+  if ((parsed.pathname !== '' && parsed.pathname !== '/') || parsed.search !== '') return `--redis ${url}: a database or options in the URL are not supported (the bench uses its own key prefix)`;
+  return { host: parsed.hostname.replace(/^\[|\]$/g, ''), port: Number(parsed.port || 6379) };
+}
 
 /** A named field of an INFO answer (`field:value` lines), or undefined. */
 export function infoField(info: string, field: string): string | undefined {
@@ -50,10 +71,10 @@ export class RedisBroker {
 
   /** Connects, or says in one line why there is no Redis to use. */
   static async connect(url: string): Promise<RedisBroker | string> {
-    const parsed = new URL(url);
-    const connection = { host: parsed.hostname, port: Number(parsed.port || 6379) };
+    const connection = redisTarget(url);
+    if (typeof connection === 'string') return connection;
     // One try, no reconnect, no offline queue: a missing server is an answer, not a wait.
-    const client = new Redis({ ...connection, lazyConnect: true, connectTimeout: 2_000, maxRetriesPerRequest: 0, enableOfflineQueue: false, retryStrategy: () => null });
+    const client = new Redis({ ...connection, password: process.env[REDIS_PASSWORD_ENV], lazyConnect: true, connectTimeout: 2_000, maxRetriesPerRequest: 0, enableOfflineQueue: false, retryStrategy: () => null });
     // ioredis rejects connect() with "Connection is closed."; the socket's own error says why.
     let socketError: Error | undefined;
     client.on('error', (error: Error) => (socketError ??= error));

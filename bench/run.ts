@@ -69,7 +69,8 @@ async function main(): Promise<void> {
     };
   }
   try {
-    const needsMain = ['baseline', 'daemon', 'batched', 'fanout', 'rate', 'bullmq'].some((name) => only.has(name as ScenarioName)) || options.profile || options.experiments;
+    // The BullMQ peer reads the same events from its own queue; the stream gives it the count it measures against.
+    const needsMain = ['baseline', 'daemon', 'batched', 'fanout', 'rate'].some((name) => only.has(name as ScenarioName)) || redis !== undefined || options.profile || options.experiments;
     if (needsMain) {
       progress(`publishing ${fmt(options.events)} events…`);
       const eventsPerSecond = await prepareMain(ctx);

@@ -2,7 +2,7 @@
 // and redis-server's pid read from INFO so its CPU can be charged to the peer.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { infoField, RedisBroker, redisPidFromInfo } from '../../bench/redis-broker.js';
+import { infoField, RedisBroker, redisPidFromInfo, redisTarget } from '../../bench/redis-broker.js';
 import { PEER_TARGETS, peerComparison, peerTargets } from '../../bench/targets.js';
 import type { Throughput } from '../../bench/scenarios.js';
 import { freePort } from '../helpers/nats-server.js';
@@ -92,5 +92,18 @@ describe('bench - the BullMQ peer', () => {
     assert.match(answer as string, new RegExp(`^no Redis answered at redis://127\\.0\\.0\\.1:${port} \\(.*ECONNREFUSED.*\\)$`));
     // One try, no reconnect loop: the bench goes on without the peer instead of waiting.
     assert.ok(performance.now() - started < 2_000);
+  });
+
+  it('takes host and port from --redis, and refuses a password there (it would be printed and on a command line)', () => {
+    assert.deepEqual(redisTarget('redis://127.0.0.1:6379'), { host: '127.0.0.1', port: 6379 });
+    assert.deepEqual(redisTarget('redis://localhost'), { host: 'localhost', port: 6379 });
+    assert.deepEqual(redisTarget('redis://[::1]:6380/'), { host: '::1', port: 6380 });
+    const refused = redisTarget('redis://:hunter2@127.0.0.1:6379');
+    assert.equal(typeof refused, 'string');
+    assert.match(refused as string, /REDISCLI_AUTH/);
+    assert.doesNotMatch(refused as string, /hunter2/);
+    assert.match(redisTarget('rediss://127.0.0.1') as string, /only redis:\/\/ is supported/);
+    assert.match(redisTarget('redis://127.0.0.1/3') as string, /database/);
+    assert.match(redisTarget('127.0.0.1:6379') as string, /only redis:\/\/|not a URL/);
   });
 });
