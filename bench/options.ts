@@ -1,15 +1,19 @@
 // The bench's command line: which scenarios, how many events, how long each window. See bench/README.md.
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { DEFAULT_REDIS_URL, redisTarget } from './redis-broker.js';
 
-export const SCENARIOS = ['baseline', 'daemon', 'batched', 'fanout', 'latency', 'memory', 'rate'] as const;
+export const SCENARIOS = ['baseline', 'daemon', 'batched', 'fanout', 'latency', 'memory', 'rate', 'bullmq'] as const;
 export type ScenarioName = (typeof SCENARIOS)[number];
 
 const USAGE = `usage: npm run bench -- [options]
   --quick                 about a minute: fewer events, shorter windows
   --events N              events pre-published for the throughput scenarios (default 100000; quick 20000)
-  --repeat R              run the baseline/daemon pairs R times, alternating, and keep the median (default 1)
-  --only LIST             comma list of ${SCENARIOS.join(',')} (default all)
+  --repeat R              run the baseline/daemon (and BullMQ) rows R times, alternating, and keep the median (default 1)
+  --only LIST             comma list of ${SCENARIOS.join(',')} (default all;
+                          bullmq: the BullMQ peer, 1 and 100 events a job and its limiter; skipped when no Redis answers)
+  --redis URL             the Redis the BullMQ peer uses (default ${DEFAULT_REDIS_URL}; a password goes in REDISCLI_AUTH;
+                          keys under destinations-bench-<pid>:, removed at the end)
   --fanout LIST           sync counts for fan-out (default 1,10,50; quick 1,50)
   --fanout-seconds S      measuring window per fan-out case (default 10; quick 2)
   --latency-rate R        events/s for the latency case (default 2000)
@@ -42,6 +46,7 @@ export function readOptions(args: string[] = process.argv.slice(2)) {
       experiments: { type: 'boolean', default: false },
       'experiment-events': { type: 'string' },
       out: { type: 'string' },
+      redis: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -51,6 +56,11 @@ export function readOptions(args: string[] = process.argv.slice(2)) {
   }
 
   const options = benchOptions(flags);
+  const redis = redisTarget(options.redis);
+  if (typeof redis === 'string') {
+    console.error(`${redis}\n\n${USAGE}`);
+    process.exit(2);
+  }
   for (const name of options.only) {
     if (!SCENARIOS.includes(name)) {
       console.error(`--only: unknown scenario ${name}\n\n${USAGE}`);
@@ -88,6 +98,7 @@ function benchOptions(flags: Record<string, string | boolean | undefined>) {
     experiments: flags.experiments === true,
     experimentEvents: Math.round(numberFlag('experiment-events', text('experiment-events'), quick ? 20_000 : 60_000)),
     only: new Set<ScenarioName>((text('only')?.split(',') as ScenarioName[] | undefined) ?? SCENARIOS),
+    redis: text('redis') ?? DEFAULT_REDIS_URL,
     out: text('out') ?? fileURLToPath(new URL('../../bench/results/latest.json', import.meta.url)),
   };
 }

@@ -40,6 +40,15 @@ export interface Target {
   pass: boolean | undefined;
 }
 
+export interface PeerInfo {
+  /** Why the BullMQ rows were not run (no Redis answered). */
+  skipped?: string;
+  bullmq?: string;
+  redis?: { url: string; version: string; persistence: string; pid?: number; cpuNote?: string; keyPrefix: string; keysLeft?: number };
+  /** BullMQ's limiter at the bench's rate limit, counted at the sink. */
+  rate?: RateResult;
+}
+
 export interface Experiment {
   group: string;
   name: string;
@@ -63,6 +72,8 @@ export interface Results {
   rate?: RateResult;
   /** The same limit, one sync run by two daemon processes (scale-out; not one of issue 5's targets). */
   rateShared?: RateResult;
+  /** The BullMQ peer (issue 14): its throughput rows are in `throughput` ('bullmq single', 'bullmq batched'). */
+  peer?: PeerInfo;
   targets: Target[];
   profile?: Record<string, { summary: ProfileSummary; modules: Record<string, number>; eventsPerSecond: number }>;
   experiments?: Experiment[];
@@ -74,10 +85,10 @@ export interface Results {
 }
 
 /** Events/s the measured CPU per event would allow on two otherwise idle cores: the process's main
- *  thread gets at most one core, and it, nats-server and the sink share two. */
+ *  thread gets at most one core, and it, its broker (nats-server or redis-server) and the sink share two. */
 export function cpuBound(result: Throughput): number {
-  const { subject, nats, sink } = result.cpuPer1k;
-  return Math.min(1_000 / subject, 2_000 / (subject + nats + sink));
+  const { subject, broker, sink } = result.cpuPer1k;
+  return Math.min(1_000 / subject, 2_000 / (subject + broker + sink));
 }
 
 export function printReport(results: Results, options: BenchOptions): void {
@@ -86,12 +97,12 @@ export function printReport(results: Results, options: BenchOptions): void {
   if (results.publish) log(`pre-published ${fmt(results.publish.events)} events at ${fmt(results.publish.eventsPerSecond)} events/s`);
   const baselineSingle = results.throughput['baseline single'];
   const baselineBatched = results.throughput['baseline batched'];
-  const header = `${'scenario'.padEnd(34)} ${'events/s'.padStart(9)} ${'req/s'.padStart(8)} ${'vs base'.padStart(8)}  ${'CPU s/1k ev: proc'.padStart(17)} ${'nats'.padStart(6)} ${'sink'.padStart(6)}  ${'cores'.padStart(5)} ${'RSS MB'.padStart(7)} ${'others'.padStart(7)} ${'CPU-bound'.padStart(9)}`;
+  const header = `${'scenario'.padEnd(34)} ${'events/s'.padStart(9)} ${'req/s'.padStart(8)} ${'vs base'.padStart(8)}  ${'CPU s/1k ev: proc'.padStart(17)} ${'broker'.padStart(6)} ${'sink'.padStart(6)}  ${'cores'.padStart(5)} ${'RSS MB'.padStart(7)} ${'others'.padStart(7)} ${'CPU-bound'.padStart(9)}`;
   log(`\n${header}\n${'-'.repeat(header.length)}`);
   const row = (result: Throughput, reference?: Throughput) => {
     const vs = reference ? pct(result.eventsPerSecond / reference.eventsPerSecond) : '';
     log(
-      `${(result.label + (result.partial ? ' *' : '') + (result.warmupIncomplete ? ' !' : '')).padEnd(34)} ${fmt(result.eventsPerSecond).padStart(9)} ${fmt(result.requestsPerSecond).padStart(8)} ${vs.padStart(8)}  ${fmt(result.cpuPer1k.subject, 3).padStart(17)} ${fmt(result.cpuPer1k.nats, 3).padStart(6)} ${fmt(result.cpuPer1k.sink, 3).padStart(6)}  ${fmt(result.subjectCores, 2).padStart(5)} ${fmt(result.peakRssMB, 0).padStart(7)} ${fmt(result.cpu.others, 1).padStart(6)}s ${fmt(cpuBound(result)).padStart(9)}`,
+      `${(result.label + (result.partial ? ' *' : '') + (result.warmupIncomplete ? ' !' : '')).padEnd(34)} ${fmt(result.eventsPerSecond).padStart(9)} ${fmt(result.requestsPerSecond).padStart(8)} ${vs.padStart(8)}  ${fmt(result.cpuPer1k.subject, 3).padStart(17)} ${fmt(result.cpuPer1k.broker, 3).padStart(6)} ${fmt(result.cpuPer1k.sink, 3).padStart(6)}  ${fmt(result.subjectCores, 2).padStart(5)} ${fmt(result.peakRssMB, 0).padStart(7)} ${fmt(result.cpu.others, 1).padStart(6)}s ${fmt(cpuBound(result)).padStart(9)}`,
     );
   };
   const t = results.throughput;
@@ -99,11 +110,17 @@ export function printReport(results: Results, options: BenchOptions): void {
   if (t['daemon single']) row(t['daemon single'], baselineSingle);
   if (t['baseline batched']) row(t['baseline batched'], baselineBatched);
   if (t['daemon batched']) row(t['daemon batched'], baselineBatched);
+  if (t['bullmq single']) row(t['bullmq single'], baselineSingle);
+  if (t['bullmq batched']) row(t['bullmq batched'], baselineBatched);
   const fanoutOne = results.fanout['1'];
   for (const result of Object.values(results.fanout)) row({ ...result, label: `fan-out: ${result.label}` }, fanoutOne);
-  log('  vs base: daemon rows vs the baseline loop of the same shape; fan-out rows vs 1 sync. cores: the process\'s CPU as a share of one core.');
+  log('  vs base: daemon and BullMQ rows vs the baseline loop of the same shape; fan-out rows vs 1 sync. cores: the process\'s CPU as a share of one core.');
+  log('  broker: nats-server\'s CPU, or redis-server\'s for the BullMQ rows (a BullMQ 5 worker, concurrency 64, a job per event or per 100 events).');
   log('  others: CPU seconds other processes on the machine used during the window (noise). * = time limit reached first. ! = never warmed up (see the log).');
-  log('  CPU-bound: events/s the measured CPU costs would allow on 2 idle cores (process ≤ 1 core; process + nats + sink ≤ 2) — an estimate, for noisy machines.');
+  log('  CPU-bound: events/s the measured CPU costs would allow on 2 idle cores (process ≤ 1 core; process + broker + sink ≤ 2) — an estimate, for noisy machines.');
+  const peer = results.peer;
+  if (peer?.skipped) log(`  BullMQ rows skipped: ${peer.skipped}.`);
+  else if (peer?.redis) log(`  BullMQ ${peer.bullmq ?? ''} on Redis ${peer.redis.version} at ${peer.redis.url} (${peer.redis.persistence}; pid ${peer.redis.pid ?? `unknown: ${peer.redis.cpuNote}`}; keys under ${peer.redis.keyPrefix}:, ${peer.redis.keysLeft ?? '?'} left after cleanup).`);
   for (const latency of Object.values(results.latency)) {
     log(
       `latency ${latency.label.padEnd(9)} ${fmt(latency.ratePerSecond)} events/s: p50 ${fmt(latency.p50, 2)} ms, p90 ${fmt(latency.p90, 2)} ms, p99 ${fmt(latency.p99, 2)} ms, max ${fmt(latency.max, 1)} ms (${fmt(latency.delivered)}/${fmt(latency.published)} delivered; ${fmt(latency.cpuPer1k.subject, 3)} CPU s/1k)`,
@@ -121,6 +138,13 @@ export function printReport(results: Results, options: BenchOptions): void {
       `rate     limit ${fmt(rate.limitPerMinute)}/min = ${fmt(rate.limitPerSecond, 1)}/s over ${rate.windowSeconds} s: max ${fmt(rate.maxPerSecond)} per whole second, ${fmt(rate.maxSlidingSecond)} in any sliding second, mean ${fmt(rate.mean, 1)}/s (${fmt(rate.meanErrorPercent, 2)} %), ${fmt(rate.inWindow)} in the window`,
     );
     log(`         per second: ${rate.perSecond.join(' ')}`);
+  }
+  const peerRate = results.peer?.rate;
+  if (peerRate) {
+    log(
+      `rate     BullMQ's limiter at the same limit ({ max: ${Math.floor(peerRate.limitPerSecond)}, duration: 1000 }): max ${fmt(peerRate.maxPerSecond)} per whole second, ${fmt(peerRate.maxSlidingSecond)} in any sliding second, mean ${fmt(peerRate.mean, 1)}/s (${fmt(peerRate.meanErrorPercent, 2)} %)`,
+    );
+    log(`         per second: ${peerRate.perSecond.join(' ')}`);
   }
   const shared = results.rateShared;
   if (shared) {
@@ -145,7 +169,7 @@ export function printReport(results: Results, options: BenchOptions): void {
       );
     }
   }
-  log('\ntargets (issue 5):');
+  log('\ntargets (issue 5; against BullMQ, issue 14):');
   for (const target of results.targets) log(`  ${target.pass === undefined ? 'SKIP' : target.pass ? 'PASS' : 'MISS'}  ${target.target.padEnd(62)} ${target.measured}`);
   const slowStops = (results.daemonStops ?? []).filter((stop) => stop.seconds > 5);
   if (slowStops.length > 0) {

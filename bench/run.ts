@@ -14,6 +14,9 @@ import { experiments, profile } from './experiments.js';
 import { maxWindowSeconds, RATE_LIMIT, readOptions, type ScenarioName } from './options.js';
 import { makeScratchDist, removeScratch } from './patched-dist.js';
 import { fmt, log, machine, printReport, progress, type Results } from './report.js';
+import { runPeer, runPeerRate } from './peer-scenarios.js';
+import { bullmqVersion } from './peer.js';
+import { RedisBroker } from './redis-broker.js';
 import { countPlan, prepareMain, runBaseline, runDaemon, runFanout, runLatency, runMemory, runRate, stops, type BenchContext, type Throughput } from './scenarios.js';
 import { BenchSink } from './sink.js';
 import { targets } from './targets.js';
@@ -52,8 +55,22 @@ async function main(): Promise<void> {
     }
   };
   const only = options.only;
+  // The BullMQ peer (issue 14) needs a Redis that answers; without one its rows are skipped with the reason.
+  const connected = only.has('bullmq') ? await RedisBroker.connect(options.redis) : undefined;
+  const redis = connected instanceof RedisBroker ? connected : undefined;
+  if (typeof connected === 'string') {
+    results.peer = { skipped: connected };
+    log(`  BullMQ peer skipped: ${connected}`);
+  }
+  if (redis) {
+    results.peer = {
+      bullmq: bullmqVersion(),
+      redis: { url: redis.url, version: redis.version, persistence: redis.persistence, pid: redis.pid, cpuNote: redis.cpuNote, keyPrefix: redis.prefix },
+    };
+  }
   try {
-    const needsMain = ['baseline', 'daemon', 'batched', 'fanout', 'rate'].some((name) => only.has(name as ScenarioName)) || options.profile || options.experiments;
+    // The BullMQ peer reads the same events from its own queue; the stream gives it the count it measures against.
+    const needsMain = ['baseline', 'daemon', 'batched', 'fanout', 'rate'].some((name) => only.has(name as ScenarioName)) || redis !== undefined || options.profile || options.experiments;
     if (needsMain) {
       progress(`publishing ${fmt(options.events)} events…`);
       const eventsPerSecond = await prepareMain(ctx);
@@ -76,10 +93,12 @@ async function main(): Promise<void> {
       if (options.repeat > 1) progress(`round ${round} of ${options.repeat}`);
       if (only.has('baseline')) await throughput('baseline single', () => runBaseline(ctx, 'baseline loop, 1 event/request', plan));
       if (only.has('daemon')) await throughput('daemon single', () => runDaemon(ctx, 'daemon, 1 event/request', plan, { slug: `bench-single${suffix}`, syncs: 1 }));
+      if (redis) await throughput('bullmq single', () => runPeer(ctx, redis, 'BullMQ worker, 1 event/job', plan, 'single'));
       if (only.has('batched')) {
         await throughput('baseline batched', () => runBaseline(ctx, 'baseline loop, 100 events/request', plan, { mode: 'batched', inFlight: 16 }));
         await throughput('daemon batched', () => runDaemon(ctx, 'daemon, 100 events/request', plan, { slug: `bench-batched${suffix}`, syncs: 1, batch: { maxEvents: 100, maxWaitMs: 50 } }));
       }
+      if (redis) await throughput('bullmq batched', () => runPeer(ctx, redis, 'BullMQ worker, 100 events/job', plan, 'batched'));
     }
     for (const [key, list] of Object.entries(runs)) {
       const sorted = [...list].sort((a, b) => a.eventsPerSecond - b.eventsPerSecond);
@@ -112,6 +131,10 @@ async function main(): Promise<void> {
       progress(`rate limit ${fmt(RATE_LIMIT.requests)}/min shared by 2 daemons for ${options.rateSeconds} s…`);
       results.rateShared = await attempt('rate, 2 daemons', () => runRate(ctx, RATE_LIMIT, options.rateSeconds, 2));
     }
+    if (redis && results.peer) {
+      progress(`BullMQ's limiter at ${fmt(RATE_LIMIT.requests)}/min for ${options.rateSeconds} s…`);
+      results.peer.rate = await attempt('bullmq rate', () => runPeerRate(ctx, redis, RATE_LIMIT, options.rateSeconds));
+    }
     if (only.has('memory')) {
       progress(`memory: ${fmt(options.memoryEvents)} events backlogged, destination answering 500…`);
       results.memory = await attempt('memory', () => runMemory(ctx, options.memoryEvents, options.memorySeconds));
@@ -123,6 +146,12 @@ async function main(): Promise<void> {
     await nc.drain().catch(() => undefined);
     await nats.stop();
     removeScratch();
+    if (redis) {
+      // Every key this run wrote, whatever a scenario left behind.
+      await redis.cleanup().catch((error: Error) => log(`  could not remove the bench's Redis keys (${redis.prefix}:*): ${error.message}`));
+      if (results.peer?.redis) results.peer.redis.keysLeft = await redis.countKeys().catch(() => undefined);
+      await redis.close();
+    }
   }
   results.durationSeconds = (performance.now() - started) / 1_000;
   results.daemonStops = stops;

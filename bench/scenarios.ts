@@ -31,6 +31,8 @@ export interface CpuFigures {
   /** CPU seconds in the window. */
   subject: number;
   nats: number;
+  /** The subject's broker: nats-server for ours, redis-server for the BullMQ peer. */
+  broker: number;
   sink: number;
   bench: number;
   /** Everything else on the machine (other people's processes): noise. */
@@ -46,8 +48,10 @@ export interface Throughput {
   eventsPerSecond: number;
   requestsPerSecond: number;
   cpu: CpuFigures;
-  /** CPU seconds per 1,000 events. */
-  cpuPer1k: { subject: number; nats: number; sink: number };
+  /** CPU seconds per 1,000 events. `broker` is nats-server for ours, redis-server for the BullMQ peer. */
+  cpuPer1k: { subject: number; nats: number; broker: number; sink: number };
+  /** The process whose CPU `broker` is. */
+  broker: 'nats-server' | 'redis-server';
   /** Subject's CPU in the window as a share of one core. */
   subjectCores: number;
   peakRssMB: number;
@@ -103,17 +107,19 @@ export interface RateResult {
   inWindow: number;
   /** mean / limitPerSecond − 1, in percent. */
   meanErrorPercent: number;
-  /** Daemon processes sharing the sync (and its limit). */
+  /** Processes sharing the limit: daemons on the sync, or BullMQ workers on the queue. */
   daemons: number;
 }
 
 type Subject = { pid: number | undefined; stop(): Promise<unknown>; rss?: () => number; peakRss?: number };
+/** The subject's broker when it is not the bench's nats-server (the BullMQ peer's redis-server). */
+export type Broker = { name: 'redis-server'; pid: number | undefined };
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 const MB = 1_048_576;
 
-function pids(ctx: BenchContext, subject: Subject) {
-  return { subject: subject.pid, nats: ctx.nats.process.pid, sink: ctx.sink.pid, bench: process.pid };
+function pids(ctx: BenchContext, subject: Subject, broker?: Broker) {
+  return { subject: subject.pid, nats: ctx.nats.process.pid, ...(broker ? { broker: broker.pid } : {}), sink: ctx.sink.pid, bench: process.pid };
 }
 
 /**
@@ -121,7 +127,7 @@ function pids(ctx: BenchContext, subject: Subject) {
  * The window opens when the sink has counted `warm` events and closes at `end` events or after
  * `maxSeconds`, whichever comes first.
  */
-async function measureWindow(ctx: BenchContext, label: string, subject: Subject, warm: number, end: number, maxSeconds: number): Promise<Throughput> {
+export async function measureWindow(ctx: BenchContext, label: string, subject: Subject, warm: number, end: number, maxSeconds: number, broker?: Broker): Promise<Throughput> {
   // A subject that cannot even warm up in this time is measured as it is (its figures say so) instead of failing.
   let warmed = await ctx.sink.waitForMilestone(warm, performance.now() + Math.min(60_000, Math.max(5_000, 3 * maxSeconds * 1_000)));
   let warmupIncomplete = false;
@@ -131,7 +137,7 @@ async function measureWindow(ctx: BenchContext, label: string, subject: Subject,
     warmupIncomplete = true;
     ctx.log(`  only ${stats.events} of ${warm} warm-up events arrived in time; measuring from here`);
   }
-  const before = readCpu(pids(ctx, subject));
+  const before = readCpu(pids(ctx, subject, broker));
   let peakRss = 0;
   const sampler = setInterval(() => {
     const rss = rssBytes(subject.pid);
@@ -147,9 +153,10 @@ async function measureWindow(ctx: BenchContext, label: string, subject: Subject,
     atMs = monotonicMs();
     ({ events, requests } = await ctx.sink.stats());
   }
-  const after = readCpu(pids(ctx, subject));
+  const after = readCpu(pids(ctx, subject, broker));
   clearInterval(sampler);
   const cpu = cpuBetween(before, after);
+  const brokerCpu = broker ? cpu.byName.broker : cpu.byName.nats;
   const seconds = (atMs - warmed.atMs) / 1_000;
   const measured = events - warmed.events;
   const per1k = (value: number) => (measured > 0 ? (1_000 * value) / measured : NaN);
@@ -160,8 +167,9 @@ async function measureWindow(ctx: BenchContext, label: string, subject: Subject,
     seconds,
     eventsPerSecond: seconds > 0 ? measured / seconds : 0,
     requestsPerSecond: (requests - warmed.requests) / seconds,
-    cpu: { subject: cpu.byName.subject, nats: cpu.byName.nats, sink: cpu.byName.sink, bench: cpu.byName.bench, others: cpu.others },
-    cpuPer1k: { subject: per1k(cpu.byName.subject), nats: per1k(cpu.byName.nats), sink: per1k(cpu.byName.sink) },
+    cpu: { subject: cpu.byName.subject, nats: cpu.byName.nats, broker: brokerCpu, sink: cpu.byName.sink, bench: cpu.byName.bench, others: cpu.others },
+    cpuPer1k: { subject: per1k(cpu.byName.subject), nats: per1k(cpu.byName.nats), broker: per1k(brokerCpu), sink: per1k(cpu.byName.sink) },
+    broker: broker?.name ?? 'nats-server',
     subjectCores: cpu.byName.subject / cpu.seconds,
     peakRssMB: Math.max(peakRss, subject.peakRss ?? 0) / MB,
     partial: !finished,
@@ -351,30 +359,39 @@ export async function runRate(ctx: BenchContext, limit: { requests: number; peri
   const children: DaemonChild[] = [];
   try {
     for (let i = 0; i < daemons; i++) children.push(await DaemonChild.start({ natsUrl: ctx.nats.url, sinkUrl: ctx.sink.url, stream: ctx.main, destination, distDir: ctx.distDir }));
-    const first = await ctx.sink.waitForMilestone(1, performance.now() + 30_000);
-    if (!first) throw new Error('rate: no request reached the sink');
-    // From the very first request: the start, with its credit, counts too.
-    const fromMs = first.atMs - 0.001;
-    const toMs = fromMs + seconds * 1_000;
-    while (monotonicMs() < toMs + 200) await sleep(Math.min(1_000, Math.max(10, toMs + 200 - monotonicMs())));
-    const stats = await ctx.sink.stats({ fromMs, toMs });
-    const rate = stats.rate!;
-    const limitPerSecond = limit.requests / limit.periodSeconds;
-    return {
-      limitPerMinute: (limit.requests * 60) / limit.periodSeconds,
-      limitPerSecond,
-      windowSeconds: rate.windowSeconds,
-      perSecond: rate.perSecond,
-      maxPerSecond: rate.maxPerSecond,
-      maxSlidingSecond: rate.maxSlidingSecond,
-      mean: rate.mean,
-      inWindow: rate.inWindow,
-      meanErrorPercent: (100 * (rate.mean - limitPerSecond)) / limitPerSecond,
-      daemons,
-    };
+    return await rateAtSink(ctx, limit, seconds, daemons);
   } finally {
     await Promise.all(children.map((child) => child.stop()));
   }
+}
+
+/**
+ * The sink's count per second of a subject already sending under `limit` (the sink configured with
+ * `rate: true, milestones: [1]`), for `seconds` from its very first request: the start, with its
+ * credit, counts too. `processes` is how many processes share the limit.
+ */
+export async function rateAtSink(ctx: BenchContext, limit: { requests: number; periodSeconds: number }, seconds: number, processes: number): Promise<RateResult> {
+  const first = await ctx.sink.waitForMilestone(1, performance.now() + 30_000);
+  if (!first) throw new Error('rate: no request reached the sink');
+  // From the very first request: the start, with its credit, counts too.
+  const fromMs = first.atMs - 0.001;
+  const toMs = fromMs + seconds * 1_000;
+  while (monotonicMs() < toMs + 200) await sleep(Math.min(1_000, Math.max(10, toMs + 200 - monotonicMs())));
+  const stats = await ctx.sink.stats({ fromMs, toMs });
+  const rate = stats.rate!;
+  const limitPerSecond = limit.requests / limit.periodSeconds;
+  return {
+    limitPerMinute: (limit.requests * 60) / limit.periodSeconds,
+    limitPerSecond,
+    windowSeconds: rate.windowSeconds,
+    perSecond: rate.perSecond,
+    maxPerSecond: rate.maxPerSecond,
+    maxSlidingSecond: rate.maxSlidingSecond,
+    mean: rate.mean,
+    inWindow: rate.inWindow,
+    meanErrorPercent: (100 * (rate.mean - limitPerSecond)) / limitPerSecond,
+    daemons: processes,
+  };
 }
 
 /** Publishes the main stream's backlog. */

@@ -3,6 +3,53 @@ import { RATE_LIMIT, type BenchOptions } from './options.js';
 import { fmt, pct, type Results, type Target } from './report.js';
 import type { Throughput } from './scenarios.js';
 
+/** Issue 14: the daemon against BullMQ doing the same job, broker CPU included on both sides. */
+export const PEER_TARGETS = { speed: 1.5, cpu: 0.6 } as const;
+
+type Measured = Pick<Throughput, 'eventsPerSecond' | 'cpuPer1k'>;
+
+/**
+ * The daemon over the peer of the same shape: events/s ratio, and CPU per event ratio with each
+ * side's broker counted (daemon + nats-server against worker + redis-server), in µs per event.
+ * NaN where a CPU figure could not be read.
+ */
+export function peerComparison(daemon: Measured, peer: Measured) {
+  const daemonCpu = (daemon.cpuPer1k.subject + daemon.cpuPer1k.broker) * 1_000;
+  const peerCpu = (peer.cpuPer1k.subject + peer.cpuPer1k.broker) * 1_000;
+  return { speed: daemon.eventsPerSecond / peer.eventsPerSecond, cpu: daemonCpu / peerCpu, daemonCpu, peerCpu };
+}
+
+/** The four targets against the peer: events/s and CPU per event, single and batched. */
+export function peerTargets(results: Pick<Results, 'throughput' | 'peer'>): Target[] {
+  const list: Target[] = [];
+  const shapes = [
+    ['single', '1 event/request'],
+    ['batched', '100 events/request'],
+  ] as const;
+  for (const [shape, words] of shapes) {
+    const daemon = results.throughput[`daemon ${shape}`];
+    const peer = results.throughput[`bullmq ${shape}`];
+    const speedTarget = `daemon ≥ ${PEER_TARGETS.speed}× BullMQ's events/s (${words})`;
+    const cpuTarget = `CPU/event ≤ ${PEER_TARGETS.cpu}× BullMQ's, broker included (${words})`;
+    if (!daemon || !peer) {
+      const why = results.peer?.skipped ?? (!peer ? 'BullMQ not run' : 'daemon not run');
+      list.push({ target: speedTarget, measured: `not run: ${why}`, pass: undefined }, { target: cpuTarget, measured: `not run: ${why}`, pass: undefined });
+      continue;
+    }
+    const c = peerComparison(daemon, peer);
+    list.push({ target: speedTarget, measured: `${fmt(c.speed, 2)}× (${fmt(daemon.eventsPerSecond)} vs ${fmt(peer.eventsPerSecond)} events/s)`, pass: c.speed >= PEER_TARGETS.speed });
+    const parts = (t: Throughput, name: string) => `${name} ${fmt(t.cpuPer1k.subject * 1_000, 0)} + ${t.broker} ${fmt(t.cpuPer1k.broker * 1_000, 0)}`;
+    list.push({
+      target: cpuTarget,
+      measured: Number.isFinite(c.cpu)
+        ? `${fmt(c.cpu, 2)}× (${parts(daemon, 'daemon')} = ${fmt(c.daemonCpu, 0)} µs; ${parts(peer, 'worker')} = ${fmt(c.peerCpu, 0)} µs)`
+        : `not measured: ${results.peer?.redis?.cpuNote ?? 'a CPU figure is missing'}`,
+      pass: Number.isFinite(c.cpu) ? c.cpu <= PEER_TARGETS.cpu : undefined,
+    });
+  }
+  return list;
+}
+
 /** Every target of the bench with pass or miss (undefined: not run). */
 export function targets(results: Results, options: BenchOptions): Target[] {
   const list: Target[] = [];
@@ -50,5 +97,6 @@ export function targets(results: Results, options: BenchOptions): Target[] {
     measured: rate ? `mean ${fmt(rate.mean, 1)}/s (${rate.meanErrorPercent >= 0 ? '+' : ''}${fmt(rate.meanErrorPercent, 2)} %)` : 'not run',
     pass: rate ? Math.abs(rate.meanErrorPercent) <= 1 && rate.mean <= rate.limitPerSecond : undefined,
   });
+  if (options.only.has('bullmq')) list.push(...peerTargets(results));
   return list;
 }
