@@ -51,11 +51,13 @@ export function readDefinition(dir: string, problems: Problems): { destination?:
   const templates = compileTemplates(dir, document, definition, problems);
   const parameterUsage = checkUses(document, definition, templates, problems);
   reportUrlTemplateProblems(document, templates, problems);
-  checkLogo(dir, document, definition, problems);
   for (const [pointer, multiStatus] of [['/request/multiStatus', definition.request.multiStatus], ['/identify/multiStatus', definition.identify?.multiStatus]] as const) {
     if (multiStatus && !definition.batch) problems.at(document, pointer, 'multiStatus describes a batched response: it needs "batch"');
   }
   const hasErrors = problems.list.slice(before).some((problem) => problem.severity === 'error');
+  // A bad logo rejects the folder, but the syncs and examples are still checked: it cannot hide their
+  // problems. Errors in destination.json or its templates do stop here (a render would only repeat them).
+  checkLogo(dir, document, definition, problems);
   if (hasErrors || templates.some((template) => !template.compiled)) return { parameterUsage };
 
   const byKey = (key: string) => templates.find((template) => template.key === key)?.compiled as CompiledTemplate;
