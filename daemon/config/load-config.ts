@@ -72,6 +72,7 @@ export function settingsFrom(raw: unknown, file: string | undefined, baseDir: st
   config.nats.embedded ??= {};
   config.stream ??= {};
   config.admin ??= {};
+  config.watch ??= {};
   validate(config);
   return {
     ...(config as unknown as DaemonSettings),
