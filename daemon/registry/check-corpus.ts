@@ -42,8 +42,10 @@ export function checkSyncOnCorpus(sync: LoadedSync, problems: Problems, seen: Se
     }
     const failures = new Map<string, Failure>();
     const requests = requestsOf(events, sync.destination.definition.batch?.maxEvents);
+    const parameters = previewParameters(sync.parameters, 'mask').values;
+    const origin = originOf(sync, kind, events[0], parameters);
     for (const cases of requests) {
-      const found = renderOne(sync, cases, kind);
+      const found = renderOne(sync, cases, kind, parameters, origin);
       if (!found) continue;
       const key = `${found.template}:${found.line ?? ''}:${found.column ?? ''}:${found.line === undefined ? found.detail.slice(0, 60) : ''}`;
       const size = Buffer.byteLength(JSON.stringify(cases.map((item) => item.event)));
@@ -78,8 +80,13 @@ function contextOf(sync: LoadedSync, cases: CorpusEvent[], parameters: Record<st
 }
 
 /** Renders one request as the daemon would; what is wrong with it, if anything. */
-function renderOne(sync: LoadedSync, cases: CorpusEvent[], kind: RequestKind): Omit<Failure, 'cases' | 'kind' | 'count' | 'size'> | undefined {
-  const parameters = previewParameters(sync.parameters, 'mask').values;
+function renderOne(
+  sync: LoadedSync,
+  cases: CorpusEvent[],
+  kind: RequestKind,
+  parameters: Record<string, unknown>,
+  expected: string | undefined,
+): Omit<Failure, 'cases' | 'kind' | 'count' | 'size'> | undefined {
   const templates = templatesFor(sync, kind);
   let request;
   try {
@@ -96,28 +103,19 @@ function renderOne(sync: LoadedSync, cases: CorpusEvent[], kind: RequestKind): O
   }
   // The URL's origin comes from parameters only (checked on the template); a render that moves it is a bug to show.
   const origin = new URL(request.url).origin;
-  const expected = originOf(sync, kind, parameters);
   if (expected !== undefined && origin !== expected) {
     return { template: templates.url.name, detail: `the URL's origin changes with the event: ${JSON.stringify(origin)} instead of ${JSON.stringify(expected)}` };
   }
   return undefined;
 }
 
-const origins = new WeakMap<LoadedSync, Map<RequestKind, string | undefined>>();
-
 /** The origin the base event's request goes to: every other request must go there too. */
-function originOf(sync: LoadedSync, kind: RequestKind, parameters: Record<string, unknown>): string | undefined {
-  let byKind = origins.get(sync);
-  if (!byKind) origins.set(sync, (byKind = new Map()));
-  if (!byKind.has(kind)) {
-    const [base] = generateEvents(sync, kind);
-    try {
-      byKind.set(kind, new URL(renderForSync(sync, [buildEventContext(base.event, sync.selection)], kind, undefined, { parameters }).url).origin);
-    } catch {
-      byKind.set(kind, undefined);
-    }
+function originOf(sync: LoadedSync, kind: RequestKind, base: CorpusEvent, parameters: Record<string, unknown>): string | undefined {
+  try {
+    return new URL(renderForSync(sync, [buildEventContext(base.event, sync.selection)], kind, undefined, { parameters }).url).origin;
+  } catch {
+    return undefined; // the base event fails too: reported with the others
   }
-  return byKind.get(kind);
 }
 
 function shown(path: string): string {
