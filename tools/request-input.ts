@@ -2,7 +2,8 @@
 // an event file (one event, a JSON array of events, or one event per line), loaded and checked,
 // with every problem printed as path:line:col: message.
 import { existsSync, readFileSync, statSync } from 'node:fs';
-import { relative } from 'node:path';
+import { join, relative } from 'node:path';
+import { RenderError } from '../daemon/render/index.js';
 import { checkEvent, DEFAULT_MAX_EVENT_DEPTH, type AmplitudeEvent } from '../daemon/events/index.js';
 import { JSON_SCAN, jsonSyntaxError, parseJsonExact, scanJson, scanJsonText } from '../daemon/json/index.js';
 import { formatProblem, listSyncFiles, loadDestinationDefinition, loadSync, type LoadedSync, type LoadProblem } from '../daemon/registry/index.js';
@@ -101,4 +102,16 @@ function readEvents(file: string): AmplitudeEvent[] | undefined {
     events.push(checked.event);
   }
   return events;
+}
+
+/**
+ * A render failure as `path:line:col: message` with the template's path from the working directory
+ * (`destinations/posthog/body.njk:14:9: …`), so an editor or CI jumps to it; other errors as they are.
+ */
+export function renderFailureText(command: string, dir: string, error: unknown): string {
+  if (!(error instanceof RenderError)) return `destinations ${command}: ${(error as Error).message}`;
+  const [file, pointer] = error.file.split('#');
+  const path = relative(process.cwd(), join(dir, file)) || file;
+  const place = error.line === undefined ? path : `${path}:${error.line}:${error.column ?? 1}`;
+  return `${place}: ${pointer ? `${pointer}: ` : ''}${error.detail}`;
 }

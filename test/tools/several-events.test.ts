@@ -63,3 +63,17 @@ describe('tools preview and send: several events', () => {
     assert.match(result.stdout, /# request 3 of 3: identify, 1 event\nHTTP 200/);
   });
 });
+
+describe('tools preview: render errors', () => {
+  it('name the template by its path from the working directory, with line and column, so an editor jumps to it', async () => {
+    const temp = tempDir();
+    try {
+      writeFiles(temp.dir, { 'event.json': { event_type: 'purchase', user_id: 'user-1', device_id: 'device-1' } });
+      const result = await runCli(['preview', 'test/fixtures/posthog/optional-field-without-comma', '--event', join(temp.dir, 'event.json')]);
+      assert.equal(result.code, 1);
+      assert.match(result.stderr, /^test\/fixtures\/posthog\/optional-field-without-comma\/body\.njk:14:9: rendered body is not valid JSON at output line \d+, column 9 \(comma expected\)/m);
+    } finally {
+      temp.remove();
+    }
+  });
+});

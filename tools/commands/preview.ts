@@ -3,7 +3,8 @@
 import { renderEventRequests } from '../../daemon/registry/index.js';
 import type { RenderedRequest } from '../../daemon/render/index.js';
 import { toCurl } from '../curl.js';
-import { loadRequestInput } from '../request-input.js';
+import { loadRequestInput, renderFailureText } from '../request-input.js';
+import { terminalLine } from '../terminal-text.js';
 import { parseCommandArgs, UsageError } from './usage.js';
 
 const USAGE = 'destinations preview DEST_DIR --event FILE [--sync FILE] [--format curl|json] [--show-secrets]';
@@ -56,7 +57,7 @@ export async function run(args: string[]): Promise<number> {
   try {
     rendered = renderEventRequests(input.sync, input.events, values['show-secrets'] ? 'show' : 'mask');
   } catch (error) {
-    console.error(`destinations preview: ${(error as Error).message}`);
+    console.error(terminalLine(renderFailureText('preview', positionals[0], error)));
     return 1;
   }
   for (const warning of rendered.warnings) console.error(`warning: ${warning}`);

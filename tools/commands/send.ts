@@ -4,7 +4,7 @@ import { Agent, request } from 'undici';
 import { DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_REQUEST_TIMEOUT_MS } from '../../daemon/defaults.js';
 import { classify, RETRYABLE_CODES, RetryableDeliveryError } from '../../daemon/delivery/index.js';
 import { derivedSecretsOf, formatProblem, redactSecrets, renderEventRequests, syncTls, syncTlsProblems, type EventsRequest } from '../../daemon/registry/index.js';
-import { loadRequestInput } from '../request-input.js';
+import { loadRequestInput, renderFailureText } from '../request-input.js';
 import { parseCommandArgs, UsageError } from './usage.js';
 
 const USAGE = 'destinations send DEST_DIR --event FILE [--sync FILE]';
@@ -52,7 +52,7 @@ export async function run(args: string[]): Promise<number> {
   try {
     rendered = renderEventRequests(sync, input.events, 'send');
   } catch (error) {
-    console.error(`destinations send: ${redactSecrets((error as Error).message, secrets)}`);
+    console.error(redactSecrets(renderFailureText('send', positionals[0], error), secrets));
     return 1;
   }
   for (const warning of rendered.warnings) console.error(`warning: ${warning}`);
