@@ -5,6 +5,7 @@
 // (NOTIFY_SOCKET set) readiness is reported once connected and consuming, and stopping when it starts.
 import { loadConfig, type DaemonSettings } from './config/index.js';
 import { Daemon } from './daemon.js';
+import { reloadOnChange } from './registry/index.js';
 import { createLogger, type Logger } from './log.js';
 import { AdminAccessError, startAdminServer, type AdminServer } from './admin/index.js';
 import { notifySystemd, startTracingFromEnv } from './telemetry/index.js';
@@ -55,12 +56,15 @@ export async function runDaemon(options: { configFile?: string; settings?: Daemo
     throw error;
   }
   void notifySystemd({ READY: '1', STATUS: `consuming ${daemon.runners.size} syncs` }, log);
+  // With watch.enabled, a change to the destinations folder reloads it once quiet (as SIGHUP does).
+  const watcher = reloadOnChange(settings, () => daemon!.reload(), log);
 
   let resolveStopped!: () => void;
   const stopped = new Promise<void>((resolve) => (resolveStopped = resolve));
   let stopping: Promise<void> | undefined;
   const stop = () => {
     stopping ??= (async () => {
+      watcher?.close();
       void notifySystemd({ STOPPING: '1', STATUS: 'draining in-flight deliveries' }, log);
       await daemon!.stop();
       await admin?.close();

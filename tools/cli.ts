@@ -6,8 +6,9 @@ import { USAGE_EXIT, UsageError } from './commands/usage.js';
 type Command = { summary: string; load: () => Promise<{ run(args: string[]): Promise<number> }> };
 
 const COMMANDS: Record<string, Command> = {
-  validate: { summary: 'check destination folders (schema, templates, parameters, mappings, logo, examples)', load: () => import('./commands/validate.js') },
+  validate: { summary: 'check destination folders (schema, templates on generated events, parameters, mappings, logo, examples)', load: () => import('./commands/validate.js') },
   preview: { summary: 'print the request an event would produce, as cURL or JSON', load: () => import('./commands/preview.js') },
+  plan: { summary: 'what merging a destinations tree would change, against a running daemon, another tree or a git ref', load: () => import('./commands/plan.js') },
   send: { summary: 'render and send one event for real; print status and response', load: () => import('./commands/send.js') },
   daemon: { summary: 'run the daemon', load: () => import('./commands/daemon.js') },
   publish: { summary: 'publish events to the events stream (a file, a JSON array, or one event per line)', load: () => import('./commands/publish.js') },

@@ -75,6 +75,7 @@ export function settingsFrom(raw: unknown, file: string | undefined, baseDir: st
   config.nats.embedded ??= {};
   config.stream ??= {};
   config.admin ??= {};
+  config.watch ??= {};
   validate(config);
   const adminProblem = adminExposureProblem(config.admin as DaemonSettings['admin']);
   if (adminProblem) {

@@ -15,12 +15,12 @@ export function placeOfOffset(text: string, offset: number): TextPlace {
 }
 
 /** The first syntax error of strict JSON text, with its place; undefined when the text parses. */
-export function jsonSyntaxError(text: string): { place: TextPlace; message: string } | undefined {
+export function jsonSyntaxError(text: string): { place: TextPlace; offset: number; message: string } | undefined {
   const errors: ParseError[] = [];
   parse(text, errors, STRICT);
   const first = errors[0];
   if (!first) return undefined;
-  return { place: placeOfOffset(text, first.offset), message: describe(printParseErrorCode(first.error)) };
+  return { place: placeOfOffset(text, first.offset), offset: first.offset, message: describe(printParseErrorCode(first.error)) };
 }
 
 function describe(code: string): string {

@@ -2,6 +2,7 @@
 // (real secrets) and the examples (masked). It renders with renderForSync, like the daemon.
 import type { AmplitudeEvent } from '../../schema/generated/event.js';
 import { buildEventContext, type RenderedRequest } from '../render/index.js';
+import { batchEvents } from './batch-events.js';
 import { previewParameters, type SecretDisplay } from './parameters.js';
 import { renderForSync, requestKindOf, templatesFor, type RequestKind } from './render-for-sync.js';
 import type { LoadedSync } from './types.js';
@@ -36,4 +37,43 @@ export function renderEventRequest(sync: LoadedSync, event: AmplitudeEvent, secr
   }
   const request = renderForSync(sync, [buildEventContext(event, sync.selection)], kind, undefined, { parameters });
   return { kind, request, warnings };
+}
+
+export interface EventsRequest extends EventRequest {
+  /** 0-based positions, in the events given, of the events this request carries. */
+  indexes: number[];
+}
+
+/**
+ * Several events through one sync, grouped into requests as the daemon would batch them (one
+ * request per event without `batch`). Events the daemon would not send are named in `warnings`.
+ * Throws EventContextError, RenderError or RequestNotPossibleError, naming the event's position.
+ */
+export function renderEventRequests(sync: LoadedSync, events: readonly AmplitudeEvent[], secrets: SecretDisplay | 'send'): { requests: EventsRequest[]; warnings: string[] } {
+  if (events.length === 1) {
+    const { kind, request, warnings } = renderEventRequest(sync, events[0], secrets);
+    return { requests: [{ kind, request, warnings: [], indexes: [0] }], warnings };
+  }
+  const warnings: string[] = [];
+  if (!sync.enabled) warnings.push(`sync ${sync.id} is disabled (enabled: false): the daemon sends nothing for it`);
+  const planned = batchEvents(sync, events);
+  for (const { index, why } of planned.skipped) warnings.push(`event ${index + 1} is not sent: ${why}`);
+  let parameters: Record<string, unknown> | undefined;
+  if (secrets !== 'send') {
+    const preview = previewParameters(sync.parameters, secrets);
+    parameters = preview.values;
+    warnings.push(...preview.warnings);
+  }
+  const requests = planned.requests.map(({ kind, indexes, events: carried }) => {
+    const contexts = carried.map((event, at) => {
+      try {
+        return buildEventContext(event, sync.selection);
+      } catch (error) {
+        (error as Error).message = `event ${indexes[at] + 1}: ${(error as Error).message}`;
+        throw error;
+      }
+    });
+    return { kind, indexes, warnings: [], request: renderForSync(sync, contexts, kind, undefined, { parameters }) };
+  });
+  return { requests, warnings };
 }

@@ -10,7 +10,7 @@ import { pointerOf, type JsonDocument, type Problems } from './problems.js';
 import { templatesFor } from './render-for-sync.js';
 import { readJson } from './read-json.js';
 import { checkAgainstSchema, show, validateExampleFile } from './schemas.js';
-import type { LoadedSync } from './types.js';
+import type { LoadedDestination, LoadedSync } from './types.js';
 
 export const EXAMPLES_DIR = 'examples';
 
@@ -118,6 +118,22 @@ export function diffJson(expected: unknown, actual: unknown, pointer: string, ou
     return;
   }
   if (!Object.is(expected, actual) && JSON.stringify(expected) !== JSON.stringify(actual)) out.push(difference(pointer, expected, actual));
+}
+
+/**
+ * Examples are the folder's golden tests: a folder without any, or with an identify request and
+ * no identify example, is a warning (exit 0; `validate --strict` makes it an error).
+ */
+export function warnAboutMissingExamples(dir: string, destination: LoadedDestination, examples: JsonDocument[], problems: Problems): void {
+  const where = join(dir, EXAMPLES_DIR);
+  if (examples.length === 0) {
+    problems.warning(where, 'no examples: add examples/<case>.json ({"event", "expect"}) so the request this destination sends is reviewed and tested');
+    return;
+  }
+  const isIdentify = (document: JsonDocument) => (document.value as DestinationExample).event?.event_type === '$identify';
+  if (destination.identify && !examples.some(isIdentify)) {
+    problems.warning(where, 'the destination has an identify request but no example of it: add an example whose event_type is "$identify"');
+  }
 }
 
 /** The folder's examples/*.json, each checked against the schema. */

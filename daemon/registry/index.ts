@@ -20,7 +20,9 @@ export {
   type RequestKind,
   type RenderForSyncOptions,
 } from './render-for-sync.js';
-export { renderEventRequest, type EventRequest } from './event-request.js';
+export { renderEventRequest, renderEventRequests, type EventRequest, type EventsRequest } from './event-request.js';
+export { watchFolder, reloadOnChange, type FolderWatcher, type WatchFolderOptions } from './watch-folder.js';
+export { batchEvents, type PlannedRequest, type SkippedEvent } from './batch-events.js';
 export { redactRequest, secretHeaderNames } from './redact-request.js';
 export { previewParameters, missingSecrets, resolveParameters, SECRET_PLACEHOLDERS, type SecretDisplay } from './parameters.js';
 export { formatProblem, sortProblems } from './problems.js';

@@ -5,7 +5,8 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import type { DestinationExample } from '../../schema/generated/example.js';
-import { checkExample, readExamples } from './examples.js';
+import { checkSyncOnCorpus } from './check-corpus.js';
+import { checkExample, readExamples, warnAboutMissingExamples } from './examples.js';
 import { Problems, sortProblems } from './problems.js';
 import { readDefinition } from './read-definition.js';
 import { readSync, syncNameOf, type SyncReadSettings } from './read-sync.js';
@@ -20,14 +21,23 @@ export interface LoadOptions {
   env?: NodeJS.ProcessEnv;
   /** Render every example and compare it with its expect. Default true. */
   checkExamples?: boolean;
+  /** validate's checks beyond what loading needs: every template of every sync rendered for
+   *  generated events, and warnings for missing examples. Default false (the daemon). */
+  authoringChecks?: boolean;
 }
 
 interface Settings extends SyncReadSettings {
   checkExamples: boolean;
+  authoringChecks: boolean;
 }
 
 function settingsOf(options: LoadOptions): Settings {
-  return { resolveSecrets: options.resolveSecrets ?? true, env: options.env ?? process.env, checkExamples: options.checkExamples ?? true };
+  return {
+    resolveSecrets: options.resolveSecrets ?? true,
+    env: options.env ?? process.env,
+    checkExamples: options.checkExamples ?? true,
+    authoringChecks: options.authoringChecks ?? false,
+  };
 }
 
 /** Every destination folder under `dir`, in slug order. Files and hidden folders are skipped. */
@@ -66,9 +76,15 @@ export async function loadDestination(folder: string, options: LoadOptions = {})
     byName.set(syncNameOf(file), sync);
   }
   const names = [...byName.keys()];
-  for (const document of readExamples(dir, problems)) {
+  const examples = readExamples(dir, problems);
+  for (const document of examples) {
     if (!definition.destination || !settings.checkExamples) continue;
     checkExample(document, document.value as DestinationExample, { names, byName }, problems);
+  }
+  if (definition.destination && settings.authoringChecks) {
+    warnAboutMissingExamples(dir, definition.destination, examples, problems);
+    const seen = new Set<string>();
+    for (const sync of byName.values()) if (sync) checkSyncOnCorpus(sync, problems, seen);
   }
   const destination = definition.destination;
   if (destination) destination.syncs.push(...[...byName.values()].filter((sync): sync is LoadedSync => sync !== undefined));

@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { basename, join, relative } from 'node:path';
 import type { DestinationDefinition } from '../../schema/generated/destination.js';
-import { compileTemplate, TemplateSyntaxError, TemplateUnsafeError, type CompiledTemplate, type RequestTemplates } from '../render/index.js';
+import { compileTemplate, TemplateMistakeError, TemplateSyntaxError, TemplateUnsafeError, type CompiledTemplate, type RequestTemplates } from '../render/index.js';
 import { signingDefinitionProblems } from '../signing/index.js';
 import { pngProblem } from './png.js';
 import { pointerOf, type JsonDocument, type Problems } from './problems.js';
@@ -53,11 +53,13 @@ export function readDefinition(dir: string, problems: Problems): { destination?:
   const templates = compileTemplates(dir, document, definition, problems);
   const parameterUsage = checkUses(document, definition, templates, problems);
   reportUrlTemplateProblems(document, templates, problems);
-  checkLogo(dir, document, definition, problems);
   for (const [pointer, multiStatus] of [['/request/multiStatus', definition.request.multiStatus], ['/identify/multiStatus', definition.identify?.multiStatus]] as const) {
     if (multiStatus && !definition.batch) problems.at(document, pointer, 'multiStatus describes a batched response: it needs "batch"');
   }
   const hasErrors = problems.list.slice(before).some((problem) => problem.severity === 'error');
+  // A bad logo rejects the folder, but the syncs and examples are still checked: it cannot hide their
+  // problems. Errors in destination.json or its templates do stop here (a render would only repeat them).
+  checkLogo(dir, document, definition, problems);
   if (hasErrors || templates.some((template) => !template.compiled)) return { parameterUsage };
 
   const byKey = (key: string) => templates.find((template) => template.key === key)?.compiled as CompiledTemplate;
@@ -146,12 +148,16 @@ function compileTemplates(dir: string, document: JsonDocument, definition: Desti
       template.uses = findTemplateUses(template.source);
     } catch (error) {
       if (!(error instanceof TemplateSyntaxError)) throw error;
-      const kind = error instanceof TemplateUnsafeError ? 'template' : 'template syntax error';
-      if (template.file) {
-        problems.error(template.file, `${kind}: ${error.detail}`, error.line !== undefined ? { line: error.line, column: error.column ?? 1 } : undefined);
-      } else {
-        const where = error.line !== undefined ? ` (template line ${error.line}, column ${error.column ?? 1})` : '';
-        problems.at(document, template.pointer ?? '', `${kind} in the ${template.label} template${where}: ${error.detail}`);
+      const kind = error instanceof TemplateUnsafeError || error instanceof TemplateMistakeError ? 'template' : 'template syntax error';
+      // Every mistake of a template is its own problem; a syntax or safety error is one.
+      const found = error instanceof TemplateMistakeError ? error.all : [{ line: error.line, column: error.column, message: error.detail }];
+      for (const { line, column, message } of found) {
+        if (template.file) {
+          problems.error(template.file, `${kind}: ${message}`, line !== undefined ? { line, column: column ?? 1 } : undefined);
+        } else {
+          const where = line !== undefined ? ` (template line ${line}, column ${column ?? 1})` : '';
+          problems.at(document, template.pointer ?? '', `${kind} in the ${template.label} template${where}: ${message}`);
+        }
       }
     }
   }

@@ -1,10 +1,19 @@
 // Template filters. Templates write JSON by hand, so every value goes through `json`, which
 // produces valid JSON whatever the data holds (quotes, newlines, unicode, bigints, NaN).
 import { hmacSha256, sha256, sha256Email, sha256Phone } from './hash-filters.js';
+import { markUndefinedEntry, undefinedEntryOf, UndefinedValueError } from './undefined-values.js';
 
-/** JSON-encodes any value; undefined becomes null, non-finite numbers null, bigints their digits. */
+/**
+ * JSON-encodes any value; non-finite numbers become null, bigints their digits. A missing value is
+ * an error, not null: a typo (input.event_typ) must not render as null without a word. So is a
+ * dict or list the template made with a missing entry (JSON would drop it, or write null).
+ */
 export function json(value: unknown, indent?: number): string {
-  if (value === undefined) return 'null';
+  if (value === undefined) throw new UndefinedValueError('json: the value is undefined: write default(…) or guard it with is defined');
+  const missing = undefinedEntryOf(value);
+  if (missing !== undefined) {
+    throw new UndefinedValueError(`json: the value holds an undefined entry (${missing}): give it a default(…), or drop missing entries of a dict with compact`);
+  }
   let text: string;
   try {
     // The common case, without a replacer: a replacer function is called for every key and value.
@@ -59,7 +68,11 @@ export function orDefault(value: unknown, fallback: unknown): unknown {
 export function compact(value: unknown): unknown {
   if (value === null || typeof value !== 'object' || Array.isArray(value)) return value;
   const result: Record<string, unknown> = {};
-  for (const [key, entry] of Object.entries(value)) if (entry !== undefined && entry !== null) result[key] = entry;
+  for (const [key, entry] of Object.entries(value)) {
+    if (entry === undefined || entry === null) continue;
+    result[key] = entry;
+    if (undefinedEntryOf(entry) !== undefined) markUndefinedEntry(result, key);
+  }
   return result;
 }
 

@@ -6,6 +6,7 @@
 import { createRequire } from 'node:module';
 import nunjucks from 'nunjucks';
 import type { AstNode } from './template-safety.js';
+import { FILTERS_FOR_MISSING_VALUES } from './undefined-values.js';
 
 interface CompilerBase {
   buffer: string;
@@ -17,6 +18,9 @@ interface CompilerBase {
   _compileExpression(node: AstNode, frame: unknown): void;
   _compileAggregate(node: AstNode, frame: unknown, start?: string, end?: string): void;
   _emitLoopBindings(node: AstNode, arr: string, i: string, len: string): void;
+  _pushBuffer(): string;
+  _popBuffer(): void;
+  compileCapture(node: AstNode, frame: unknown): void;
   _getNodeName(node: AstNode): string;
   _compileGetTemplate(node: AstNode, frame: unknown, eagerCompile: boolean, ignoreMissing: boolean): string;
   fail(message: string, lineno?: number, colno?: number): never;
@@ -40,7 +44,40 @@ function place(node: AstNode): string {
   return `lineno = ${node.lineno + 1}, colno = ${node.colno + 1}, `;
 }
 
+/** An expression as the author wrote it, for messages: input.event_typ, item.input["$set"], x. */
+export function expressionText(node: AstNode): string {
+  if (node.typename === 'Symbol') return String(node.value);
+  if (node.typename === 'LookupVal') {
+    const target = expressionText(node.target as AstNode);
+    const key = node.val as AstNode;
+    if (key.typename === 'Literal' && typeof key.value === 'string' && /^[A-Za-z_][A-Za-z0-9_]*$/.test(key.value)) return `${target}.${key.value}`;
+    if (key.typename === 'Literal') return `${target}[${JSON.stringify(key.value)}]`;
+    return `${target}[${expressionText(key)}]`;
+  }
+  if (node.typename === 'Filter') return `${expressionText(((node.args as AstNode).children as AstNode[])[0])} | ${(node.name as AstNode).value}`;
+  if (node.typename === 'FunCall') return `${expressionText(node.name as AstNode)}(…)`;
+  return 'the value';
+}
+
 class GuardedCompiler extends Base {
+  /** Depth of macro, call and {% set %} block buffers: 0 while compiling writes to the template's main output. */
+  private nested = 0;
+
+  override _pushBuffer(): string {
+    this.nested++;
+    return super._pushBuffer();
+  }
+
+  override _popBuffer(): void {
+    this.nested--;
+    super._popBuffer();
+  }
+
+  override compileCapture(node: AstNode, frame: unknown): void {
+    this.nested++;
+    super.compileCapture(node, frame);
+    this.nested--;
+  }
   compileAdd(node: AstNode, frame: unknown): void {
     this.binary('runtime.add', node, frame);
   }
@@ -99,24 +136,37 @@ class GuardedCompiler extends Base {
     const name = node.name as AstNode;
     if (name.typename !== 'Symbol') this.fail('filter name must be a name', name.lineno, name.colno);
     this._emit(`(${place(node)}env.getFilter(${JSON.stringify(name.value)}).call(context, `);
-    this._compileAggregate(node.args as AstNode, frame);
+    const [input, ...rest] = (node.args as AstNode).children as AstNode[];
+    // Undefined is never silent: only the filters that replace a missing value may be given one.
+    const checked = !FILTERS_FOR_MISSING_VALUES.has(String(name.value));
+    if (checked) this._emit('runtime.definedFilterInput(');
+    this.compile(input, frame);
+    if (checked) this._emit(`, ${JSON.stringify(name.value)}, ${JSON.stringify(expressionText(input))})`);
+    for (const arg of rest) {
+      this._emit(', ');
+      this.compile(arg, frame);
+    }
     this._emit('))');
   }
 
   /** Every write to an output buffer (the template's, a macro's, a {% set %} block's) is measured. */
   compileOutput(node: AstNode, frame: unknown): void {
     for (const child of node.children as AstNode[]) {
-      if (child.typename === 'TemplateData') {
+      // Writes to the main output carry their template place, for explaining an output that is not JSON.
+      const literal = child.typename === 'TemplateData';
+      const write = this.nested === 0 && this.buffer === 'output' ? 'writeAt' : 'write';
+      const at = write === 'writeAt' ? `, ${child.lineno + 1}, ${child.colno + 1}, ${literal}` : '';
+      if (literal) {
         if (!child.value) continue;
-        this._emit(`${this.buffer} = runtime.write(${this.buffer}, `);
+        this._emit(`${this.buffer} = runtime.${write}(${this.buffer}, `);
         this.compileLiteral(child, frame);
-        this._emitLine(');');
+        this._emitLine(`${at});`);
       } else {
-        this._emit(`${this.buffer} = runtime.write(${this.buffer}, `);
+        this._emit(`${this.buffer} = runtime.${write}(${this.buffer}, `);
         if (this.throwOnUndefined) this._emit('runtime.ensureDefined(');
         this.compile(child, frame);
         if (this.throwOnUndefined) this._emit(`,${node.lineno},${node.colno})`);
-        this._emit(');\n');
+        this._emit(`${at});\n`);
       }
     }
   }

@@ -4,7 +4,9 @@
 // nothing is patched: other nunjucks environments keep nunjucks' runtime.
 import nunjucks from 'nunjucks';
 import { allowCall, FORBIDDEN_NAMES, isCallable, readMember, TemplateGuardError } from './data-guard.js';
+import { recordWrite } from './output-map.js';
 import { budget, RenderBudgetError } from './render-budget.js';
+import { definedFilterInput, markUndefinedEntry, undefinedEntryOf } from './undefined-values.js';
 
 interface NunjucksRuntime {
   makeMacro(argNames: string[], kwargNames: string[], func: (...args: unknown[]) => unknown): (...args: unknown[]) => unknown;
@@ -40,7 +42,7 @@ function checkItem(value: unknown, what: string): void {
 }
 
 export function guardedRuntime(globals: Readonly<Record<string, unknown>>): object {
-  return {
+  const runtime = {
     ...base,
 
     memberLookup: readMember,
@@ -94,7 +96,11 @@ export function guardedRuntime(globals: Readonly<Record<string, unknown>>): obje
     },
 
     list(items: unknown[]): unknown[] {
-      for (const item of items) checkItem(item, 'a list');
+      for (let index = 0; index < items.length; index++) {
+        const item = items[index];
+        checkItem(item, 'a list');
+        if (item === undefined || undefinedEntryOf(item) !== undefined) markUndefinedEntry(items, `[${index}]`);
+      }
       budget.value(items, 'a list');
       return items;
     },
@@ -104,14 +110,28 @@ export function guardedRuntime(globals: Readonly<Record<string, unknown>>): obje
       for (let index = 0; index < entries.length; index += 2) {
         const key = entries[index] as string;
         if (FORBIDDEN_NAMES.has(key)) throw new TemplateGuardError(`a dict key cannot be "${key}"`);
-        checkItem(entries[index + 1], 'a dict');
-        result[key] = entries[index + 1];
+        const value = entries[index + 1];
+        checkItem(value, 'a dict');
+        if (value === undefined || undefinedEntryOf(value) !== undefined) markUndefinedEntry(result, key);
+        result[key] = value;
       }
       budget.value(result, 'a dict');
       return result;
     },
 
-    /** Appends to an output buffer: undefined and null write nothing (autoescape is off), functions are refused. */
+    definedFilterInput,
+
+    /** A write to the template's main output: as write, and its place is recorded when an output is being explained. */
+    writeAt(buffer: string, value: unknown, line: number, column: number, literal: boolean): string {
+      recordWrite(buffer.length, line, column, literal);
+      return runtime.write(buffer, value);
+    },
+
+    /**
+     * Appends to an output buffer: undefined and null write nothing (autoescape is off), functions
+     * are refused, and so are lists and dicts: written as text they are "[object Object]" or "a,b",
+     * never JSON (`a or {} | json` is `a or ({} | json)`: json binds tighter than or).
+     */
     write(buffer: string, value: unknown): string {
       let text: string;
       if (typeof value === 'string') text = value;
@@ -119,7 +139,11 @@ export function guardedRuntime(globals: Readonly<Record<string, unknown>>): obje
       else if (value instanceof SafeString) text = value.val;
       else {
         notAFunction(value, 'the output');
-        if (typeof value === 'object') budget.text(budget.weightOf(value), 'a value written');
+        if (typeof value === 'object') {
+          throw new Error(
+            `a ${Array.isArray(value) ? 'list' : 'dict'} is written as text: put it through json; json binds tighter than or, so write (a or {}) | json, not a or {} | json`,
+          );
+        }
         text = String(value);
       }
       const length = buffer.length + text.length;
@@ -128,4 +152,5 @@ export function guardedRuntime(globals: Readonly<Record<string, unknown>>): obje
       return buffer + text;
     },
   };
+  return runtime;
 }

@@ -1,4 +1,4 @@
-export { compileTemplate, TemplateSyntaxError, TemplateUnsafeError, RenderError, type CompiledTemplate, type CompileOptions } from './template.js';
+export { compileTemplate, TemplateSyntaxError, TemplateUnsafeError, TemplateMistakeError, RenderError, type CompiledTemplate, type CompileOptions } from './template.js';
 export { renderRequest, type RenderedRequest, type RequestTemplates, type RenderOptions } from './render-request.js';
 export {
   buildEventContext,

@@ -43,7 +43,7 @@ export function renderRequest(templates: RequestTemplates, context: RenderContex
     headers[name.toLowerCase()] = rendered;
   }
   const body = templates.body.render(context);
-  if (isJson(templates.contentType)) checkJson(templates.body.name, body);
+  if (isJson(templates.contentType)) checkJson(templates.body, context, body);
   return { method: templates.method, url, headers, body };
 }
 
@@ -89,18 +89,24 @@ function checkedUrl(template: CompiledTemplate, url: string): string {
   return href;
 }
 
-/** A body that does not parse is a render error naming the template and the place in its output. */
-function checkJson(name: string, body: string): void {
+/**
+ * A body that does not parse is a render error naming the template, the place in the template
+ * that wrote the offending text (found by rendering once more with places recorded: only on this
+ * failure path) and the place in its output.
+ */
+function checkJson(template: CompiledTemplate, context: RenderContext, body: string): void {
+  const name = template.name;
   try {
     JSON.parse(body);
   } catch (error) {
     const syntax = jsonSyntaxError(body);
+    const at = syntax && template.placeOfOutput(context, syntax.offset);
     const where = syntax
       ? ` at output line ${syntax.place.line}, column ${syntax.place.column} (${syntax.message}): ${JSON.stringify(
           // Redacted before it is cut: a cut through a secret would leave most of it unrecognised.
           SecretTracker.redactActive((body.split('\n')[syntax.place.line - 1] ?? '').trim()).slice(0, 120),
         )}`
       : ` (${(error as Error).message})`;
-    throw new RenderError(name, undefined, undefined, `rendered body is not valid JSON${where}`);
+    throw new RenderError(name, at?.line, at?.column, `rendered body is not valid JSON${where}`);
   }
 }

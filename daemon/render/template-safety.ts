@@ -56,6 +56,19 @@ function constantString(node: AstNode | undefined): string | undefined {
   return undefined;
 }
 
+/** Calls `visit` for every node of a parsed template, parents before children, in source order. */
+export function walkTemplate(root: AstNode, visit: (node: AstNode, parent: AstNode | undefined) => void): void {
+  const walk = (node: AstNode, parent: AstNode | undefined): void => {
+    visit(node, parent);
+    for (const field of node.fields) {
+      const child = node[field];
+      if (Array.isArray(child)) for (const item of child) isNode(item) && walk(item, node);
+      else if (isNode(child)) walk(child, node);
+    }
+  };
+  walk(root, undefined);
+}
+
 /** Every construct of a parsed template that reaches past its data, in source order. */
 export function findUnsafeUses(root: AstNode, rules: SafetyRules): UnsafeUse[] {
   const found: (UnsafeUse & { rank: number })[] = [];
@@ -111,13 +124,8 @@ export function findUnsafeUses(root: AstNode, rules: SafetyRules): UnsafeUse[] {
         break;
       }
     }
-    for (const field of node.fields) {
-      const child = node[field];
-      if (Array.isArray(child)) for (const item of child) isNode(item) && visit(item);
-      else if (isNode(child)) visit(child);
-    }
   };
-  visit(root);
+  walkTemplate(root, visit);
   found.sort((a, b) => a.rank - b.rank || a.line - b.line || a.column - b.column);
   return found.map(({ line, column, message }) => ({ line, column, message }));
 }

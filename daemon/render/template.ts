@@ -11,7 +11,9 @@ import { compileParsed, parseTemplate } from './guarded-compiler.js';
 import { guardedRuntime } from './guarded-runtime.js';
 import { budget, DEFAULT_RENDER_LIMITS, RenderBudgetError, type RenderLimits } from './render-budget.js';
 import { TEMPLATE_GLOBALS } from './template-globals.js';
-import { findUnsafeUses, type AstNode } from './template-safety.js';
+import { placeInTemplate, type TemplatePlace } from './output-map.js';
+import { findTemplateMistakes } from './template-hints.js';
+import { findUnsafeUses, type AstNode, type UnsafeUse } from './template-safety.js';
 
 /** A template problem with its place: file, 1-based line and column where nunjucks knows them. */
 abstract class TemplateProblem extends Error {
@@ -36,6 +38,18 @@ export class TemplateUnsafeError extends TemplateSyntaxError {
   override name = 'TemplateUnsafeError';
 }
 
+/** A template that would render, but not what its author meant (Freemarker syntax, `a or {} | json`): every such place is in `all`. */
+export class TemplateMistakeError extends TemplateSyntaxError {
+  override name = 'TemplateMistakeError';
+  constructor(
+    file: string,
+    readonly all: readonly UnsafeUse[],
+  ) {
+    const [first] = all;
+    super(file, first.line, first.column, first.message);
+  }
+}
+
 /** A template that failed while rendering one input (undefined value, bad filter input, budget, guard). */
 export class RenderError extends TemplateProblem {
   override name = 'RenderError';
@@ -51,6 +65,8 @@ export interface CompiledTemplate {
   readonly source: string;
   /** Renders synchronously; throws RenderError. */
   render(context: object): string;
+  /** Renders `context` again, recording where each part of the output came from: the template's place of `offset` in it. */
+  placeOfOutput(context: object, offset: number): TemplatePlace | undefined;
 }
 
 export interface CompileOptions {
@@ -119,6 +135,8 @@ export function compileTemplate(source: string, name: string, options: CompileOp
     const more = unsafe.length > 1 ? ` (and ${unsafe.length - 1} more)` : '';
     throw new TemplateUnsafeError(name, first.line, first.column, `not allowed: ${first.message}${more}`);
   }
+  const mistakes = findTemplateMistakes(ast);
+  if (mistakes.length > 0) throw new TemplateMistakeError(name, mistakes);
   return build(ast, source, name, options);
 }
 
@@ -145,9 +163,12 @@ function build(ast: AstNode, source: string, name: string, options: CompileOptio
   const root = properties.root;
   properties.root = (env, context, frame, _runtime, cb) => root(env, context, frame, runtime, cb);
   const template = new nunjucks.Template({ type: 'code', obj: properties } as never, environment, name, true);
-  return {
+  const compiled: CompiledTemplate = {
     name,
     source,
+    placeOfOutput(context: object, offset: number): TemplatePlace | undefined {
+      return placeInTemplate(() => compiled.render(context), offset);
+    },
     render(context: object): string {
       budget.start(limits);
       let output: string;
@@ -161,4 +182,5 @@ function build(ast: AstNode, source: string, name: string, options: CompileOptio
       return output;
     },
   };
+  return compiled;
 }

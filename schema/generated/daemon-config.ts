@@ -77,6 +77,16 @@ export interface DaemonConfig {
    */
   destinationsDir?: string;
   /**
+   * Reload the destinations folder when it changes, once it has been quiet for quietMs (a git pull that writes many files is one reload). The same rules as SIGHUP: a folder that fails validation keeps its last good version.
+   */
+  watch?: {
+    enabled?: boolean;
+    /**
+     * How long the folder must be unchanged before it is reloaded.
+     */
+    quietMs?: number;
+  };
+  /**
    * Requests in flight per sync before the consumer stops pulling.
    */
   maxInFlightPerSync?: number;

@@ -25,6 +25,14 @@ describe('config', () => {
     });
   });
 
+  it('watching the destinations folder is off by default, with a quiet period of a second; a bad quietMs is named', async () => {
+    await withDir({}, async (dir) => assert.deepEqual((await loadConfig({ cwd: dir })).watch, { enabled: false, quietMs: 1000 }));
+    await withDir({ '.destinationsrc.json': '{ "watch": { "enabled": true } }' }, async (dir) => assert.deepEqual((await loadConfig({ cwd: dir })).watch, { enabled: true, quietMs: 1000 }));
+    await withDir({ '.destinationsrc.json': '{\n  "watch": { "quietMs": 5 }\n}' }, async (dir) => {
+      await assert.rejects(loadConfig({ cwd: dir }), /\.destinationsrc\.json:2:\d+: \/watch\/quietMs: must be >= 50/);
+    });
+  });
+
   it('reads an egress allow-list, absent by default, and names a bad pattern with its place', async () => {
     await withDir({}, async (dir) => assert.equal((await loadConfig({ cwd: dir })).egressAllowList, undefined));
     await withDir({ '.destinationsrc.json': '{ "egressAllowList": ["api.braze.com", "*.customer.io", "127.0.0.1:3000", "[::1]:8080"] }' }, async (dir) => {

@@ -22,11 +22,14 @@ describe('render filters', () => {
     assert.equal(json({ id: 9007199254740993n, name: 'x' }), '{"id":9007199254740993,"name":"x"}');
   });
 
-  it('json writes NaN, Infinity and undefined as null', () => {
+  it('json writes NaN and Infinity as null', () => {
     assert.equal(json(Number.NaN), 'null');
     assert.equal(json(Number.POSITIVE_INFINITY), 'null');
-    assert.equal(json(undefined), 'null');
     assert.equal(json([1, Number.NaN]), '[1,null]');
+  });
+
+  it('json refuses undefined instead of writing null: a missing value is never silent', () => {
+    assert.throws(() => json(undefined), /json: the value is undefined: write default/);
   });
 
   it('json keeps numbers, booleans, lists and objects as their JSON types', () => {

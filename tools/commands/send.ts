@@ -3,8 +3,8 @@
 import { Agent, request } from 'undici';
 import { DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_REQUEST_TIMEOUT_MS } from '../../daemon/defaults.js';
 import { classify, RETRYABLE_CODES, RetryableDeliveryError } from '../../daemon/delivery/index.js';
-import { derivedSecretsOf, formatProblem, redactSecrets, renderEventRequest, syncTls, syncTlsProblems } from '../../daemon/registry/index.js';
-import { loadRequestInput } from '../request-input.js';
+import { derivedSecretsOf, formatProblem, redactSecrets, renderEventRequests, syncTls, syncTlsProblems, type EventsRequest } from '../../daemon/registry/index.js';
+import { loadRequestInput, renderFailureText } from '../request-input.js';
 import { parseCommandArgs, UsageError } from './usage.js';
 
 const USAGE = 'destinations send DEST_DIR --event FILE [--sync FILE]';
@@ -12,10 +12,12 @@ const HELP = `usage: ${USAGE}
 
 Renders the request EVENT produces through a sync of the destination in DEST_DIR (--sync FILE,
 or the folder's first sync in name order) and sends it once: no retries, a ${DEFAULT_REQUEST_TIMEOUT_MS / 1000} s timeout.
-Prints the response status and body. Refuses to send while a secret parameter, or the sync's CA
+Prints the response status and body. --event FILE may hold several events (a JSON array, or one
+per line): they are grouped into requests as the daemon batches them and sent in order; sending
+stops at the first request that fails. Refuses to send while a secret parameter, or the sync's CA
 bundle (tls.ca), is unresolved; with a CA bundle, the server's certificate must chain to it.
 
-Exit 0 on a 2xx response, 1 otherwise (invalid input, render error, unresolved secret, network or
+Exit 0 when every response is 2xx, 1 otherwise (invalid input, render error, unresolved secret, network or
 TLS error, non-2xx status), 2 on usage errors.`;
 
 export async function run(args: string[]): Promise<number> {
@@ -48,18 +50,32 @@ export async function run(args: string[]): Promise<number> {
   }
   let rendered;
   try {
-    rendered = renderEventRequest(sync, input.event, 'send');
+    rendered = renderEventRequests(sync, input.events, 'send');
   } catch (error) {
-    console.error(`destinations send: ${redactSecrets((error as Error).message, secrets)}`);
+    console.error(redactSecrets(renderFailureText('send', positionals[0], error), secrets));
     return 1;
   }
   for (const warning of rendered.warnings) console.error(`warning: ${warning}`);
-  const { method, url, headers, body } = rendered.request;
-  // What is printed is redacted against the secrets and what the render derived from them (Basic credentials).
-  const printable = [...secrets, ...derivedSecretsOf(rendered.request)];
   // The sync's CA bundle, as the daemon's sender uses it: instead of the default roots, never fewer checks.
   const { ca } = syncTls(sync);
   const dispatcher = new Agent({ connect: { timeout: DEFAULT_CONNECT_TIMEOUT_MS, ...(ca === undefined ? {} : { ca }) } });
+  try {
+    const several = rendered.requests.length > 1;
+    for (const [at, planned] of rendered.requests.entries()) {
+      if (several) console.log(`# request ${at + 1} of ${rendered.requests.length}: ${planned.kind}, ${planned.indexes.length} event${planned.indexes.length === 1 ? '' : 's'}`);
+      if (!(await sendOne(planned, secrets, dispatcher))) return 1;
+    }
+    return 0;
+  } finally {
+    await dispatcher.close();
+  }
+}
+
+/** Sends one rendered request; prints its status and response (redacted). True on 2xx. */
+async function sendOne({ request: rendered }: EventsRequest, secrets: readonly string[], dispatcher: Agent): Promise<boolean> {
+  const { method, url, headers, body } = rendered;
+  // What is printed is redacted against the secrets and what the render derived from them (Basic credentials).
+  const printable = [...secrets, ...derivedSecretsOf(rendered)];
   try {
     const response = await request(url, {
       method,
@@ -73,15 +89,13 @@ export async function run(args: string[]): Promise<number> {
     const text = await response.body.text();
     console.log(`HTTP ${response.statusCode}`);
     if (text) console.log(redactSecrets(text, printable));
-    return response.statusCode >= 200 && response.statusCode < 300 ? 0 : 1;
+    return response.statusCode >= 200 && response.statusCode < 300;
   } catch (error) {
     const cause = (error as { cause?: { code?: string; message?: string } }).cause;
     const failure = classify({ error });
     // A TLS failure says what is wrong with the certificate (the daemon retries it as reason tls).
     const detail = failure instanceof RetryableDeliveryError && failure.code === RETRYABLE_CODES.tls ? failure.message : [(error as Error).message, cause?.code ?? cause?.message].filter(Boolean).join(': ');
     console.error(`destinations send: ${method} ${redactSecrets(url, printable)} failed: ${redactSecrets(detail, printable)}`);
-    return 1;
-  } finally {
-    await dispatcher.close();
+    return false;
   }
 }

@@ -1,6 +1,7 @@
-// destinations validate [DIR] [--verbose]
-// Checks every destination folder under DIR (or DIR itself when it is one) and prints every
-// problem at once as path:line:col: message. Exit 0 valid, 1 invalid, 2 usage.
+// destinations validate [DIR] [--verbose] [--strict] [--format text|github]
+// Checks every destination folder under DIR (or DIR itself when it is one), renders every
+// template for generated events, and prints every problem at once as path:line:col: message
+// (or as GitHub Actions annotations). Exit 0 valid, 1 invalid, 2 usage.
 import { existsSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { DEFAULT_DESTINATIONS_DIR } from '../../daemon/defaults.js';
@@ -12,25 +13,38 @@ import {
   type LoadResult,
   type ParameterUsage,
 } from '../../daemon/registry/index.js';
+import { githubAnnotation, githubSummary } from '../github-annotations.js';
 import { parseCommandArgs, UsageError } from './usage.js';
 import { terminalText } from '../terminal-text.js';
 
-const USAGE = 'destinations validate [DIR] [--verbose]';
+const USAGE = 'destinations validate [DIR] [--verbose] [--strict] [--format text|github]';
 const HELP = `usage: ${USAGE}
 
 Checks every destination folder under DIR (default: ${DEFAULT_DESTINATIONS_DIR}), or DIR itself when it holds a
 destination.json: schema, templates, DECLARED vs USED parameters, syncs (parameters, secrets by
-reference, required mappings, limits), the logo, and that every example renders to its expect.
+reference, required mappings, limits), the logo, that every example renders to its expect, and
+that every template renders valid JSON, headers and URL for events generated from the event
+schema and each sync's selections (each optional field absent and present, each property null,
+string, number, list, object, awkward text; batches of 1, 2 and maxEvents).
 Every problem is printed to stderr as path:line:col: message.
 
-  --verbose, -v   print each destination's DECLARED vs USED parameter table
+  --verbose, -v     print each destination's DECLARED vs USED parameter table
+  --strict          warnings (no examples, no identify example, ignored files) are errors
+  --format text     path:line:col: message on stderr (default)
+  --format github   GitHub Actions annotations (::error file=…,line=…,col=…::message) on stdout,
+                    and a summary appended to $GITHUB_STEP_SUMMARY when it is set
 
 Exit 0 when everything is valid (warnings allowed), 1 when anything is invalid, 2 on usage errors.`;
 
 export async function run(args: string[]): Promise<number> {
   const { values, positionals } = parseCommandArgs(
     args,
-    { verbose: { type: 'boolean', short: 'v', default: false }, help: { type: 'boolean', short: 'h' } },
+    {
+      verbose: { type: 'boolean', short: 'v', default: false },
+      strict: { type: 'boolean', default: false },
+      format: { type: 'string', default: 'text' },
+      help: { type: 'boolean', short: 'h' },
+    },
     USAGE,
   );
   if (values.help) {
@@ -38,16 +52,23 @@ export async function run(args: string[]): Promise<number> {
     return 0;
   }
   if (positionals.length > 1) throw new UsageError(`expected at most one DIR\n\nusage: ${USAGE}`);
+  if (values.format !== 'text' && values.format !== 'github') throw new UsageError(`--format must be text or github, not ${JSON.stringify(values.format)}`);
   const dir = positionals[0] ?? DEFAULT_DESTINATIONS_DIR;
   if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new UsageError(`no such directory: ${dir}`);
 
   // Secrets are not read: validation must not depend on the machine it runs on.
-  const options = { resolveSecrets: false, checkExamples: true };
-  const result: LoadResult = existsSync(join(dir, 'destination.json'))
+  const options = { resolveSecrets: false, checkExamples: true, authoringChecks: true };
+  const loaded: LoadResult = existsSync(join(dir, 'destination.json'))
     ? fromOne(await loadDestination(dir, options))
     : await loadDestinations(dir, options);
+  const result = values.strict ? strict(loaded) : loaded;
 
-  for (const problem of result.problems) console.error(terminalText(formatProblem(problem)));
+  if (values.format === 'github') {
+    for (const problem of result.problems) console.log(githubAnnotation(problem));
+    githubSummary(result, process.env.GITHUB_STEP_SUMMARY);
+  } else {
+    for (const problem of result.problems) console.error(terminalText(formatProblem(problem)));
+  }
   for (const folder of result.folders) {
     if (values.verbose) console.log(usageTable(folder));
     const destination = folder.destination;
@@ -72,6 +93,22 @@ export async function run(args: string[]): Promise<number> {
   }
   console.log(`${plural(total, 'destination')} valid${warnings ? ` (${plural(warnings, 'warning')})` : ''}`);
   return 0;
+}
+
+/** --strict: every warning is an error, and a folder with one is rejected. */
+function strict(result: LoadResult): LoadResult {
+  const folders = result.folders.map((folder) => {
+    const problems = folder.problems.map((problem) => ({ ...problem, severity: 'error' as const }));
+    return { ...folder, problems, destination: problems.length ? undefined : folder.destination };
+  });
+  return {
+    destinations: folders.flatMap((folder) => (folder.destination ? [folder.destination] : [])),
+    problems: [...result.problems.filter((problem) => !result.folders.some((folder) => folder.problems.includes(problem))), ...folders.flatMap((folder) => folder.problems)].map(
+      (problem) => ({ ...problem, severity: 'error' as const }),
+    ),
+    rejected: folders.filter((folder) => !folder.destination).map((folder) => folder.slug),
+    folders,
+  };
 }
 
 function fromOne(folder: DestinationLoad): LoadResult {

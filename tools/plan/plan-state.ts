@@ -1,0 +1,132 @@
+// What `destinations plan` compares: the destinations and syncs a side holds, read from a folder
+// tree (a checkout, or a git ref extracted into a temporary folder) or from a running daemon's
+// admin report. A tree knows its files; a daemon report knows only versions and sync states.
+import { createHash } from 'node:crypto';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, relative, resolve } from 'node:path';
+import { loadDestinations } from '../../daemon/registry/index.js';
+import type { AdminReport } from '../../schema/generated/admin-report.js';
+
+export interface SyncState {
+  id: string;
+  enabled: boolean;
+  /** Sync file content hash (trees only). */
+  fileHash?: string;
+  /** Where a new consumer starts: "new" (default), "all", or an ISO time (trees only). */
+  startAt?: string;
+  /** Parameters given by reference: name → the reference as JSON, e.g. {"env":"API_KEY"} (trees only). */
+  references?: Record<string, string>;
+  /** References the environment of this process does not resolve: name → why (the proposed tree only). */
+  unresolved?: Record<string, string>;
+}
+
+export interface DestinationState {
+  slug: string;
+  version: string;
+  /** Path within the folder → content hash (trees only). */
+  files?: Record<string, string>;
+  syncs: Record<string, SyncState>;
+}
+
+export interface PlanSide {
+  /** What this side is, for the output: "destinations", "git ref main", "daemon at http://…". */
+  label: string;
+  destinations: Record<string, DestinationState>;
+  /** Folders that fail validation (trees only): the daemon would keep their last good version. */
+  rejected: Record<string, number>;
+}
+
+/** Every file of a folder (hidden names skipped, as the loader skips them), with a content hash. */
+function fileHashes(dir: string): Record<string, string> {
+  const files: Record<string, string> = {};
+  const walk = (at: string) => {
+    for (const entry of readdirSync(at, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
+      if (entry.name.startsWith('.')) continue;
+      const path = join(at, entry.name);
+      if (entry.isDirectory()) walk(path);
+      else if (entry.isFile()) files[relative(dir, path)] = createHash('sha256').update(readFileSync(path)).digest('hex').slice(0, 16);
+    }
+  };
+  walk(dir);
+  return files;
+}
+
+/** A destinations tree on disk. With `resolveSecrets`, each sync's references are tried in `env`. */
+export async function treeSide(dir: string, label: string, options: { resolveSecrets: boolean; env?: NodeJS.ProcessEnv }): Promise<PlanSide> {
+  const destinations: Record<string, DestinationState> = {};
+  const rejected: Record<string, number> = {};
+  if (!existsSync(dir)) return { label, destinations, rejected };
+  const result = await loadDestinations(dir, { resolveSecrets: options.resolveSecrets, env: options.env, checkExamples: false });
+  for (const folder of result.folders) {
+    const errors = folder.problems.filter((problem) => problem.severity === 'error');
+    // A sync with an unresolved secret is reported under secrets, not as a rejected folder.
+    if (!folder.destination) {
+      rejected[folder.slug] = errors.length;
+      continue;
+    }
+    const destination = folder.destination;
+    const syncs: Record<string, SyncState> = {};
+    for (const sync of destination.syncs) {
+      const given = sync.definition.parameters ?? {};
+      const references: Record<string, string> = {};
+      for (const name of sync.parameters.referenced) references[name] = JSON.stringify(given[name]);
+      const startAt = (sync.definition as { startAt?: unknown }).startAt;
+      syncs[sync.id] = {
+        id: sync.id,
+        enabled: sync.enabled,
+        fileHash: createHash('sha256').update(readFileSync(sync.file)).digest('hex').slice(0, 16),
+        startAt: typeof startAt === 'string' ? startAt : 'new',
+        references,
+        unresolved: options.resolveSecrets ? Object.fromEntries(sync.parameters.unresolved) : undefined,
+      };
+    }
+    destinations[destination.slug] = { slug: destination.slug, version: destination.version, files: fileHashes(destination.dir), syncs };
+  }
+  return { label, destinations, rejected };
+}
+
+/** A running daemon's admin report (GET /destinations). */
+export function daemonSide(report: AdminReport, label: string): PlanSide {
+  const destinations: Record<string, DestinationState> = {};
+  for (const destination of report.destinations) {
+    const syncs: Record<string, SyncState> = {};
+    for (const sync of destination.syncs) syncs[sync.id] = { id: sync.id, enabled: sync.enabled };
+    destinations[destination.slug] = { slug: destination.slug, version: destination.version, syncs };
+  }
+  return { label, destinations, rejected: {} };
+}
+
+/** A git ref's version of `dir`, extracted with git archive into a temporary folder; the caller's working tree is never touched. */
+export async function gitRefSide(dir: string, ref: string): Promise<PlanSide> {
+  if (ref.startsWith('-')) throw new Error(`not a git ref: ${ref}`);
+  const git = (...args: string[]) => execFileSync('git', ['-C', resolve(dir), ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim();
+  let top: string;
+  let prefix: string;
+  try {
+    top = git('rev-parse', '--show-toplevel');
+    prefix = git('rev-parse', '--show-prefix');
+    git('rev-parse', '--verify', '--quiet', `${ref}^{commit}`);
+  } catch (error) {
+    const stderr = String((error as { stderr?: unknown }).stderr ?? '').trim();
+    throw new Error(`cannot read git ref ${ref} in ${dir}: ${stderr || (error as Error).message}`);
+  }
+  const temp = mkdtempSync(join(tmpdir(), 'destinations-plan-'));
+  try {
+    const archive = join(temp, 'ref.tar');
+    const tree = join(temp, 'tree');
+    mkdirSync(tree);
+    // The folder may not exist at that ref (everything is new): git archive of a missing path fails, which is that case.
+    let exists = true;
+    try {
+      execFileSync('git', ['-C', top, 'archive', '--format=tar', `--output=${archive}`, ref, '--', prefix || '.'], { stdio: ['ignore', 'ignore', 'pipe'] });
+    } catch {
+      exists = false;
+    }
+    if (exists) execFileSync('tar', ['-xf', archive, '-C', tree], { stdio: ['ignore', 'ignore', 'pipe'] });
+    return await treeSide(join(tree, prefix), `git ref ${ref}`, { resolveSecrets: false });
+  } finally {
+    rmSync(temp, { recursive: true, force: true });
+  }
+}
