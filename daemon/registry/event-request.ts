@@ -18,7 +18,7 @@ export interface EventRequest {
  * <secret:NAME>, 'show' with their values, 'send' with the values and refuses unresolved ones.
  * Throws EventContextError, RenderError or RequestNotPossibleError.
  */
-export function renderEventRequest(sync: LoadedSync, event: AmplitudeEvent, secrets: SecretDisplay | 'send'): EventRequest {
+export function renderEventRequest(sync: LoadedSync, event: AmplitudeEvent, secrets: SecretDisplay | 'send', options: { userProperties?: Record<string, unknown> } = {}): EventRequest {
   const kind = requestKindOf(event);
   templatesFor(sync, kind);
   const warnings: string[] = [];
@@ -34,6 +34,9 @@ export function renderEventRequest(sync: LoadedSync, event: AmplitudeEvent, secr
     parameters = preview.values;
     warnings.push(...preview.warnings);
   }
-  const request = renderForSync(sync, [buildEventContext(event, sync.selection)], kind, undefined, { parameters });
+  const context = buildEventContext(event, sync.selection);
+  // Change-based identify narrows only input.user_properties, as the daemon does (identify-changes.ts).
+  if (options.userProperties) context.input = { ...event, user_properties: options.userProperties };
+  const request = renderForSync(sync, [context], kind, undefined, { parameters });
   return { kind, request, warnings };
 }
