@@ -40,7 +40,8 @@ export class IdentifyChanges {
 
   /** Takes an accepted identify (already in hand); it leaves through onward, unchanged or handBack. */
   take(item: DeliveryItem): void {
-    void this.#take(item);
+    // A bug past this point must not become an unhandled rejection (it would end the daemon): the message goes back.
+    this.#take(item).catch((error: unknown) => this.options.handBack(item.msg, error));
   }
 
   async #take(item: DeliveryItem): Promise<void> {

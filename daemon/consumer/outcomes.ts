@@ -94,7 +94,7 @@ export class Outcomes {
   handBackLater(msg: JsMsg, error: unknown): void {
     const { stats, log, hand, rules } = this.options;
     const delayMs = retryDelayMs(rules.policy, msg.info.deliveryCount);
-    log.warn('cannot read the identify memory; message returned to the stream', { error, retryInMs: delayMs });
+    log.warn('cannot compare the identify with its memory; message returned to the stream', { error, retryInMs: delayMs });
     stats.deferred += 1;
     msg.nak(delayMs);
     hand.letGo([msg]);
