@@ -6,7 +6,7 @@
 import type { JsMsg } from '@nats-io/jetstream';
 import type { Logger } from '../log.js';
 import type { DeliveryItem } from './delivery-item.js';
-import { changedOperations, type UserOperations } from './identify-diff.js';
+import { changedOperations, type UserOperations } from '../events/index.js';
 import { userOf, type IdentifyMemory, type MemoryRead } from './identify-memory.js';
 
 /** The reason an identify that changes nothing is filtered with (stats, metrics, status). */

@@ -6,8 +6,7 @@ import { createHash } from 'node:crypto';
 import { JetStreamApiCodes, JetStreamApiError, type JetStreamClient } from '@nats-io/jetstream';
 import { Kvm, type KV } from '@nats-io/kv';
 import type { DaemonSettings } from '../config/index.js';
-import type { AmplitudeEvent } from '../events/index.js';
-import { afterDelivery, decodeMemory, encodeMemory, mergeMemories, type UserMemory, type UserOperations } from './identify-diff.js';
+import { afterDelivery, decodeMemory, encodeMemory, mergeMemories, type AmplitudeEvent, type UserMemory, type UserOperations } from '../events/index.js';
 
 /** A write that meets a newer entry is merged and tried again this many times, then given up (the message goes back). */
 export const DEFAULT_IDENTIFY_MEMORY_WRITE_TRIES = 5;

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { jetstream } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
-import { valueHash } from '../../daemon/consumer/identify-diff.js';
+import { valueHash } from '../../daemon/events/index.js';
 import { IdentifyMemory } from '../../daemon/consumer/identify-memory.js';
 import { renderMetrics } from '../../daemon/telemetry/index.js';
 import { startTestDaemon, testSettings, type TestDaemon } from '../helpers/daemon.js';

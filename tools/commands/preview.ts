@@ -4,8 +4,7 @@ import { renderEventRequest } from '../../daemon/registry/index.js';
 import type { RenderedRequest } from '../../daemon/render/index.js';
 import { toCurl } from '../curl.js';
 import { loadRequestInput } from '../request-input.js';
-import { changedOperations, memoryOfValues } from '../../daemon/consumer/identify-diff.js';
-import { isIdentifyEvent } from '../../daemon/events/index.js';
+import { changedOperations, isIdentifyEvent, memoryOfValues } from '../../daemon/events/index.js';
 import { readPreviousProperties } from '../previous-properties.js';
 import { parseCommandArgs, UsageError } from './usage.js';
 

@@ -12,7 +12,7 @@ import {
   mergeMemories,
   valueHash,
   type UserMemory,
-} from '../../daemon/consumer/identify-diff.js';
+} from '../../daemon/events/index.js';
 
 const known = (values: Record<string, unknown>) => memoryOfValues(values);
 

@@ -1,4 +1,4 @@
-// Change-based identify, the pure part: which operations of an identify would change what the
+// Change-based identify, the pure part (no I/O, so preview uses it as the daemon does): which operations of an identify would change what the
 // destination holds, given what this sync last delivered for the user; what it holds after a
 // delivery; and how two daemons' writes of one user merge. The rule throughout: an operation is
 // dropped only when, going by what we delivered, it cannot change the destination's value; when
