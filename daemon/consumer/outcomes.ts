@@ -50,6 +50,8 @@ export interface OutcomesOptions {
   maxPayload?: number;
   /** While the sync's circuit breaker holds it off: how long what goes back waits in the stream (the wait before its next probe). What goes back then costs no attempt. */
   holdingBack?: () => number | undefined;
+  /** Change-based identify: records what delivered items sent before they are acked; returns those it could not. */
+  remember?: (items: readonly DeliveryItem[]) => Promise<DeliveryItem[]>;
 }
 
 export class Outcomes {
@@ -103,6 +105,16 @@ export class Outcomes {
     msg.nak(DEFAULT_MAX_IN_PROCESS_WAIT_MS);
   }
 
+  /** Not handled yet and not by its fault (the identify memory cannot be read): back to JetStream on the retry schedule. */
+  handBackLater(msg: JsMsg, error: unknown): void {
+    const { stats, log, hand, rules } = this.options;
+    const delayMs = retryDelayMs(rules.policy, msg.info.deliveryCount);
+    log.warn('cannot compare the identify with its memory; message returned to the stream', { error, retryInMs: delayMs });
+    stats.deferred += 1;
+    msg.nak(delayMs);
+    hand.letGo([msg]);
+  }
+
   /** A message that cannot become a request (invalid event, missing field): dead-lettered. */
   refuse(msg: JsMsg, cause: DeadLetterCause): Promise<void> {
     recentDeliveriesOf(this.options.stats).refused(msg, cause.events?.[0]?.insert_id, cause.reason, cause.attempts);
@@ -122,7 +134,7 @@ export class Outcomes {
         // A batch of one counts too: a 2xx that lists its only event as rejected did not deliver it.
         const failures = multiStatus && definition.batch && response ? failedItems(multiStatus, response.bodyExcerpt, items.length) : [];
         if (failures.length > 0) return this.#settleItems(delivery, response!.bodyExcerpt, failures);
-        this.#delivered(msgs, delivery);
+        this.#delivered(kind === 'identify' && this.options.remember ? await this.#remembered(items) : msgs, delivery);
         return this.#finish(msgs);
       }
       case 'deferred':
@@ -174,7 +186,8 @@ export class Outcomes {
     const items = delivery.items;
     const failed = new Map(failures.map((failure) => [failure.index, failure]));
     const delivered = items.filter((_, index) => !failed.has(index)).map((item) => item.msg);
-    this.#delivered(delivered, delivery);
+    const remembered = delivery.kind === 'identify' && this.options.remember ? await this.#remembered(items.filter((_, index) => !failed.has(index))) : delivered;
+    this.#delivered(remembered, delivery);
     const dead: Array<{ msg: JsMsg; event: AmplitudeEvent; failure: ItemFailure; exhausted: boolean }> = [];
     const retried: JsMsg[] = [];
     for (const [index, failure] of failed) {
@@ -209,6 +222,18 @@ export class Outcomes {
         }),
       ),
     );
+  }
+
+  /** The messages of delivered items whose identify memory is written (or that need none); the others go back to be sent again. */
+  async #remembered(items: readonly DeliveryItem[]): Promise<JsMsg[]> {
+    const msgs = items.map((item) => item.msg);
+    const unremembered = new Set((await this.options.remember!(items)).map((item) => item.msg));
+    if (unremembered.size === 0) return msgs;
+    // Delivered, so no attempt is counted: the wait grows with the delivery count, as when dead letters cannot be written.
+    for (const msg of unremembered) msg.nak(retryDelayMs(this.options.rules.policy, msg.info.deliveryCount));
+    this.#forgetAttempts([...unremembered]);
+    this.options.stats.deferred += unremembered.size;
+    return msgs.filter((msg) => !unremembered.has(msg));
   }
 
   #delivered(msgs: readonly JsMsg[], delivery: DeliveryProgress): void {

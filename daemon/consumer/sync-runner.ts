@@ -15,7 +15,9 @@ import { SyncStats, SyncTracer } from '../telemetry/index.js';
 import { Batcher } from './batcher.js';
 import { InFlightGate } from './in-flight-gate.js';
 import { FailureLog } from './failure-log.js';
-import { Intake, type ParkedAt } from './intake.js';
+import { IdentifyChanges, UNCHANGED } from './identify-changes.js';
+import { IdentifyMemory } from './identify-memory.js';
+import { Intake, type MessagesInHand, type ParkedAt } from './intake.js';
 import { Outcomes } from './outcomes.js';
 import { replayTarget } from './replay-target.js';
 import type { DeliveryItem } from './delivery-item.js';
@@ -60,6 +62,13 @@ export class SyncRunner {
   readonly #breaker: CircuitBreaker;
   readonly #streamName: string;
   readonly #log: Logger;
+  /** identifyForwarding "changes": the step between accepting an identify and batching it. */
+  readonly #identifyChanges: IdentifyChanges | undefined;
+  #identifyMemory: IdentifyMemory | undefined;
+  /** The intake, and the identify turns of the messages it lets go. */
+  readonly #hand: MessagesInHand;
+  readonly #js: JetStreamClient;
+  readonly #settings: DaemonSettings;
 
   constructor(
     readonly sync: LoadedSync,
@@ -102,7 +111,36 @@ export class SyncRunner {
       circuitAdmits: () => this.#breaker.admits,
       log: this.#log,
     });
-    this.#outcomes = new Outcomes(sync, { js: services.js, settings, stats: this.stats, log: this.#log, rules, hand: this.#intake, maxPayload: services.maxPayload, holdingBack: () => this.#breaker.holdMs });
+    this.#js = services.js;
+    this.#settings = settings;
+    this.#identifyChanges = sync.identifyChanges
+      ? new IdentifyChanges({
+          memory: () => this.#identifyMemory,
+          log: this.#log,
+          onward: (item) => this.#batchers.identify.add(item),
+          unchanged: (msg) => {
+            this.stats.countFiltered(UNCHANGED);
+            this.#outcomes.skip(msg);
+            this.#hand.letGo([msg]);
+          },
+          handBack: (msg, error) => (error === undefined ? (this.#outcomes.release([msg]), this.#hand.letGo([msg])) : this.#outcomes.handBackLater(msg, error)),
+        })
+      : undefined;
+    const changes = this.#identifyChanges;
+    this.#hand = changes
+      ? { letGo: (msgs) => (this.#intake.letGo(msgs), changes.done(msgs)), requestEnded: () => this.#intake.requestEnded() }
+      : this.#intake;
+    this.#outcomes = new Outcomes(sync, {
+      js: services.js,
+      settings,
+      stats: this.stats,
+      log: this.#log,
+      rules,
+      hand: this.#hand,
+      maxPayload: services.maxPayload,
+      remember: changes && ((items) => changes.remember(items)),
+      holdingBack: () => this.#breaker.holdMs,
+    });
     this.#actors = new DeliveryActors({ keepIdle: Math.min(settings.maxInFlightPerSync, DEFAULT_IDLE_DELIVERY_ACTORS) });
     this.#deliveryServices = {
       sync,
@@ -129,6 +167,7 @@ export class SyncRunner {
 
   /** Creates (or updates) the durable consumer and starts pulling. */
   async start(): Promise<void> {
+    if (this.#identifyChanges) this.#identifyMemory = await IdentifyMemory.open(this.#js, this.#settings, this.consumerName);
     await this.#intake.start({
       take: (msg) => this.#accept(msg),
       handBack: (msg, error) => (error === undefined ? this.#outcomes.release([msg]) : this.#outcomes.returnAfterError(msg, error)),
@@ -167,6 +206,7 @@ export class SyncRunner {
       return;
     }
     this.#intake.hold(msg);
+    if (kind === 'identify' && this.#identifyChanges) return this.#identifyChanges.take({ msg, context, bytes: decoded.bytes });
     this.#batchers[kind].add({ msg, context, bytes: decoded.bytes });
   }
 
@@ -189,12 +229,17 @@ export class SyncRunner {
     else this.#log.warn('circuit open: the destination keeps failing, so the sync takes no messages and its events wait in the stream', details);
     this.#limiter.rejectQueued();
     this.#actors.abortWaiting();
+    this.#releaseBatches();
+    await this.#intake.pause();
+  }
+
+  /** Events waiting for their batch to fill go back to the stream unsent. */
+  #releaseBatches(): void {
     for (const batcher of Object.values(this.#batchers)) {
       const msgs = batcher.takePending().map((item) => item.msg);
       this.#outcomes.release(msgs);
-      this.#intake.letGo(msgs);
+      this.#hand.letGo(msgs);
     }
-    await this.#intake.pause();
   }
 
   /** The circuit breaker's state, and since when (epoch ms). */
@@ -234,11 +279,8 @@ export class SyncRunner {
    */
   async stopPulling(): Promise<void> {
     await this.#intake.stop();
-    for (const batcher of Object.values(this.#batchers)) {
-      const msgs = batcher.takePending().map((item) => item.msg);
-      this.#outcomes.release(msgs);
-      this.#intake.letGo(msgs);
-    }
+    this.#identifyChanges?.stop();
+    this.#releaseBatches();
     // Queued requests are rejected (their deliveries end released: nak), running ones finish.
     void this.#limiter.stop();
     this.#actors.abortWaiting();

@@ -19,7 +19,7 @@ export interface EventRequest {
  * <secret:NAME>, 'show' with their values, 'send' with the values and refuses unresolved ones.
  * Throws EventContextError, RenderError or RequestNotPossibleError.
  */
-export function renderEventRequest(sync: LoadedSync, event: AmplitudeEvent, secrets: SecretDisplay | 'send'): EventRequest {
+export function renderEventRequest(sync: LoadedSync, event: AmplitudeEvent, secrets: SecretDisplay | 'send', options: { userProperties?: Record<string, unknown> } = {}): EventRequest {
   const kind = requestKindOf(event);
   templatesFor(sync, kind);
   const warnings: string[] = [];
@@ -35,7 +35,10 @@ export function renderEventRequest(sync: LoadedSync, event: AmplitudeEvent, secr
     parameters = preview.values;
     warnings.push(...preview.warnings);
   }
-  const request = renderForSync(sync, [buildEventContext(event, sync.selection)], kind, undefined, { parameters });
+  const context = buildEventContext(event, sync.selection);
+  // Change-based identify narrows only input.user_properties, as the daemon does (identify-changes.ts).
+  if (options.userProperties) context.input = { ...event, user_properties: options.userProperties };
+  const request = renderForSync(sync, [context], kind, undefined, { parameters });
   return { kind, request, warnings };
 }
 
@@ -49,9 +52,14 @@ export interface EventsRequest extends EventRequest {
  * request per event without `batch`). Events the daemon would not send are named in `warnings`.
  * Throws EventContextError, RenderError or RequestNotPossibleError, naming the event's position.
  */
-export function renderEventRequests(sync: LoadedSync, events: readonly AmplitudeEvent[], secrets: SecretDisplay | 'send'): { requests: EventsRequest[]; warnings: string[] } {
+export function renderEventRequests(
+  sync: LoadedSync,
+  events: readonly AmplitudeEvent[],
+  secrets: SecretDisplay | 'send',
+  options: { userProperties?: Record<string, unknown> } = {},
+): { requests: EventsRequest[]; warnings: string[] } {
   if (events.length === 1) {
-    const { kind, request, warnings } = renderEventRequest(sync, events[0], secrets);
+    const { kind, request, warnings } = renderEventRequest(sync, events[0], secrets, options);
     return { requests: [{ kind, request, warnings: [], indexes: [0] }], warnings };
   }
   const warnings: string[] = [];

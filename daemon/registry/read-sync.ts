@@ -100,7 +100,8 @@ export function readSync(destination: LoadedDestination | undefined, file: strin
   if (sync.startAt !== undefined && sync.startAt !== 'new' && sync.startAt !== 'all' && Number.isNaN(Date.parse(sync.startAt))) {
     problems.at(document, '/startAt', `startAt ${show(sync.startAt)} is not a time: write "new", "all" or an ISO 8601 time such as 2026-11-30T00:00:00Z`);
   }
-  const identifyForwarding = sync.identifyForwarding ?? false;
+  // true and "all" forward identifies whole; "changes" forwards what changed (identify-memory.ts).
+  const identifyForwarding = (sync.identifyForwarding ?? false) !== false;
   if (identifyForwarding && !destination.identify) {
     problems.at(document, '/identifyForwarding', `${destination.slug} has no identify request, so it cannot forward identify events`);
   }
@@ -119,6 +120,7 @@ export function readSync(destination: LoadedDestination | undefined, file: strin
     definition: sync,
     enabled: sync.enabled ?? true,
     identifyForwarding,
+    identifyChanges: sync.identifyForwarding === 'changes',
     parameters,
     filter,
     selection: {

@@ -60,6 +60,8 @@ export interface LoadedSync {
   definition: SyncDefinition;
   enabled: boolean;
   identifyForwarding: boolean;
+  /** identifyForwarding "changes": only the user properties that changed since the last identify delivered. */
+  identifyChanges: boolean;
   parameters: ResolvedParameters;
   filter: EventPredicate;
   selection: EventSelection;

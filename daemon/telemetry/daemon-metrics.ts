@@ -83,6 +83,8 @@ export function renderMetrics(view: DaemonView, consumers: ReadonlyMap<string, C
     out.sample({ ...row.labels, attempt: 'retry' }, row.stats.deliveredAfterRetry);
   }
   counter('destinations_events_filtered_total', "Events the sync's filter left out (acked, not sent).", (s) => s.filtered);
+  out.family('destinations_events_filtered_by_reason_total', 'counter', 'Events left out for a reason other than the sync\'s filter, by reason (unchanged: an identify that changes no property); included in destinations_events_filtered_total.');
+  for (const row of withStats) for (const [reason, count] of row.stats.filteredByReason) out.sample({ ...row.labels, reason }, count);
   out.family('destinations_events_discarded_total', 'counter', 'Events dead-lettered for a permanent failure, by reason (http_4xx, invalid_event, render_failed, ...).');
   for (const row of withStats) for (const [reason, count] of row.stats.discarded) out.sample({ ...row.labels, reason }, count);
   counter('destinations_events_expired_total', 'Events dead-lettered because their retries were used up (retries_exhausted).', (s) => s.expired);

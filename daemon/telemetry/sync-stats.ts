@@ -8,6 +8,8 @@ export class SyncStats {
   deliveredFirstAttempt = 0;
   deliveredAfterRetry = 0;
   filtered = 0;
+  /** Filtered for a reason other than the sync's filter (so far: "unchanged", an identify that changes nothing); also in `filtered`. */
+  filteredByReason = new Map<string, number>();
   /** Permanent failures, dead-lettered (http_4xx, render_failed, invalid_event, …) by reason. */
   discarded = new Map<string, number>();
   /** Retries used up, dead-lettered as retries_exhausted. */
@@ -30,6 +32,11 @@ export class SyncStats {
   /** Seconds a request waited in the limiter's queue before it was admitted. */
   readonly limiterWait = new Histogram(DEFAULT_LIMITER_WAIT_BUCKETS_SECONDS);
 
+  countFiltered(reason: string): void {
+    this.filtered += 1;
+    this.filteredByReason.set(reason, (this.filteredByReason.get(reason) ?? 0) + 1);
+  }
+
   countDiscarded(reason: string, events: number): void {
     this.discarded.set(reason, (this.discarded.get(reason) ?? 0) + events);
   }
@@ -49,6 +56,7 @@ export class SyncStats {
       deliveredFirstAttempt: this.deliveredFirstAttempt,
       deliveredAfterRetry: this.deliveredAfterRetry,
       filtered: this.filtered,
+      filteredByReason: Object.fromEntries(this.filteredByReason),
       discarded: Object.fromEntries(this.discarded),
       expired: this.expired,
       deferred: this.deferred,

@@ -122,6 +122,12 @@ export interface SyncCounts {
   deliveredAfterRetry: number;
   filtered: number;
   /**
+   * Filtered for a reason other than the sync's filter (unchanged: an identify that changes nothing); included in filtered.
+   */
+  filteredByReason?: {
+    [k: string]: number | undefined;
+  };
+  /**
    * Dead-lettered for a permanent failure, by reason.
    */
   discarded: {

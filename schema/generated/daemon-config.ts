@@ -68,6 +68,14 @@ export interface DaemonConfig {
      */
     replicas?: number;
     /**
+     * The NATS KV bucket where syncs with identifyForwarding "changes" remember, per sync and user, what their last delivered identify set. Created when missing, with the events stream's replicas (stream.replicas).
+     */
+    identifyMemoryBucket?: string;
+    /**
+     * How long a user's remembered properties are kept after the last identify delivered for them; past it the next identify is forwarded whole. 0 keeps them forever. Used when the bucket is created.
+     */
+    identifyMemoryTtlDays?: number;
+    /**
      * Copies of the dead-letter stream a NATS cluster keeps, like replicas.
      */
     deadLetterReplicas?: number;

@@ -53,9 +53,9 @@ export interface SyncDefinition {
     [k: string]: PropertyRef | undefined;
   };
   /**
-   * Forward $identify events through the destination's identify request.
+   * Forward $identify events through the destination's identify request: false (the default) forwards none; true or "all" forwards each identify whole; "changes" forwards only the user properties whose values changed since the last identify this sync delivered for that user (remembered in a NATS KV bucket), and an identify that changes nothing is filtered as "unchanged".
    */
-  identifyForwarding?: boolean;
+  identifyForwarding?: boolean | ('all' | 'changes');
   tls?: SyncTls;
 }
 /**

@@ -12,7 +12,7 @@ import { PACKAGE_ROOT } from '../../daemon/paths.js';
 import { runCli } from '../helpers/cli.js';
 import { startTestDaemon, testSettings, type TestDaemon } from '../helpers/daemon.js';
 import { writeConfig } from '../helpers/daemon-process.js';
-import { makeDestinationsDir, testEvent, writeDestinationFolder } from '../helpers/destination-folder.js';
+import { makeDestinationsDir, testDefinition, testEvent, writeDestinationFolder } from '../helpers/destination-folder.js';
 import { answer, startTestSink, type TestSink } from '../helpers/http-sink.js';
 import { startNatsServer, type NatsServerHandle } from '../helpers/nats-server.js';
 import { waitForStreamCount, waitUntil } from '../helpers/wait.js';
@@ -28,6 +28,7 @@ let server: NatsServerHandle;
 let publisher: NatsConnection;
 let admin: NatsConnection;
 let sink: TestSink;
+let peopleSink: TestSink;
 let daemon: TestDaemon;
 let folder: ReturnType<typeof makeDestinationsDir>;
 
@@ -38,6 +39,13 @@ before(async () => {
   sink = await startTestSink((_request, index) => (index === 0 ? answer.status(400) : answer.ok()));
   folder = makeDestinationsDir();
   writeDestinationFolder(folder.dir, 'hook', { syncs: { ok: { parameters: { endpoint: sink.url, token: { env: 'AUTH_TOKEN' } } } } });
+  // Change-based identify: the daemon reads and writes its KV bucket under its own user.
+  peopleSink = await startTestSink();
+  writeDestinationFolder(folder.dir, 'people', {
+    definition: testDefinition({ identify: { url: '{{ parameters.endpoint }}/identify', body: 'identify.njk' } }),
+    identifyBody: '{{ input.user_properties | json }}\n',
+    syncs: { main: { parameters: { endpoint: peopleSink.url, token: { env: 'AUTH_TOKEN' } }, identifyForwarding: 'changes', filter: { eventTypes: ['identify-only'] } } },
+  });
   const nats = { servers: [server.url], user: 'destinations', password: { env: 'DESTINATIONS_DAEMON_PASSWORD' }, inboxPrefix: '_INBOX_destinations' };
   daemon = await startTestDaemon(testSettings(server.url, folder.dir, { nats }));
   publisher = await connect({ servers: server.url, user: 'publisher', pass: PASSWORDS.DESTINATIONS_PUBLISHER_PASSWORD });
@@ -50,6 +58,7 @@ after(async () => {
   await admin?.close();
   await daemon?.stop();
   await sink?.close();
+  await peopleSink?.close();
   await server?.stop();
   folder?.remove();
 });
@@ -132,6 +141,14 @@ describe('NATS authorization (deploy/nats)', () => {
     assert.equal(wrongPassword.code, 1);
     assert.match(wrongPassword.stderr, /cannot reach NATS .*Authorization Violation/i);
     assert.doesNotMatch(wrongPassword.stderr, /guess/);
+  });
+
+  it('keeps the identify memory in its KV bucket under the daemon user: the second identify sends only what changed', async () => {
+    const identify = (insertId: string, plan: string) => ({ event_type: '$identify', user_id: 'u-1', insert_id: insertId, user_properties: { $set: { plan, city: 'Paris' } } });
+    await jetstream(publisher).publish('events.web', JSON.stringify(identify('i-1', 'free')));
+    await jetstream(publisher).publish('events.web', JSON.stringify(identify('i-2', 'pro')));
+    const requests = await peopleSink.waitForRequests(2);
+    assert.deepEqual(JSON.parse(requests[1].body), { $set: { plan: 'pro' } });
   });
 
   it("had every permission the daemon's work needed: the server refused it nothing", () => {

@@ -281,6 +281,22 @@ describe('registry renderForSync', () => {
     assert.equal(sync.filter(identify), true);
   });
 
+  it('reads identifyForwarding true and "all" as whole identifies, "changes" as changes only, and refuses another word with its place', async () => {
+    const definition = { ...baseDefinition(), identify: { body: 'identify.njk' } };
+    const files = (identifyForwarding: unknown) => ({ 'destination.json': definition, 'identify.njk': '{}', 'syncs/default.json': { ...baseSync(), identifyForwarding } });
+    for (const [value, changes] of [[true, false], ['all', false], ['changes', true]] as const) {
+      const sync = await syncOf(files(value));
+      assert.equal(sync.identifyForwarding, true, String(value));
+      assert.equal(sync.identifyChanges, changes, String(value));
+    }
+    const off = await syncOf(files(false));
+    assert.equal(off.identifyForwarding, false);
+    const dir = join(temp.dir, 'identify-word');
+    writeFiles(dir, destinationFiles(files('diff')));
+    const load = await loadDestination(dir, { env: { TEST_API_KEY: 'k' } });
+    assert.ok(load.problems.some((problem) => problem.pointer === '/identifyForwarding' && problem.severity === 'error'), JSON.stringify(load.problems));
+  });
+
   it('refuses identify when the destination has none', async () => {
     const sync = await syncOf({});
     assert.throws(() => renderEventsForSync(sync, [{ event_type: '$identify', user_id: 'u' }]), /has no identify request/);

@@ -88,6 +88,44 @@ describe('tools preview', () => {
     assert.deepEqual(preview.body, { plan: 'pro', id: 'user-1234' });
   });
 
+  it('shows only what changed since --previous for a sync that forwards identify changes, with mapped fields from the whole identify', async () => {
+    writeFiles(temp.dir, {
+      'changes-sync.json': { parameters: { site_id: 's', api_key: { env: 'CUSTOMERIO_API_KEY' } }, fieldMappings: { id: { scope: 'field', property: 'user_id' }, email: { scope: 'user', property: 'email' } }, identifyForwarding: 'changes' },
+      'changes-identify.json': { event_type: '$identify', user_id: 'user-1234', user_properties: { $set: { plan: 'pro', email: 'ada@example.com', seats: 3 } } },
+      'previous.json': { plan: 'free', email: 'ada@example.com', seats: 3 },
+    });
+    const args = ['preview', 'destinations/customerio', '--event', file('changes-identify.json'), '--sync', file('changes-sync.json'), '--format', 'json'];
+    const result = await runCli([...args, '--previous', file('previous.json')], { env: { CUSTOMERIO_API_KEY: 'c' } });
+    assert.equal(result.code, 0, result.stderr);
+    assert.deepEqual(JSON.parse(result.stdout).body, { plan: 'pro', email: 'ada@example.com', id: 'user-1234' });
+    const whole = await runCli(args, { env: { CUSTOMERIO_API_KEY: 'c' } });
+    assert.deepEqual(JSON.parse(whole.stdout).body, { plan: 'pro', email: 'ada@example.com', seats: 3, id: 'user-1234' });
+    assert.match(whole.stderr, /warning: the sync forwards identify changes only: this is what a user's first identify sends/);
+  });
+
+  it('prints nothing to send, exit 0, when the identify changes nothing in --previous', async () => {
+    writeFiles(temp.dir, { 'same.json': { plan: 'pro', email: 'ada@example.com', seats: 3 } });
+    const args = ['preview', 'destinations/customerio', '--event', file('changes-identify.json'), '--sync', file('changes-sync.json'), '--previous', file('same.json')];
+    const result = await runCli(args, { env: { CUSTOMERIO_API_KEY: 'c' } });
+    assert.equal(result.code, 0, result.stderr);
+    assert.equal(result.stdout, '');
+    assert.match(result.stderr, /unchanged: this identify changes nothing in --previous, so the daemon sends nothing/);
+  });
+
+  it('refuses --previous that is not a JSON object, naming the file and place, and on a sync that sends identifies whole', async () => {
+    writeFiles(temp.dir, { 'previous-list.json': ['plan'], 'previous-broken.json': '{"plan": }' });
+    const args = ['preview', 'destinations/customerio', '--event', file('changes-identify.json'), '--sync', file('changes-sync.json'), '--previous'];
+    const list = await runCli([...args, file('previous-list.json')], { env: { CUSTOMERIO_API_KEY: 'c' } });
+    assert.equal(list.code, 1);
+    assert.match(list.stderr, /previous-list\.json: --previous must be a JSON object/);
+    const broken = await runCli([...args, file('previous-broken.json')], { env: { CUSTOMERIO_API_KEY: 'c' } });
+    assert.equal(broken.code, 1);
+    assert.match(broken.stderr, /previous-broken\.json:1:\d+: invalid JSON/);
+    const whole = await runCli(['preview', 'destinations/webhook', '--event', file('identify.json'), '--previous', file('previous.json')]);
+    assert.equal(whole.code, 1);
+    assert.match(whole.stderr, /--previous applies to \$identify events through a sync with identifyForwarding "changes"; webhook\.default does not forward changes only/);
+  });
+
   it('exits 1 for an identify event the destination cannot send', async () => {
     const result = await runCli(['preview', 'destinations/intercom', '--event', file('identify.json')], { env: { INTERCOM_ACCESS_TOKEN: 'i' } });
     assert.equal(result.code, 1);

@@ -3,11 +3,13 @@
 import { renderEventRequests } from '../../daemon/registry/index.js';
 import type { RenderedRequest } from '../../daemon/render/index.js';
 import { toCurl } from '../curl.js';
+import { changedOperations, isIdentifyEvent, memoryOfValues } from '../../daemon/events/index.js';
+import { readPreviousProperties } from '../previous-properties.js';
 import { loadRequestInput, renderFailureText } from '../request-input.js';
 import { terminalLine } from '../terminal-text.js';
 import { parseCommandArgs, UsageError } from './usage.js';
 
-const USAGE = 'destinations preview DEST_DIR --event FILE [--sync FILE] [--format curl|json] [--show-secrets]';
+const USAGE = 'destinations preview DEST_DIR --event FILE [--sync FILE] [--previous FILE] [--format curl|json] [--show-secrets]';
 const HELP = `usage: ${USAGE}
 
 Renders the request EVENT would produce through a sync of the destination in DEST_DIR
@@ -18,6 +20,9 @@ Renders the request EVENT would produce through a sync of the destination in DES
                     batch.maxEvents per request, identify and track apart; one request per
                     event without batch). An $identify event renders the identify request.
   --sync FILE       the sync to use instead of the folder's first one
+  --previous FILE   for a sync with identifyForwarding "changes": the user properties last
+                    delivered for the user, as a JSON object {"plan": "free", ...}; the identify
+                    request then carries only what changed, or nothing is sent ("unchanged")
   --format curl     a cURL command you can paste into a shell (default)
   --format json     {"method", "url", "headers", "body"}, the body parsed when it is JSON
                     (a JSON array of them when the events make several requests)
@@ -37,6 +42,7 @@ export async function run(args: string[]): Promise<number> {
     {
       event: { type: 'string' },
       sync: { type: 'string' },
+      previous: { type: 'string' },
       format: { type: 'string', default: 'curl' },
       'show-secrets': { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h' },
@@ -53,9 +59,31 @@ export async function run(args: string[]): Promise<number> {
 
   const input = await loadRequestInput({ dir: positionals[0], eventFile: values.event, syncFile: values.sync, resolveSecrets: true });
   if (!input) return 1;
+  let userProperties: Record<string, unknown> | undefined;
+  const [first] = input.events;
+  if (values.previous !== undefined && input.events.length !== 1) {
+    console.error('destinations preview: --previous compares one $identify event with what was delivered before: give a file with one event');
+    return 1;
+  }
+  if (input.sync.identifyChanges && input.events.length === 1 && isIdentifyEvent(first)) {
+    if (values.previous === undefined) {
+      console.error('warning: the sync forwards identify changes only: this is what a user\'s first identify sends; give --previous FILE to compare with what was delivered before');
+    } else {
+      const previous = readPreviousProperties(values.previous);
+      if (!previous) return 1;
+      userProperties = changedOperations(memoryOfValues(previous), first.user_properties);
+      if (userProperties === undefined) {
+        console.error('destinations preview: unchanged: this identify changes nothing in --previous, so the daemon sends nothing (filtered "unchanged")');
+        return 0;
+      }
+    }
+  } else if (values.previous !== undefined) {
+    console.error(`destinations preview: --previous applies to $identify events through a sync with identifyForwarding "changes"; ${input.sync.id} ${input.sync.identifyChanges ? 'does that, but the event is not an $identify' : 'does not forward changes only'}`);
+    return 1;
+  }
   let rendered;
   try {
-    rendered = renderEventRequests(input.sync, input.events, values['show-secrets'] ? 'show' : 'mask');
+    rendered = renderEventRequests(input.sync, input.events, values['show-secrets'] ? 'show' : 'mask', { userProperties });
   } catch (error) {
     console.error(terminalLine(renderFailureText('preview', positionals[0], error)));
     return 1;

@@ -27,8 +27,9 @@ export function formatStatus(report: AdminReport): string {
       }
       if (counts) {
         const discarded = Object.values(counts.discarded).reduce((sum: number, count) => sum + (count ?? 0), 0);
+        const reasons = Object.entries(counts.filteredByReason ?? {}).map(([reason, count]) => `${reason} ${count}`);
         lines.push(
-          `    delivered ${counts.deliveredFirstAttempt} first try, ${counts.deliveredAfterRetry} after retry; filtered ${counts.filtered}; discarded ${discarded}; expired ${counts.expired}; in flight ${counts.inFlight}; retrying ${counts.deferred}`,
+          `    delivered ${counts.deliveredFirstAttempt} first try, ${counts.deliveredAfterRetry} after retry; filtered ${counts.filtered}${reasons.length ? ` (${reasons.join(', ')})` : ''}; discarded ${discarded}; expired ${counts.expired}; in flight ${counts.inFlight}; retrying ${counts.deferred}`,
         );
       }
     }
