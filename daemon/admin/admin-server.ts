@@ -5,9 +5,8 @@
 // stream through the daemon's connection. Access: admin-access.ts.
 import { readFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { ConsumerInfo } from '@nats-io/jetstream';
 import { DeadLetterReader } from '../dead-letter/index.js';
-import { createMetricsCollector, PROMETHEUS_CONTENT_TYPE, recentDeliveriesOf, type DaemonView, type DaemonViewSource, type MetricsOptions, type RecentDelivery } from '../telemetry/index.js';
+import { createMetricsCollector, fetchConsumerInfo, PROMETHEUS_CONTENT_TYPE, recentDeliveriesOf, type DaemonView, type DaemonViewSource, type MetricsOptions, type RecentDelivery } from '../telemetry/index.js';
 import { AdminAccess, type AdminAccessSettings } from './admin-access.js';
 import { adminReport } from './admin-report.js';
 import { consoleAssets, CONSOLE_CSP, loginPage, type ConsoleAssets } from './console-assets.js';
@@ -63,7 +62,7 @@ export async function startAdminServer(source: AdminSource, options: { metrics?:
     '/console.css': (_request, response) => asset(response, assets.style),
     '/console/state': async (_request, response) => {
       const view = source.view();
-      const consumers = await consumerInfos(source, view, DEFAULT_CONSOLE_CONSUMER_INFO_TIMEOUT_MS);
+      const consumers = await fetchConsumerInfo(source, view, DEFAULT_CONSOLE_CONSUMER_INFO_TIMEOUT_MS);
       json(response, 200, consoleState(view, consumers, { maxInFlightPerSync: source.settings.maxInFlightPerSync ?? 0 }));
     },
     '/console/deliveries': (_request, response, url) => json(response, 200, { deliveries: recentDeliveries(source.view(), url.searchParams) }),
@@ -166,26 +165,6 @@ async function login(request: IncomingMessage, response: ServerResponse, access:
   if (!cookie) return html(response, 401, loginPage(true));
   response.writeHead(303, { location: '/', 'set-cookie': cookie, 'cache-control': 'no-store' });
   response.end();
-}
-
-/** The consumers' info from the server, bounded in time; a sync that does not answer has no lag shown. */
-async function consumerInfos(source: DaemonViewSource, view: DaemonView, timeoutMs: number): Promise<Map<string, ConsumerInfo>> {
-  const result = new Map<string, ConsumerInfo>();
-  if (!view.connected) return result;
-  let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<undefined>((resolve) => (timer = setTimeout(resolve, timeoutMs, undefined)));
-  try {
-    const running = view.destinations.flatMap((destination) => destination.syncs.filter((sync) => sync.consumer !== undefined));
-    await Promise.all(
-      running.map(async (sync) => {
-        const info = await Promise.race([source.consumerInfo(sync.id).catch(() => undefined), deadline]);
-        if (info) result.set(sync.id, info);
-      }),
-    );
-  } finally {
-    clearTimeout(timer);
-  }
-  return result;
 }
 
 function positiveInteger(text: string | null): number | undefined {

@@ -102,7 +102,8 @@ function keepEvent(data: Uint8Array, decoded: unknown): KeptEvent {
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
-function utf8OrUndefined(data: Uint8Array): string | undefined {
+/** The bytes as UTF-8 text, or undefined when they are not UTF-8. */
+export function utf8OrUndefined(data: Uint8Array): string | undefined {
   try {
     return utf8.decode(data);
   } catch {

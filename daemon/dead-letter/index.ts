@@ -3,6 +3,7 @@ export {
   deadLetterSubject,
   syncOfDeadLetterSubject,
   maxPayloadOf,
+  utf8OrUndefined,
   DEAD_LETTER_FORMAT_VERSION,
   DEFAULT_NATS_MAX_PAYLOAD,
   type DeadLetter,

@@ -460,12 +460,7 @@ export class SyncLimiter {
       this.#stopped = true;
       if (this.#timer !== undefined) clearTimeout(this.#timer);
       this.#timer = undefined;
-      const waiting = this.#queue;
-      const head = this.#head;
-      this.#queue = [];
-      this.#head = 0;
-      const error = new LimiterStoppedError(this.name);
-      for (let i = head; i < waiting.length; i++) waiting[i]!.reject(error);
+      this.rejectQueued();
     }
     if (this.#running === 0) return Promise.resolve();
     return new Promise((resolve) => this.#idleWaiters.push(resolve));

@@ -33,7 +33,8 @@ export function createMetricsCollector(source: DaemonViewSource, options: Metric
   };
 }
 
-async function fetchConsumerInfo(source: DaemonViewSource, view: DaemonView, timeoutMs: number): Promise<Map<string, ConsumerInfo>> {
+/** The consumers' info from the server, bounded in time; a sync that does not answer has no lag shown (metrics, the console). */
+export async function fetchConsumerInfo(source: DaemonViewSource, view: DaemonView, timeoutMs: number): Promise<Map<string, ConsumerInfo>> {
   const result = new Map<string, ConsumerInfo>();
   if (!view.connected) return result;
   let timer: NodeJS.Timeout | undefined;

@@ -4,7 +4,7 @@ export { Histogram } from './histogram.js';
 export { SyncStats } from './sync-stats.js';
 export { RecentDeliveries, recentDeliveriesOf, statePath, DEFAULT_RECENT_DELIVERIES, RECENT_OUTCOMES, type RecentDelivery, type RecentOutcome } from './recent-deliveries.js';
 export { Exposition, PROMETHEUS_CONTENT_TYPE, escapeLabelValue, formatValue, type Labels, type MetricType } from './prometheus.js';
-export { createMetricsCollector, renderMetrics, type MetricsOptions } from './daemon-metrics.js';
+export { createMetricsCollector, fetchConsumerInfo, renderMetrics, type MetricsOptions } from './daemon-metrics.js';
 export {
   installTracing,
   startTracingFromEnv,

@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { jetstream, jetstreamManager, DeliverPolicy, type JetStreamManager } from '@nats-io/jetstream';
 import { headers as natsHeaders, type NatsConnection } from '@nats-io/nats-core';
 import { REPLAY_SYNC_HEADER } from '../../daemon/consumer/index.js';
-import { deadLetterSubject, replaySubject, syncOfDeadLetterSubject, type DeadLetter } from '../../daemon/dead-letter/index.js';
+import { deadLetterSubject, replaySubject, syncOfDeadLetterSubject, utf8OrUndefined, type DeadLetter } from '../../daemon/dead-letter/index.js';
 import type { DaemonSettings } from '../../daemon/config/index.js';
 import { subjectMatches } from '../../daemon/nats/index.js';
 import { terminalLine, terminalText } from '../terminal-text.js';
@@ -143,15 +143,6 @@ async function showDeadLetter(jsm: JetStreamManager, settings: DaemonSettings, s
   console.log(terminalText(JSON.stringify(shown, null, 2)));
 }
 
-const utf8 = new TextDecoder('utf-8', { fatal: true });
-
-function utf8OrUndefined(data: Uint8Array): string | undefined {
-  try {
-    return utf8.decode(data);
-  } catch {
-    return undefined;
-  }
-}
 
 /**
  * Publishes the dead letter's event again, for its own sync only, then removes the dead letter.
