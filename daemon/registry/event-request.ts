@@ -1,6 +1,7 @@
 // One event through one sync, for the authoring tools: preview (secrets masked or shown), send
 // (real secrets) and the examples (masked). It renders with renderForSync, like the daemon.
 import type { AmplitudeEvent } from '../../schema/generated/event.js';
+import { withOAuthPlaceholder } from '../oauth/index.js';
 import { buildEventContext, type RenderedRequest } from '../render/index.js';
 import { previewParameters, type SecretDisplay } from './parameters.js';
 import { renderForSync, requestKindOf, templatesFor, type RequestKind } from './render-for-sync.js';
@@ -34,6 +35,8 @@ export function renderEventRequest(sync: LoadedSync, event: AmplitudeEvent, secr
     parameters = preview.values;
     warnings.push(...preview.warnings);
   }
-  const request = renderForSync(sync, [buildEventContext(event, sync.selection)], kind, undefined, { parameters });
+  let request = renderForSync(sync, [buildEventContext(event, sync.selection)], kind, undefined, { parameters });
+  // A preview fetches no token: it shows where the bearer goes (send adds the real one).
+  if (secrets !== 'send') request = withOAuthPlaceholder(sync.destination.definition, request);
   return { kind, request, warnings };
 }
