@@ -5,6 +5,7 @@ import type { DaemonSettings } from '../config/index.js';
 import { classify, Delivery, type DeliveryCancel, type DeliveryHandle, type DeliveryRules, type DeliveryState } from '../delivery/index.js';
 import { LimiterStoppedError, type SyncLimiter } from '../limit/index.js';
 import type { Logger } from '../log.js';
+import { oauthTokenFor, OAUTH_TOKEN_RESPONSE_BYTES, sendWithOAuth } from '../oauth/index.js';
 import { renderForSync, syncTls, type LoadedSync, type RequestKind } from '../registry/index.js';
 import { EventContextError, type RenderedRequest } from '../render/index.js';
 import type { HttpSender } from '../send/index.js';
@@ -75,7 +76,13 @@ export class SyncDelivery extends Delivery implements SettledDelivery {
     limiter
       .run(() => {
         stats.limiterWait.observe((performance.now() - queuedAt) / 1_000);
-        return sender.send(trace.sending(request), { signal: cancel, timeoutMs: settings.requestTimeoutMs, excerptBytes: this.services.responseBytes, ca: syncTls(this.services.sync).ca });
+        const ca = syncTls(this.services.sync).ca;
+        const send = (outgoing: RenderedRequest) => sender.send(trace.sending(outgoing), { signal: cancel, timeoutMs: settings.requestTimeoutMs, excerptBytes: this.services.responseBytes, ca });
+        // A destination with oauth: the sync's bearer token first (one fetch however many wait), a 401 retried once with a fresh one.
+        const token = oauthTokenFor(this.services.sync);
+        if (token === undefined) return send(request);
+        const sendToken = (tokenRequest: RenderedRequest) => sender.send(tokenRequest, { timeoutMs: settings.requestTimeoutMs, excerptBytes: OAUTH_TOKEN_RESPONSE_BYTES, ca });
+        return sendWithOAuth(token, request, { send, sendToken, unauthorized: (response) => trace.answered(response.status) });
       })
       .then(
         (response) => {
