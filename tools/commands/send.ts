@@ -3,7 +3,9 @@
 import { Agent, request } from 'undici';
 import { DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_REQUEST_TIMEOUT_MS } from '../../daemon/defaults.js';
 import { classify, RETRYABLE_CODES, RetryableDeliveryError } from '../../daemon/delivery/index.js';
+import { OAUTH_TOKEN_RESPONSE_BYTES, oauthTokenFor, sendWithOAuth } from '../../daemon/oauth/index.js';
 import { derivedSecretsOf, formatProblem, redactSecrets, renderEventRequest, syncTls, syncTlsProblems } from '../../daemon/registry/index.js';
+import type { RenderedRequest } from '../../daemon/render/index.js';
 import { loadRequestInput } from '../request-input.js';
 import { parseCommandArgs, UsageError } from './usage.js';
 
@@ -54,32 +56,39 @@ export async function run(args: string[]): Promise<number> {
     return 1;
   }
   for (const warning of rendered.warnings) console.error(`warning: ${warning}`);
-  const { method, url, headers, body } = rendered.request;
-  // What is printed is redacted against the secrets and what the render derived from them (Basic credentials).
-  const printable = [...secrets, ...derivedSecretsOf(rendered.request)];
+  const { method, url } = rendered.request;
+  // What is printed is redacted against the secrets and what the render derived from them (Basic
+  // credentials, and a bearer token, which joins them when it is fetched): read when printing.
+  const printable = () => [...secrets, ...derivedSecretsOf(rendered.request)];
   // The sync's CA bundle, as the daemon's sender uses it: instead of the default roots, never fewer checks.
   const { ca } = syncTls(sync);
   const dispatcher = new Agent({ connect: { timeout: DEFAULT_CONNECT_TIMEOUT_MS, ...(ca === undefined ? {} : { ca }) } });
   try {
-    const response = await request(url, {
-      method,
-      headers,
-      body,
-      dispatcher,
-      headersTimeout: DEFAULT_REQUEST_TIMEOUT_MS,
-      bodyTimeout: DEFAULT_REQUEST_TIMEOUT_MS,
-      signal: AbortSignal.timeout(DEFAULT_REQUEST_TIMEOUT_MS),
-    });
-    const text = await response.body.text();
-    console.log(`HTTP ${response.statusCode}`);
-    if (text) console.log(redactSecrets(text, printable));
-    return response.statusCode >= 200 && response.statusCode < 300 ? 0 : 1;
+    const sendOnce = async (outgoing: RenderedRequest, limit?: number) => {
+      const answer = await request(outgoing.url, {
+        method: outgoing.method,
+        headers: outgoing.headers,
+        body: outgoing.body,
+        dispatcher,
+        headersTimeout: DEFAULT_REQUEST_TIMEOUT_MS,
+        bodyTimeout: DEFAULT_REQUEST_TIMEOUT_MS,
+        signal: AbortSignal.timeout(DEFAULT_REQUEST_TIMEOUT_MS),
+      });
+      const text = await answer.body.text();
+      return { status: answer.statusCode, headers: answer.headers, bodyExcerpt: limit === undefined ? text : text.slice(0, limit), durationMs: 0 };
+    };
+    // A destination with oauth: a real token first (a 401 is retried once with a fresh one, as the daemon does).
+    const token = oauthTokenFor(sync);
+    const response = token ? await sendWithOAuth(token, rendered.request, { send: sendOnce, sendToken: (tokenRequest) => sendOnce(tokenRequest, OAUTH_TOKEN_RESPONSE_BYTES) }) : await sendOnce(rendered.request);
+    console.log(`HTTP ${response.status}`);
+    if (response.bodyExcerpt) console.log(redactSecrets(response.bodyExcerpt, printable()));
+    return response.status >= 200 && response.status < 300 ? 0 : 1;
   } catch (error) {
     const cause = (error as { cause?: { code?: string; message?: string } }).cause;
     const failure = classify({ error });
     // A TLS failure says what is wrong with the certificate (the daemon retries it as reason tls).
     const detail = failure instanceof RetryableDeliveryError && failure.code === RETRYABLE_CODES.tls ? failure.message : [(error as Error).message, cause?.code ?? cause?.message].filter(Boolean).join(': ');
-    console.error(`destinations send: ${method} ${redactSecrets(url, printable)} failed: ${redactSecrets(detail, printable)}`);
+    console.error(`destinations send: ${method} ${redactSecrets(url, printable())} failed: ${redactSecrets(detail, printable())}`);
     return 1;
   } finally {
     await dispatcher.close();
