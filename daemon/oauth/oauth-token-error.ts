@@ -1,6 +1,7 @@
 // A token that could not be had: the endpoint failed, answered without a usable token, or the token
 // request could not be built. Its `code` is the reason classify() reads: a retryable failure of the
-// sync, `oauth_token` in dead letters and in destinations_request_failures_total{reason}.
+// sync, counted as `oauth_token` in destinations_request_failures_total{reason}; its message (which
+// leads with the code) is the dead letter's when the retries are used up.
 
 export const OAUTH_TOKEN_CODE = 'oauth_token' as const;
 
@@ -11,7 +12,8 @@ export class OAuthTokenError extends Error {
   declare readonly retryAfterMs?: number;
 
   constructor(message: string, details: { cause?: unknown; retryAfterMs?: number } = {}) {
-    super(message, details.cause === undefined ? undefined : { cause: details.cause });
+    // The code leads, as `tls <detail>:` does: a dead letter of retries used up says at once what failed.
+    super(`${OAUTH_TOKEN_CODE}: ${message}`, details.cause === undefined ? undefined : { cause: details.cause });
     if (details.retryAfterMs !== undefined) this.retryAfterMs = details.retryAfterMs;
   }
 }

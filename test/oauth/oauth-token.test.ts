@@ -179,7 +179,7 @@ describe('oauth token', () => {
     const result = classify({ error: failure });
     assert.ok(result instanceof RetryableDeliveryError);
     assert.equal(result.code, 'oauth_token');
-    assert.match(result.message, /answered HTTP 500: server_error/);
+    assert.match(result.message, /^oauth_token: token endpoint 127\.0\.0\.1:\d+ answered HTTP 500: server_error$/);
     assert.ok(!result.message.includes(CLIENT_SECRET));
     endpoint.behave(issuing());
     assert.equal((await sendWithOAuth(token, apiRequest(), { send, sendToken })).status, 202);
