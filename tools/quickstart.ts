@@ -13,6 +13,8 @@ export const DEMO_SECRETS: Record<string, string> = {
   BRAZE_API_KEY: 'demo-braze-key',
   CUSTOMERIO_API_KEY: 'demo-customerio-key',
   INTERCOM_ACCESS_TOKEN: 'demo-intercom-token',
+  SFMC_CLIENT_ID: 'demo-sfmc-client-id',
+  SFMC_CLIENT_SECRET: 'demo-sfmc-client-secret',
 };
 
 async function main(): Promise<void> {

@@ -1,5 +1,6 @@
 // A local HTTP sink for trying destinations: prints every request it receives and answers 200.
-// `destinations sink [--port 3000]`, also started by the quick start.
+// `destinations sink [--port 3000]`, also started by the quick start. It is a token endpoint too, for
+// destinations with OAuth2: a POST to a path ending in /token is answered with a demo bearer token.
 import { createServer, type Server } from 'node:http';
 
 export interface SinkOptions {
@@ -29,7 +30,7 @@ export async function startSink(options: SinkOptions = {}): Promise<{ server: Se
         .join('\n');
       write(`\n── sink: request #${count} ${request.method} ${request.url}\n${headers}\n${shown}\n`);
       response.writeHead(200, { 'content-type': 'application/json' });
-      response.end('{"ok":true}');
+      response.end(isTokenRequest(request.method, request.url) ? demoToken(count) : '{"ok":true}');
     });
   });
   await new Promise<void>((resolve, reject) => {
@@ -42,4 +43,14 @@ export async function startSink(options: SinkOptions = {}): Promise<{ server: Se
     port: typeof address === 'object' && address ? address.port : 0,
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
+}
+
+/** RFC 6749's token endpoints (/oauth/token, /oauth2/token) and Salesforce Marketing Cloud's /v2/token. */
+function isTokenRequest(method: string | undefined, url: string | undefined): boolean {
+  return method === 'POST' && /\/token$/.test((url ?? '').split('?')[0]);
+}
+
+/** A token as a client-credentials endpoint answers it (RFC 6749 section 5.1; SFMC's lifetime, ~18 minutes). */
+function demoToken(count: number): string {
+  return JSON.stringify({ access_token: `demo-token-${count}`, token_type: 'Bearer', expires_in: 1079 });
 }

@@ -16,6 +16,7 @@ import {
 } from '../delivery/index.js';
 import { LimiterStoppedError, type SyncLimiter } from '../limit/index.js';
 import type { Logger } from '../log.js';
+import { oauthTokenFor, OAUTH_TOKEN_RESPONSE_BYTES, sendWithOAuth } from '../oauth/index.js';
 import { renderForSync, syncTls, type LoadedSync, type RequestKind } from '../registry/index.js';
 import { EventContextError, type RenderedRequest } from '../render/index.js';
 import type { HttpSender } from '../send/index.js';
@@ -90,8 +91,15 @@ export class SyncDelivery extends Delivery implements SettledDelivery {
     limiter
       .run(() => {
         stats.limiterWait.observe((performance.now() - queuedAt) / 1_000);
+        const ca = syncTls(this.services.sync).ca;
         // Signed anew when this attempt leaves, after the limiter's wait: an in-process retry resends the rendered request.
-        return sender.send(trace.sending(restampSignature(this.services.sync, request)), { signal: cancel, timeoutMs: settings.requestTimeoutMs, excerptBytes: this.services.responseBytes, ca: syncTls(this.services.sync).ca });
+        const send = (outgoing: RenderedRequest) =>
+          sender.send(trace.sending(restampSignature(this.services.sync, outgoing)), { signal: cancel, timeoutMs: settings.requestTimeoutMs, excerptBytes: this.services.responseBytes, ca });
+        // A destination with oauth: the sync's bearer token first (one fetch however many wait), a 401 retried once with a fresh one.
+        const token = oauthTokenFor(this.services.sync);
+        if (token === undefined) return send(request);
+        const sendToken = (tokenRequest: RenderedRequest) => sender.send(tokenRequest, { timeoutMs: settings.requestTimeoutMs, excerptBytes: OAUTH_TOKEN_RESPONSE_BYTES, ca });
+        return sendWithOAuth(token, request, { send, sendToken, unauthorized: (response) => trace.answered(response.status) });
       })
       .then(
         (response) => {

@@ -5,6 +5,7 @@
 //   TLS: certificate refused, handshake  → retryable `tls` (detail: expired, unknown_issuer, …)
 //   everything else (1xx, 3xx, 4xx, 501) → permanent
 //   a host outside the egress allow-list  → permanent egress_denied (nothing was sent)
+//   no OAuth2 token (error code oauth_token) → retryable oauth_token, whatever failed underneath
 import { DEFAULT_RETRY_AFTER_CAP_MS } from '../defaults.js';
 import {
   PERMANENT_CODES,
@@ -188,7 +189,8 @@ const EGRESS_DENIED_CODE = 'ERR_EGRESS_DENIED';
 
 // TLS above network: when one address family was refused and the other answered with a bad
 // certificate, the certificate is what the operator must fix.
-const Rank = { unexpected: 0, invalidRequest: 1, egressDenied: 2, aborted: 3, network: 4, tls: 5, timeout: 6, shutdown: 7 } as const;
+// A token failure names itself whatever its cause (the token endpoint's network error, TLS, timeout).
+const Rank = { unexpected: 0, invalidRequest: 1, egressDenied: 2, aborted: 3, network: 4, tls: 5, timeout: 6, oauthToken: 7, shutdown: 8 } as const;
 type Rank = (typeof Rank)[keyof typeof Rank];
 
 function rankOf(candidate: object): Rank {
@@ -196,6 +198,7 @@ function rankOf(candidate: object): Rank {
   const code = (candidate as { code?: unknown }).code;
   const name = (candidate as { name?: unknown }).name;
   if (typeof code === 'string') {
+    if (code === RETRYABLE_CODES.oauthToken) return Rank.oauthToken;
     if (TIMEOUT_CODES.has(code)) return Rank.timeout;
     if (NETWORK_CODES.has(code)) return Rank.network;
     if (tlsDetailOf(code) !== undefined) return Rank.tls;
@@ -230,6 +233,8 @@ function classifyError(error: unknown, signal: { readonly aborted: boolean; read
       return new RetryableDeliveryError(RETRYABLE_CODES.shutdown, message, { cause: error });
     case Rank.timeout:
       return new RetryableDeliveryError(RETRYABLE_CODES.timeout, message, { cause: error });
+    case Rank.oauthToken:
+      return oauthTokenFailure(error);
     case Rank.tls:
       return tlsFailure(error);
     case Rank.network:
@@ -243,6 +248,14 @@ function classifyError(error: unknown, signal: { readonly aborted: boolean; read
     default:
       return new PermanentDeliveryError(PERMANENT_CODES.unexpected, message, { cause: error });
   }
+}
+
+/** The first token failure in the chain: its own message, and the token endpoint's Retry-After. */
+function oauthTokenFailure(error: unknown): RetryableDeliveryError {
+  let found: (Error & { retryAfterMs?: unknown }) | undefined;
+  someInCauseChain(error, (candidate) => ((candidate as { code?: unknown }).code === RETRYABLE_CODES.oauthToken ? ((found = candidate as Error), true) : false));
+  const retryAfterMs = typeof found?.retryAfterMs === 'number' ? found.retryAfterMs : undefined;
+  return new RetryableDeliveryError(RETRYABLE_CODES.oauthToken, found?.message || 'no OAuth token', { retryAfterMs, cause: error });
 }
 
 /** `tls <detail>: <Node's message> (<code>)`, from the first TLS error in the chain: the detail leads

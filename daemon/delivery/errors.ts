@@ -19,6 +19,8 @@ export const RETRYABLE_CODES = {
   aborted: 'aborted',
   /** The daemon is stopping: release the message, do not count it as a failed attempt. */
   shutdown: 'shutdown',
+  /** No OAuth2 token could be had for the sync (daemon/oauth): the token endpoint failed, or its answer held none. */
+  oauthToken: 'oauth_token',
 } as const;
 export type RetryableCode = (typeof RETRYABLE_CODES)[keyof typeof RETRYABLE_CODES];
 

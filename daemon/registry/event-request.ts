@@ -1,6 +1,7 @@
 // One event through one sync, for the authoring tools: preview (secrets masked or shown), send
 // (real secrets) and the examples (masked). It renders with renderForSync, like the daemon.
 import type { AmplitudeEvent } from '../../schema/generated/event.js';
+import { withOAuthPlaceholder } from '../oauth/index.js';
 import { buildEventContext, type RenderedRequest } from '../render/index.js';
 import { batchEvents } from './batch-events.js';
 import { previewParameters, type SecretDisplay } from './parameters.js';
@@ -38,7 +39,9 @@ export function renderEventRequest(sync: LoadedSync, event: AmplitudeEvent, secr
   const context = buildEventContext(event, sync.selection);
   // Change-based identify narrows only input.user_properties, as the daemon does (identify-changes.ts).
   if (options.userProperties) context.input = { ...event, user_properties: options.userProperties };
-  const request = renderForSync(sync, [context], kind, undefined, { parameters });
+  let request = renderForSync(sync, [context], kind, undefined, { parameters });
+  // A preview fetches no token: it shows where the bearer goes (send adds the real one).
+  if (secrets !== 'send') request = withOAuthPlaceholder(sync.destination.definition, request);
   return { kind, request, warnings };
 }
 

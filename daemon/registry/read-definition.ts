@@ -5,6 +5,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { basename, join, relative } from 'node:path';
 import type { DestinationDefinition } from '../../schema/generated/destination.js';
+import { oauthDefinitionProblems, oauthTemplateSources } from '../oauth/index.js';
 import { compileTemplate, TemplateMistakeError, TemplateSyntaxError, TemplateUnsafeError, type CompiledTemplate, type RequestTemplates } from '../render/index.js';
 import { signingDefinitionProblems } from '../signing/index.js';
 import { pngProblem } from './png.js';
@@ -53,6 +54,7 @@ export function readDefinition(dir: string, problems: Problems): { destination?:
   const templates = compileTemplates(dir, document, definition, problems);
   const parameterUsage = checkUses(document, definition, templates, problems);
   reportUrlTemplateProblems(document, templates, problems);
+  for (const problem of oauthDefinitionProblems(definition, (source) => templates.some((template) => template.key === source.key && template.compiled))) problems.at(document, problem.pointer, problem.message);
   for (const [pointer, multiStatus] of [['/request/multiStatus', definition.request.multiStatus], ['/identify/multiStatus', definition.identify?.multiStatus]] as const) {
     if (multiStatus && !definition.batch) problems.at(document, pointer, 'multiStatus describes a batched response: it needs "batch"');
   }
@@ -141,6 +143,8 @@ function compileTemplates(dir: string, document: JsonDocument, definition: Desti
     }
     fromFile('identify body', identify.body, 'identify', 'body');
   }
+  // The oauth fields are templates too: compiled, checked and counted in DECLARED vs USED like the others.
+  templates.push(...oauthTemplateSources(definition));
   for (const template of templates) {
     const name = template.file ? relative(dir, template.file) : `${DESTINATION_FILE}#${template.pointer}`;
     try {

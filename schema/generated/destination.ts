@@ -58,6 +58,7 @@ export interface DestinationDefinition {
   userPropertyMappings?: UserPropertyMapping[];
   request: Request;
   identify?: IdentifyRequest;
+  oauth?: OAuthClientCredentials;
   limits?: Limits;
   retry?: RetryPolicy;
   circuitBreaker?: CircuitBreaker;
@@ -160,6 +161,45 @@ export interface IdentifyRequest {
   headers?: Headers;
   body: string;
   multiStatus?: MultiStatus;
+}
+/**
+ * Present when the destination's API wants an OAuth2 bearer token (client credentials): the daemon fetches one per sync and sends it as Authorization: Bearer on every request.
+ */
+export interface OAuthClientCredentials {
+  /**
+   * URL template of the token endpoint; its scheme, host and port may use parameters only, like the request URL.
+   */
+  tokenUrl: string;
+  /**
+   * form: the standard application/x-www-form-urlencoded request with grant_type=client_credentials. json: the same fields as a JSON object (Salesforce Marketing Cloud's /v2/token).
+   */
+  bodyStyle?: 'form' | 'json';
+  /**
+   * Where a form request carries the client id and secret: HTTP Basic (RFC 6749 section 2.3.1, which every server must accept) or client_id and client_secret fields in the body. A json request always carries them in the body.
+   */
+  clientAuthentication?: 'basic' | 'body';
+  /**
+   * Client id template, e.g. {{ parameters.client_id }}.
+   */
+  clientId: string;
+  /**
+   * Client secret template, e.g. {{ parameters.client_secret }}: use a secret parameter.
+   */
+  clientSecret: string;
+  /**
+   * Scope template (space-separated scopes); left out of the request when it renders empty.
+   */
+  scope?: string;
+  /**
+   * Audience template (Auth0 and similar servers); left out of the request when it renders empty.
+   */
+  audience?: string;
+  /**
+   * Other fields of the token request, name to template (Salesforce Marketing Cloud: account_id); a field that renders empty is left out.
+   */
+  fields?: {
+    [k: string]: string | undefined;
+  };
 }
 export interface Limits {
   /**

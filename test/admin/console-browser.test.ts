@@ -1,5 +1,5 @@
 // The console in a real browser (Debian's chromium, headless, driven by playwright-core) against a
-// real daemon with the shipped destinations and a real sink: the token form, the five logos, a
+// real daemon with the shipped destinations and a real sink: the token form, the six logos, a
 // delivery found in recent deliveries, a 400 as a dead letter with its reason, and an event
 // carrying <script> and <img onerror> payloads shown as text, running nothing.
 // CONSOLE_SCREENSHOTS=docs writes the screenshots the docs show (docs/console-*.png).
@@ -22,7 +22,7 @@ export const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--
 
 const nats = useNatsServer();
 const TOKEN = 'browser-console-token-51d0';
-const SECRETS = { BRAZE_API_KEY: 'braze-key-1', CUSTOMERIO_API_KEY: 'cio-key-1', EXAMPLE_API_KEY: 'example-key-1', INTERCOM_ACCESS_TOKEN: 'intercom-token-1', WEBHOOK_SIGNING_SECRET: `whsec_${Buffer.from('the console test signing key 32b').toString('base64')}` };
+const SECRETS = { BRAZE_API_KEY: 'braze-key-1', CUSTOMERIO_API_KEY: 'cio-key-1', EXAMPLE_API_KEY: 'example-key-1', INTERCOM_ACCESS_TOKEN: 'intercom-token-1', SFMC_CLIENT_ID: 'sfmc-client-1', SFMC_CLIENT_SECRET: 'sfmc-secret-1', WEBHOOK_SIGNING_SECRET: `whsec_${Buffer.from('the console test signing key 32b').toString('base64')}` };
 const HOSTILE_INSERT_ID = `bad-<img src=x onerror="window.__pwned='insert_id'">`;
 const screenshots = process.env.CONSOLE_SCREENSHOTS === 'docs' ? join(PACKAGE_ROOT, 'docs') : mkdtempSync(join(tmpdir(), 'console-screens-'));
 
@@ -72,7 +72,7 @@ describe('admin console in a browser', { timeout: 60_000 }, () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it('asks for the token, then shows the catalog with the five logos rendered', async () => {
+  it('asks for the token, then shows the catalog with the six logos rendered', async () => {
     await page.goto(`http://127.0.0.1:${admin.port}/`);
     await page.fill('input[name=token]', TOKEN);
     await page.click('button[type=submit]');
@@ -80,10 +80,10 @@ describe('admin console in a browser', { timeout: 60_000 }, () => {
     // Rendered: loaded and decoded to a picture (a broken image has no natural width).
     await page.waitForFunction(() => {
       const images = [...(globalThis as unknown as { document: { querySelectorAll(selector: string): Iterable<{ complete: boolean; naturalWidth: number }> } }).document.querySelectorAll('img.logo')];
-      return images.filter((img) => img.complete && img.naturalWidth > 0).length === 5;
+      return images.filter((img) => img.complete && img.naturalWidth > 0).length === 6;
     });
     const names = await page.$$eval('[data-testid=catalog] h3', (headings) => headings.map((heading) => heading.textContent));
-    assert.deepEqual(names.sort(), ['Braze', 'Customer.io', 'Example', 'Intercom', 'Webhook'].sort());
+    assert.deepEqual(names.sort(), ['Braze', 'Customer.io', 'Example', 'Intercom', 'Salesforce Marketing Cloud', 'Webhook'].sort());
     await page.screenshot({ path: join(screenshots, 'console-catalog.png') });
   });
 

@@ -67,8 +67,20 @@ async function healthyRun(withFailing: boolean): Promise<Run> {
 describe('daemon isolation between syncs', () => {
   it("keeps a healthy sync's latency and rate beside a failing sync of the same destination", async () => {
     await healthyRun(false); // warms the process up, so neither measured run pays for the JIT
-    const alone = await healthyRun(false);
-    const beside = await healthyRun(true);
+    // Alone and beside alternate twice and each keeps its best run: a busy neighbour on a shared
+    // machine slows one run, not the comparison.
+    const runs: Run[][] = [[], []];
+    for (let round = 0; round < 2; round++) {
+      runs[0].push(await healthyRun(false));
+      runs[1].push(await healthyRun(true));
+    }
+    const best = (list: Run[]): Run => ({
+      p99Ms: Math.min(...list.map((run) => run.p99Ms)),
+      eventsPerSecond: Math.max(...list.map((run) => run.eventsPerSecond)),
+      failingRequests: Math.min(...list.map((run) => run.failingRequests)),
+    });
+    const alone = best(runs[0]);
+    const beside = best(runs[1]);
     console.log(`healthy sync alone: p99 ${alone.p99Ms} ms, ${alone.eventsPerSecond.toFixed(0)} events/s; beside a failing one: p99 ${beside.p99Ms} ms, ${beside.eventsPerSecond.toFixed(0)} events/s (${beside.failingRequests} requests to the failing sink)`);
     assert.ok(beside.failingRequests >= 16, 'the failing sync was failing all along');
     // A floor of 100 ms for p99: on a loaded machine "2× alone" of a few milliseconds is noise.

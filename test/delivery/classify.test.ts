@@ -326,4 +326,21 @@ describe('delivery classify', () => {
       assert.equal(summary(classify({ error: coded('ECONNRESET'), signal: live.signal })), 'retryable network');
     });
   });
+
+  describe('oauth token', () => {
+    it('classifies an error with code oauth_token as retryable oauth_token, with its own message and Retry-After', () => {
+      const failure = Object.assign(new Error('token endpoint auth.example answered HTTP 503'), { code: 'oauth_token', retryAfterMs: 5_000 });
+      const result = classify({ error: failure });
+      assert.equal(summary(result), 'retryable oauth_token');
+      assert.equal((result as RetryableDeliveryError).message, 'token endpoint auth.example answered HTTP 503');
+      assert.equal((result as RetryableDeliveryError).retryAfterMs, 5_000);
+    });
+
+    it('names the token failure whatever failed underneath it (network, TLS, timeout), but not a shutdown', () => {
+      for (const cause of [coded('ECONNREFUSED'), coded('CERT_HAS_EXPIRED'), coded('UND_ERR_HEADERS_TIMEOUT'), new EgressDeniedError('auth.example')]) {
+        assert.equal(summary(classify({ error: Object.assign(new Error('token request failed', { cause }), { code: 'oauth_token' }) })), 'retryable oauth_token');
+      }
+      assert.equal(summary(classify({ error: Object.assign(new Error('token request failed', { cause: new ShutdownError() }), { code: 'oauth_token' }) })), 'retryable shutdown');
+    });
+  });
 });

@@ -220,7 +220,7 @@ describe('registry loading', () => {
   });
 
   it('ships every destination with a README, a logo, a sync and examples', () => {
-    for (const slug of ['braze', 'customerio', 'example', 'intercom', 'webhook']) {
+    for (const slug of ['braze', 'customerio', 'example', 'intercom', 'sfmc', 'webhook']) {
       const dir = join(PACKAGE_ROOT, 'destinations', slug);
       assert.equal(pngProblem(readFileSync(join(dir, 'logo.png'))), undefined, slug);
       assert.match(readFileSync(join(dir, 'README.md'), 'utf8'), /^# .+\n[\s\S]*## Setup[\s\S]*## Limits/, slug);
@@ -232,7 +232,7 @@ describe('registry loading', () => {
   it('loads the shipped destinations without a problem', async () => {
     const result = await loadDestinations(join(PACKAGE_ROOT, 'destinations'), { resolveSecrets: false });
     assert.deepEqual(result.problems, []);
-    assert.deepEqual(result.destinations.map((destination) => destination.slug), ['braze', 'customerio', 'example', 'intercom', 'webhook']);
+    assert.deepEqual(result.destinations.map((destination) => destination.slug), ['braze', 'customerio', 'example', 'intercom', 'sfmc', 'webhook']);
   });
 });
 

@@ -9,7 +9,7 @@ import { PACKAGE_ROOT } from '../../daemon/paths.js';
 import { makeDestinationsDir, TINY_PNG, testDefinition, writeDestinationFolder } from '../helpers/destination-folder.js';
 import { runCli } from '../helpers/cli.js';
 
-const SHIPPED = ['Braze', 'Customer.io', 'Example', 'Intercom', 'Webhook'];
+const SHIPPED = ['Braze', 'Customer.io', 'Example', 'Intercom', 'Salesforce Marketing Cloud', 'Webhook'];
 
 describe('destinations catalog', () => {
   it('prints the shipped destinations as Markdown with their logos, categories and syncs', async () => {
@@ -34,7 +34,7 @@ describe('destinations catalog', () => {
       const html = await runCli(['catalog', join(PACKAGE_ROOT, 'destinations'), '--format', 'html', '--out', out]);
       assert.equal(html.code, 0, html.stderr);
       const page = readFileSync(out, 'utf8');
-      assert.equal(page.match(/<img src="data:image\/png;base64,/g)?.length, 5);
+      assert.equal(page.match(/<img src="data:image\/png;base64,/g)?.length, SHIPPED.length);
       assert.doesNotMatch(page, /(src|href)="https?:/, 'no external asset');
       assert.ok(page.includes(readFileSync(join(PACKAGE_ROOT, 'destinations/braze/logo.png')).toString('base64')));
     } finally {

@@ -58,6 +58,9 @@ describe('quick start', () => {
       assert.equal(published.status, 0, published.stderr);
       await seen(/sink: request #\d+ POST \/webhook/, () => stdout, child.stdout!);
       await seen(/sink: request #\d+ POST \/example/, () => stdout, child.stdout!);
+      // The sfmc sync's token request goes to the sink too, which answers it with a demo token.
+      await seen(/sink: request #\d+ POST \/sfmc\/interaction\/v1\/events\n(?:  .*\n)*  authorization: Bearer demo-token-\d+\n/, () => stdout, child.stdout!);
+      assert.match(stdout, /sink: request #\d+ POST \/sfmc-auth\/v2\/token/);
       assert.match(stdout, /"external_id": "user-1234"/);
       const daemonLines = stdout.split('\n').filter((line) => line.startsWith('{'));
       assert.ok(daemonLines.length > 0);

@@ -3,7 +3,10 @@
 import { Agent, request } from 'undici';
 import { DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_REQUEST_TIMEOUT_MS } from '../../daemon/defaults.js';
 import { classify, RETRYABLE_CODES, RetryableDeliveryError } from '../../daemon/delivery/index.js';
+import { OAUTH_TOKEN_RESPONSE_BYTES, oauthTokenFor, sendWithOAuth } from '../../daemon/oauth/index.js';
 import { derivedSecretsOf, formatProblem, redactSecrets, renderEventRequests, syncTls, syncTlsProblems, type EventsRequest } from '../../daemon/registry/index.js';
+import type { LoadedSync } from '../../daemon/registry/index.js';
+import type { RenderedRequest } from '../../daemon/render/index.js';
 import { loadRequestInput, renderFailureText } from '../request-input.js';
 import { parseCommandArgs, UsageError } from './usage.js';
 
@@ -63,7 +66,7 @@ export async function run(args: string[]): Promise<number> {
     const several = rendered.requests.length > 1;
     for (const [at, planned] of rendered.requests.entries()) {
       if (several) console.log(`# request ${at + 1} of ${rendered.requests.length}: ${planned.kind}, ${planned.indexes.length} event${planned.indexes.length === 1 ? '' : 's'}`);
-      if (!(await sendOne(planned, secrets, dispatcher))) return 1;
+      if (!(await sendOne(sync, planned, secrets, dispatcher))) return 1;
     }
     return 0;
   } finally {
@@ -71,31 +74,38 @@ export async function run(args: string[]): Promise<number> {
   }
 }
 
-/** Sends one rendered request; prints its status and response (redacted). True on 2xx. */
-async function sendOne({ request: rendered }: EventsRequest, secrets: readonly string[], dispatcher: Agent): Promise<boolean> {
-  const { method, url, headers, body } = rendered;
-  // What is printed is redacted against the secrets and what the render derived from them (Basic credentials).
-  const printable = [...secrets, ...derivedSecretsOf(rendered)];
-  try {
-    const response = await request(url, {
-      method,
-      headers,
-      body,
+/** Sends one rendered request (with a real bearer token for an oauth destination); prints its status and response (redacted). True on 2xx. */
+async function sendOne(sync: LoadedSync, { request: rendered }: EventsRequest, secrets: readonly string[], dispatcher: Agent): Promise<boolean> {
+  const { method, url } = rendered;
+  // What is printed is redacted against the secrets and what the render derived from them (Basic
+  // credentials, and a bearer token, which joins them when it is fetched): read when printing.
+  const printable = () => [...secrets, ...derivedSecretsOf(rendered)];
+  const sendOnce = async (outgoing: RenderedRequest, limit?: number) => {
+    const answer = await request(outgoing.url, {
+      method: outgoing.method,
+      headers: outgoing.headers,
+      body: outgoing.body,
       dispatcher,
       headersTimeout: DEFAULT_REQUEST_TIMEOUT_MS,
       bodyTimeout: DEFAULT_REQUEST_TIMEOUT_MS,
       signal: AbortSignal.timeout(DEFAULT_REQUEST_TIMEOUT_MS),
     });
-    const text = await response.body.text();
-    console.log(`HTTP ${response.statusCode}`);
-    if (text) console.log(redactSecrets(text, printable));
-    return response.statusCode >= 200 && response.statusCode < 300;
+    const text = await answer.body.text();
+    return { status: answer.statusCode, headers: answer.headers, bodyExcerpt: limit === undefined ? text : text.slice(0, limit), durationMs: 0 };
+  };
+  try {
+    // A destination with oauth: a real token first (a 401 is retried once with a fresh one, as the daemon does).
+    const token = oauthTokenFor(sync);
+    const response = token ? await sendWithOAuth(token, rendered, { send: sendOnce, sendToken: (tokenRequest) => sendOnce(tokenRequest, OAUTH_TOKEN_RESPONSE_BYTES) }) : await sendOnce(rendered);
+    console.log(`HTTP ${response.status}`);
+    if (response.bodyExcerpt) console.log(redactSecrets(response.bodyExcerpt, printable()));
+    return response.status >= 200 && response.status < 300;
   } catch (error) {
     const cause = (error as { cause?: { code?: string; message?: string } }).cause;
     const failure = classify({ error });
     // A TLS failure says what is wrong with the certificate (the daemon retries it as reason tls).
     const detail = failure instanceof RetryableDeliveryError && failure.code === RETRYABLE_CODES.tls ? failure.message : [(error as Error).message, cause?.code ?? cause?.message].filter(Boolean).join(': ');
-    console.error(`destinations send: ${method} ${redactSecrets(url, printable)} failed: ${redactSecrets(detail, printable)}`);
+    console.error(`destinations send: ${method} ${redactSecrets(url, printable())} failed: ${redactSecrets(detail, printable())}`);
     return false;
   }
 }
