@@ -45,7 +45,7 @@ export interface RunnerServices {
 
 /** ordering "user": events one user may have held in hand behind its earlier ones; past it they go back to the stream. */
 export const DEFAULT_ORDERING_MAX_HELD_PER_USER = 1_000;
-/** ordering "user": events the sync may hold, all users together; also at most half of max_ack_pending, so an owed message can always come back. */
+/** ordering "user": events the sync may hold, all users together (max_ack_pending bounds it first, by default). */
 export const DEFAULT_ORDERING_MAX_HELD = 10_000;
 
 /** Durable consumer names allow letters, digits, - and _. */
@@ -143,7 +143,9 @@ export class SyncRunner {
             joins: (group, next) => joinsRequest(group, next, batch, changes !== undefined),
             handBack: (item, delayMs) => this.#outcomes.returnUnsent(item.msg, delayMs),
             maxHeldPerUser: DEFAULT_ORDERING_MAX_HELD_PER_USER,
-            maxHeld: Math.max(1, Math.min(DEFAULT_ORDERING_MAX_HELD, Math.floor(settings.stream.maxAckPending / 2))),
+            // Held, in-flight and owed events all count against max_ack_pending: JetStream stops handing
+            // out new ones at that cap, which is the backpressure (handing back below it would churn).
+            maxHeld: Math.min(DEFAULT_ORDERING_MAX_HELD, settings.stream.maxAckPending),
             // An owed message not back by then went elsewhere (another daemon, a lost nak): its user goes on.
             graceMs: settings.stream.ackWaitMs,
             gauges: this.stats,
