@@ -25,6 +25,8 @@ export interface DestinationSpec {
   syncs: number;
   batch?: { maxEvents: number; maxWaitMs: number };
   rate?: { requests: number; periodSeconds: number };
+  /** The sync's ordering option ("user": each user's events in stream order). */
+  ordering?: 'user';
 }
 
 export interface DaemonRunOptions {
@@ -54,6 +56,7 @@ export function writeBenchDestination(root: string, spec: DestinationSpec, sinkU
       parameters: { endpoint: sinkUrl, token: { env: SINK_TOKEN_ENV } },
       // The events are published before the daemon starts: read the stream from its start.
       startAt: 'all',
+      ...(spec.ordering ? { ordering: spec.ordering } : {}),
       selectedProperties: SELECTED_PROPERTIES.map((property) => ({ scope: 'event', property })),
     };
   }

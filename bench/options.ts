@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { DEFAULT_REDIS_URL, redisTarget } from './redis-broker.js';
 
-export const SCENARIOS = ['baseline', 'daemon', 'batched', 'fanout', 'latency', 'memory', 'rate', 'bullmq'] as const;
+export const SCENARIOS = ['baseline', 'daemon', 'batched', 'fanout', 'latency', 'memory', 'rate', 'bullmq', 'ordering'] as const;
 export type ScenarioName = (typeof SCENARIOS)[number];
 
 const USAGE = `usage: npm run bench -- [options]

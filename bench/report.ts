@@ -108,6 +108,7 @@ export function printReport(results: Results, options: BenchOptions): void {
   const t = results.throughput;
   if (t['baseline single']) row(t['baseline single'], baselineSingle);
   if (t['daemon single']) row(t['daemon single'], baselineSingle);
+  if (t['daemon ordering']) row(t['daemon ordering'], baselineSingle);
   if (t['baseline batched']) row(t['baseline batched'], baselineBatched);
   if (t['daemon batched']) row(t['daemon batched'], baselineBatched);
   if (t['bullmq single']) row(t['bullmq single'], baselineSingle);

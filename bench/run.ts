@@ -70,7 +70,7 @@ async function main(): Promise<void> {
   }
   try {
     // The BullMQ peer reads the same events from its own queue; the stream gives it the count it measures against.
-    const needsMain = ['baseline', 'daemon', 'batched', 'fanout', 'rate'].some((name) => only.has(name as ScenarioName)) || redis !== undefined || options.profile || options.experiments;
+    const needsMain = ['baseline', 'daemon', 'batched', 'fanout', 'rate', 'ordering'].some((name) => only.has(name as ScenarioName)) || redis !== undefined || options.profile || options.experiments;
     if (needsMain) {
       progress(`publishing ${fmt(options.events)} events…`);
       const eventsPerSecond = await prepareMain(ctx);
@@ -93,6 +93,8 @@ async function main(): Promise<void> {
       if (options.repeat > 1) progress(`round ${round} of ${options.repeat}`);
       if (only.has('baseline')) await throughput('baseline single', () => runBaseline(ctx, 'baseline loop, 1 event/request', plan));
       if (only.has('daemon')) await throughput('daemon single', () => runDaemon(ctx, 'daemon, 1 event/request', plan, { slug: `bench-single${suffix}`, syncs: 1 }));
+      // The cost of ordering "user": one request in flight per user (the bench's events spread over 97 users).
+      if (only.has('ordering')) await throughput('daemon ordering', () => runDaemon(ctx, 'daemon, 1 event/request, ordering', plan, { slug: `bench-ordering${suffix}`, syncs: 1, ordering: 'user' }));
       if (redis) await throughput('bullmq single', () => runPeer(ctx, redis, 'BullMQ worker, 1 event/job', plan, 'single'));
       if (only.has('batched')) {
         await throughput('baseline batched', () => runBaseline(ctx, 'baseline loop, 100 events/request', plan, { mode: 'batched', inFlight: 16 }));

@@ -38,6 +38,25 @@ export class Batcher<T extends Sized> {
     }
   }
 
+  /**
+   * Adds items that must travel in one request, in this order (one user's run, ordering "user"):
+   * what waits goes first when they would not fit beside it. The caller keeps a group within the limits.
+   */
+  addGroup(items: readonly T[]): void {
+    const limits = this.limits;
+    if (items.length === 1 || !limits || limits.maxEvents <= 1) {
+      for (const item of items) this.add(item);
+      return;
+    }
+    let bytes = 0;
+    for (const item of items) bytes += item.bytes;
+    if (this.pending.length > 0 && (this.pending.length + items.length > limits.maxEvents || (limits.maxBytes !== undefined && this.pendingBytes + bytes > limits.maxBytes))) this.flush();
+    for (const item of items) this.pending.push(item);
+    this.pendingBytes += bytes;
+    if (this.pending.length >= limits.maxEvents || (limits.maxBytes !== undefined && this.pendingBytes >= limits.maxBytes)) this.flush();
+    else if (!this.timer) this.timer = setTimeout(() => this.flush(), limits.maxWaitMs);
+  }
+
   flush(): void {
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;

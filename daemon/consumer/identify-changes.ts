@@ -8,6 +8,7 @@ import type { Logger } from '../log.js';
 import type { DeliveryItem } from './delivery-item.js';
 import { changedOperations, type UserOperations } from '../events/index.js';
 import { userOf, type IdentifyMemory, type MemoryRead } from './identify-memory.js';
+import { UserBarrier } from './user-barrier.js';
 
 /** The reason an identify that changes nothing is filtered with (stats, metrics, status). */
 export const UNCHANGED = 'unchanged';
@@ -32,7 +33,8 @@ export interface IdentifyChangesOptions {
 }
 
 export class IdentifyChanges {
-  readonly #turns = new UserTurns();
+  /** One identify at a time per user, in stream order. */
+  readonly #turns = new UserBarrier<DeliveryItem>({ onward: ([item]) => this.#compare(item) });
   readonly #recalls = new WeakMap<DeliveryItem, IdentifyRecall>();
   #stopped = false;
 
@@ -40,17 +42,22 @@ export class IdentifyChanges {
 
   /** Takes an accepted identify (already in hand); it leaves through onward, unchanged or handBack. */
   take(item: DeliveryItem): void {
-    // A bug past this point must not become an unhandled rejection (it would end the daemon): the message goes back.
-    this.#take(item).catch((error: unknown) => this.options.handBack(item.msg, error));
+    const user = userOf(item.context.input);
+    if (user === undefined || this.options.memory() === undefined) return this.options.onward(item); // the schema requires an id; no bucket: sent whole
+    if (this.#stopped) return this.options.handBack(item.msg);
+    this.#turns.take(user, item);
   }
 
-  async #take(item: DeliveryItem): Promise<void> {
+  /** Its turn: compares with the memory. */
+  #compare(item: DeliveryItem): void {
+    // A bug past this point must not become an unhandled rejection (it would end the daemon): the message goes back.
+    this.#read(item).catch((error: unknown) => this.options.handBack(item.msg, error));
+  }
+
+  async #read(item: DeliveryItem): Promise<void> {
     const { msg, context } = item;
-    const user = userOf(context.input);
-    const memory = this.options.memory();
-    if (user === undefined || memory === undefined) return this.options.onward(item); // the schema requires an id; no bucket: sent whole
-    await this.#turns.wait(user, msg);
-    if (this.#stopped) return this.options.handBack(msg);
+    const user = userOf(context.input)!;
+    const memory = this.options.memory()!;
     let base: MemoryRead;
     try {
       base = await memory.read(user);
@@ -91,38 +98,12 @@ export class IdentifyChanges {
 
   /** These messages are settled (or handed back): the next identify of each user may go. */
   done(msgs: readonly JsMsg[]): void {
-    for (const msg of msgs) this.#turns.done(msg);
+    this.#turns.done(msgs);
   }
 
-  /** Identifies still waiting for their turn or their read go back to JetStream when it comes. */
+  /** Identifies waiting for their turn go back to JetStream at once; one reading the memory, when its read ends. */
   stop(): void {
     this.#stopped = true;
-  }
-}
-
-/** One identify at a time per user, in the order they were taken. */
-class UserTurns {
-  readonly #queues = new Map<string, Array<{ msg: JsMsg; go: () => void }>>();
-  readonly #userOf = new Map<JsMsg, string>();
-
-  wait(user: string, msg: JsMsg): Promise<void> {
-    this.#userOf.set(msg, user);
-    const queue = this.#queues.get(user);
-    if (queue === undefined) {
-      this.#queues.set(user, [{ msg, go: () => undefined }]);
-      return Promise.resolve();
-    }
-    return new Promise((go) => queue.push({ msg, go }));
-  }
-
-  done(msg: JsMsg): void {
-    const user = this.#userOf.get(msg);
-    if (user === undefined) return;
-    this.#userOf.delete(msg);
-    const queue = this.#queues.get(user)!;
-    const index = queue.findIndex((turn) => turn.msg === msg);
-    queue.splice(index, 1);
-    if (queue.length === 0) this.#queues.delete(user);
-    else if (index === 0) queue[0].go();
+    for (const item of this.#turns.stop()) this.options.handBack(item.msg);
   }
 }

@@ -50,6 +50,8 @@ export interface OutcomesOptions {
   maxPayload?: number;
   /** While the sync's circuit breaker holds it off: how long what goes back waits in the stream (the wait before its next probe). What goes back then costs no attempt. */
   holdingBack?: () => number | undefined;
+  /** Told of every message that goes back to the stream, and when it should be handed back (ordering: what follows it waits for it). */
+  returned?: (msg: JsMsg, delayMs: number) => void;
   /** Change-based identify: records what delivered items sent before they are acked; returns those it could not. */
   remember?: (items: readonly DeliveryItem[]) => Promise<DeliveryItem[]>;
 }
@@ -89,20 +91,31 @@ export class Outcomes {
     const holdMs = this.options.holdingBack?.();
     for (const msg of msgs) {
       if (holdMs === undefined) {
-        msg.nak();
+        this.#backToStream(msg);
         continue;
       }
       // Held off: not redelivered before the probe, so it cannot land in a pull request the paused
       // consumer is closing (where it would wait for ack_wait).
       this.#carryAttempts(msg, (attempt ?? this.attemptOf(msg)) - 1);
-      msg.nak(holdMs);
+      this.#backToStream(msg, holdMs);
     }
   }
 
   /** Handling the message threw (a bug): back to JetStream after a short wait, so nothing is lost. */
   returnAfterError(msg: JsMsg, error: unknown): void {
     this.options.log.error('cannot handle a message; returned to the stream', { error, sequence: msg.info.streamSequence });
-    msg.nak(DEFAULT_MAX_IN_PROCESS_WAIT_MS);
+    this.#backToStream(msg, DEFAULT_MAX_IN_PROCESS_WAIT_MS);
+  }
+
+  /**
+   * Never sent, held back by its user's barrier while that is full (ordering "user"): back to the
+   * stream for `delayMs`, costing no attempt (its next delivery is the same attempt again).
+   */
+  returnUnsent(msg: JsMsg, delayMs: number): void {
+    this.#carryAttempts(msg, this.attemptOf(msg) - 1);
+    this.#backToStream(msg, delayMs);
+    this.options.stats.returnedByUserBarrier += 1;
+    this.options.hand.letGo([msg]);
   }
 
   /** Not handled yet and not by its fault (the identify memory cannot be read): back to JetStream on the retry schedule. */
@@ -111,7 +124,7 @@ export class Outcomes {
     const delayMs = retryDelayMs(rules.policy, msg.info.deliveryCount);
     log.warn('cannot compare the identify with its memory; message returned to the stream', { error, retryInMs: delayMs });
     stats.deferred += 1;
-    msg.nak(delayMs);
+    this.#backToStream(msg, delayMs);
     hand.letGo([msg]);
   }
 
@@ -167,7 +180,7 @@ export class Outcomes {
   failed(delivery: SettledDelivery, error: unknown): void {
     this.options.log.error('delivery machine failed', { error });
     const msgs = delivery.items.map((item) => item.msg);
-    for (const msg of msgs) msg.nak(DEFAULT_MAX_IN_PROCESS_WAIT_MS);
+    for (const msg of msgs) this.#backToStream(msg, DEFAULT_MAX_IN_PROCESS_WAIT_MS);
     this.#finish(msgs);
   }
 
@@ -230,7 +243,7 @@ export class Outcomes {
     const unremembered = new Set((await this.options.remember!(items)).map((item) => item.msg));
     if (unremembered.size === 0) return msgs;
     // Delivered, so no attempt is counted: the wait grows with the delivery count, as when dead letters cannot be written.
-    for (const msg of unremembered) msg.nak(retryDelayMs(this.options.rules.policy, msg.info.deliveryCount));
+    for (const msg of unremembered) this.#backToStream(msg, retryDelayMs(this.options.rules.policy, msg.info.deliveryCount));
     this.#forgetAttempts([...unremembered]);
     this.options.stats.deferred += unremembered.size;
     return msgs.filter((msg) => !unremembered.has(msg));
@@ -249,7 +262,14 @@ export class Outcomes {
   /** Back to JetStream for attempt `attempt + 1` after `delayMs`. */
   #retryLater(msg: JsMsg, attempt: number, delayMs: number): void {
     this.#carryAttempts(msg, attempt);
-    msg.nak(delayMs);
+    this.#backToStream(msg, delayMs);
+  }
+
+  /** Every nak goes through here: JetStream hands the message back after `delayMs` (at once without). */
+  #backToStream(msg: JsMsg, delayMs?: number): void {
+    this.options.returned?.(msg, delayMs ?? 0);
+    if (delayMs === undefined) msg.nak();
+    else msg.nak(delayMs);
   }
 
   /** Before a nak(delay) after attempt `attempt`: the message's next delivery is attempt `attempt + 1`. */
@@ -328,7 +348,7 @@ export class Outcomes {
           this.#deadLettersFailingSince ??= new Date();
           const delayMs = retryDelayMs(rules.policy, msg.info.deliveryCount);
           log.error('cannot write dead letter; message returned to the stream', { error, reason: cause.reason, retryInMs: delayMs });
-          msg.nak(delayMs);
+          this.#backToStream(msg, delayMs);
           return;
         }
         // No reason in the TERM: nats-server 2.9 ignores "+TERM <reason>" and redelivers the

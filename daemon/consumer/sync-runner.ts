@@ -11,17 +11,18 @@ import { SyncLimiter, type LimiterState } from '../limit/index.js';
 import { requestKindOf, type LoadedSync, type RequestKind } from '../registry/index.js';
 import { buildEventContext, EventContextError, type EventContext } from '../render/index.js';
 import type { HttpSender } from '../send/index.js';
-import { SyncStats, SyncTracer } from '../telemetry/index.js';
+import { SyncStats, SyncTracer, type DeliveryTrace } from '../telemetry/index.js';
 import { Batcher } from './batcher.js';
 import { InFlightGate } from './in-flight-gate.js';
 import { FailureLog } from './failure-log.js';
 import { IdentifyChanges, UNCHANGED } from './identify-changes.js';
-import { IdentifyMemory } from './identify-memory.js';
+import { IdentifyMemory, userOf } from './identify-memory.js';
 import { Intake, type MessagesInHand, type ParkedAt } from './intake.js';
 import { Outcomes } from './outcomes.js';
 import { replayTarget } from './replay-target.js';
 import type { DeliveryItem } from './delivery-item.js';
 import { SyncDelivery } from './sync-delivery.js';
+import { UserBarrier } from './user-barrier.js';
 
 /** Set by `dead replay` for daemons older than replay subjects; ignored (a publisher could set it too). */
 export const REPLAY_SYNC_HEADER = 'Destinations-Replay-Sync';
@@ -41,6 +42,11 @@ export interface RunnerServices {
   /** A round trip to the server (the connection's flush). */
   roundTrip?: () => Promise<void>;
 }
+
+/** ordering "user": events one user may have held in hand behind its earlier ones; past it they go back to the stream. */
+export const DEFAULT_ORDERING_MAX_HELD_PER_USER = 1_000;
+/** ordering "user": events the sync may hold, all users together (max_ack_pending bounds it first, by default). */
+export const DEFAULT_ORDERING_MAX_HELD = 10_000;
 
 /** Durable consumer names allow letters, digits, - and _. */
 export function consumerName(sync: LoadedSync): string {
@@ -64,6 +70,8 @@ export class SyncRunner {
   readonly #log: Logger;
   /** identifyForwarding "changes": the step between accepting an identify and batching it. */
   readonly #identifyChanges: IdentifyChanges | undefined;
+  /** ordering "user": each user's events go in stream order, a user's later events held behind its earlier ones. */
+  readonly #ordering: UserBarrier<DeliveryItem> | undefined;
   #identifyMemory: IdentifyMemory | undefined;
   /** The intake, and the identify turns of the messages it lets go. */
   readonly #hand: MessagesInHand;
@@ -127,9 +135,33 @@ export class SyncRunner {
         })
       : undefined;
     const changes = this.#identifyChanges;
-    this.#hand = changes
-      ? { letGo: (msgs) => (this.#intake.letGo(msgs), changes.done(msgs)), requestEnded: () => this.#intake.requestEnded() }
-      : this.#intake;
+    const batch = definition.batch && { maxEvents: definition.batch.maxEvents, maxBytes: definition.batch.maxBytes, maxWaitMs: definition.batch.maxWaitMs ?? 100 };
+    const ordering = (this.#ordering =
+      sync.definition.ordering === 'user'
+        ? new UserBarrier<DeliveryItem>({
+            onward: (items) => this.#onward(items),
+            joins: (group, next) => joinsRequest(group, next, batch, changes !== undefined),
+            handBack: (item, delayMs) => this.#outcomes.returnUnsent(item.msg, delayMs),
+            maxHeldPerUser: DEFAULT_ORDERING_MAX_HELD_PER_USER,
+            // Held, in-flight and owed events all count against max_ack_pending: JetStream stops handing
+            // out new ones at that cap, which is the backpressure (handing back below it would churn).
+            maxHeld: Math.min(DEFAULT_ORDERING_MAX_HELD, settings.stream.maxAckPending),
+            // An owed message not back by then went elsewhere (another daemon, a lost nak): its user goes on.
+            graceMs: settings.stream.ackWaitMs,
+            gauges: this.stats,
+          })
+        : undefined);
+    this.#hand =
+      changes || ordering
+        ? {
+            letGo: (msgs) => {
+              this.#intake.letGo(msgs);
+              changes?.done(msgs);
+              ordering?.done(msgs);
+            },
+            requestEnded: () => this.#intake.requestEnded(),
+          }
+        : this.#intake;
     this.#outcomes = new Outcomes(sync, {
       js: services.js,
       settings,
@@ -139,6 +171,7 @@ export class SyncRunner {
       hand: this.#hand,
       maxPayload: services.maxPayload,
       remember: changes && ((items) => changes.remember(items)),
+      returned: ordering && ((msg, delayMs) => ordering.returned(msg, delayMs)),
       holdingBack: () => this.#breaker.holdMs,
     });
     this.#actors = new DeliveryActors({ keepIdle: Math.min(settings.maxInFlightPerSync, DEFAULT_IDLE_DELIVERY_ACTORS) });
@@ -156,7 +189,6 @@ export class SyncRunner {
       breaker: this.#breaker,
       responseBytes: definition.batch && (definition.request.multiStatus || definition.identify?.multiStatus) ? DEFAULT_MULTI_STATUS_BODY_BYTES : undefined,
     };
-    const batch = definition.batch && { maxEvents: definition.batch.maxEvents, maxBytes: definition.batch.maxBytes, maxWaitMs: definition.batch.maxWaitMs ?? 100 };
     this.#batchers = {
       track: new Batcher(batch, (items) => this.#deliver(items, 'track')),
       identify: new Batcher(batch, (items) => this.#deliver(items, 'identify')),
@@ -206,8 +238,20 @@ export class SyncRunner {
       return;
     }
     this.#intake.hold(msg);
-    if (kind === 'identify' && this.#identifyChanges) return this.#identifyChanges.take({ msg, context, bytes: decoded.bytes });
-    this.#batchers[kind].add({ msg, context, bytes: decoded.bytes });
+    const item = { msg, context, bytes: decoded.bytes };
+    if (this.#ordering) return this.#ordering.take(userOf(event), item);
+    if (kind === 'identify' && this.#identifyChanges) return this.#identifyChanges.take(item);
+    this.#batchers[kind].add(item);
+  }
+
+  /** ordering "user": a user's turn, one kind, in stream order, within one request's limits. */
+  #onward(items: DeliveryItem[]): void {
+    const kind = requestKindOf(items[0].context.input);
+    if (kind === 'identify' && this.#identifyChanges) {
+      for (const item of items) this.#identifyChanges.take(item);
+      return;
+    }
+    this.#batchers[kind].addGroup(items);
   }
 
   /** Starts the delivery machine for one request carrying `items`. */
@@ -215,7 +259,16 @@ export class SyncRunner {
     let attempt = 1;
     for (const item of items) attempt = Math.max(attempt, this.#outcomes.attemptOf(item.msg));
     this.#intake.requestStarted();
-    this.#actors.start(new SyncDelivery(this.#deliveryServices, items, kind, attempt, this.#tracer.start(items, kind, attempt)));
+    const trace = this.#tracer.start(items, kind, attempt);
+    if (this.#ordering) this.#traceHeld(items, trace);
+    this.#actors.start(new SyncDelivery(this.#deliveryServices, items, kind, attempt, trace));
+  }
+
+  /** A span event when the request's events waited behind their users' earlier events. */
+  #traceHeld(items: readonly DeliveryItem[], trace: DeliveryTrace): void {
+    let since = Infinity;
+    for (const item of items) since = Math.min(since, this.#ordering!.heldSince(item.msg) ?? Infinity);
+    if (since !== Infinity) trace.held('user_barrier', Date.now() - since);
   }
 
   /**
@@ -227,10 +280,21 @@ export class SyncRunner {
   async #holdOff(details: { failureRate: number; requests: number; probeInMs: number; reopened: boolean }): Promise<void> {
     if (details.reopened) this.#log.info('circuit open again: the probe failed', { probeInMs: details.probeInMs });
     else this.#log.warn('circuit open: the destination keeps failing, so the sync takes no messages and its events wait in the stream', details);
+    // Held events first: what the others' release settles must not let them go on.
+    this.#releaseHeld();
     this.#limiter.rejectQueued();
     this.#actors.abortWaiting();
     this.#releaseBatches();
     await this.#intake.pause();
+  }
+
+  /** Events held behind their users' earlier ones go back to the stream unsent (owed: the order holds when they return). */
+  #releaseHeld(stop = false): void {
+    const ordering = this.#ordering;
+    if (ordering === undefined) return;
+    const msgs = (stop ? ordering.stop() : ordering.takeHeld()).map((item) => item.msg);
+    this.#outcomes.release(msgs);
+    this.#hand.letGo(msgs);
   }
 
   /** Events waiting for their batch to fill go back to the stream unsent. */
@@ -279,6 +343,7 @@ export class SyncRunner {
    */
   async stopPulling(): Promise<void> {
     await this.#intake.stop();
+    this.#releaseHeld(true);
     this.#identifyChanges?.stop();
     this.#releaseBatches();
     // Queued requests are rejected (their deliveries end released: nak), running ones finish.
@@ -302,4 +367,15 @@ export class SyncRunner {
   consumerInfo(): Promise<ConsumerInfo> {
     return this.#intake.consumerInfo();
   }
+}
+
+/** ordering "user": whether `next` joins its user's group in one request (same kind, within the batch's limits). */
+function joinsRequest(group: readonly DeliveryItem[], next: DeliveryItem, batch: { maxEvents: number; maxBytes?: number } | undefined, identifyChanges: boolean): boolean {
+  if (batch === undefined || group.length >= batch.maxEvents) return false;
+  const kind = requestKindOf(group[0].context.input);
+  if (requestKindOf(next.context.input) !== kind || (kind === 'identify' && identifyChanges)) return false;
+  if (batch.maxBytes === undefined) return true;
+  let bytes = next.bytes;
+  for (const item of group) bytes += item.bytes;
+  return bytes <= batch.maxBytes;
 }

@@ -99,6 +99,9 @@ export function renderMetrics(view: DaemonView, consumers: ReadonlyMap<string, C
   for (const row of withStats) for (const [reason, count] of row.stats.failuresByReason) out.sample({ ...row.labels, reason }, count);
   gauge('destinations_requests_in_flight', 'Requests (deliveries) started and not yet settled.', (s) => s.inFlight);
   gauge('destinations_requests_waiting_for_retry', 'Requests waiting in process for their next attempt.', (s) => s.waiting);
+  gauge('destinations_events_held_by_user_barrier', 'ordering "user": events held in hand behind an earlier event of the same user (waiting for its retry).', (s) => s.heldByUserBarrier);
+  gauge('destinations_users_held_by_barrier', 'ordering "user": users whose later events are held behind an earlier one.', (s) => s.usersHeldByBarrier);
+  counter('destinations_events_returned_by_user_barrier_total', 'ordering "user": events handed back to the stream unsent (no attempt counted) because their user\'s barrier was full.', (s) => s.returnedByUserBarrier);
   out.family('destinations_consumer_parked', 'gauge', "1 while the sync's consumer takes no message because a cap is full: cap=\"sync\" (maxInFlightPerSync) or cap=\"destination\" (maxInFlightPerDestination).");
   for (const row of rows) if (row.view.parkedAt) out.sample({ ...row.labels, cap: row.view.parkedAt }, 1);
   out.family('destinations_circuit_state', 'gauge', 'The sync\'s circuit breaker: 1 for its current state (closed, open: the sync takes no messages while its destination fails, half_open: one request probes).');

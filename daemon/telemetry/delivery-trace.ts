@@ -58,6 +58,9 @@ export const DELIVERY_ATTRIBUTES = {
   outcome: 'destinations.outcome',
   reason: 'destinations.reason',
   retryDelayMs: 'destinations.retry.delay_ms',
+  /** On the "held" span event: what held the request's events back (user_barrier), and for how long (the longest of them). */
+  heldBy: 'destinations.held.by',
+  heldMs: 'destinations.held.ms',
   /** On a link: previous_attempt | event (a batched event's own trace) | publisher */
   linkType: 'destinations.link.type',
 } as const;
@@ -98,6 +101,8 @@ export interface DeliveryTrace {
   sending<R extends TracedRequest>(request: R): R;
   answered(status: number): void;
   failed(error: unknown): void;
+  /** Its events waited before the request started: `by` what (user_barrier), the longest for `ms`. */
+  held(by: string, ms: number): void;
 }
 
 const NOOP_TRACE: DeliveryTrace = {
@@ -108,6 +113,7 @@ const NOOP_TRACE: DeliveryTrace = {
   sending: (request) => request,
   answered: () => undefined,
   failed: () => undefined,
+  held: () => undefined,
 };
 
 const propagator = new W3CTraceContextPropagator();
@@ -237,6 +243,7 @@ class PassThroughTrace implements DeliveryTrace {
   }
   answered(): void {}
   failed(): void {}
+  held(): void {}
 }
 
 class RecordingDeliveryTrace implements DeliveryTrace {
@@ -393,6 +400,10 @@ class RecordingDeliveryTrace implements DeliveryTrace {
     span.end();
     this.#previous = span.spanContext();
     this.#attempt = undefined;
+  }
+
+  held(by: string, ms: number): void {
+    this.#attempt?.addEvent('held', { [DELIVERY_ATTRIBUTES.heldBy]: by, [DELIVERY_ATTRIBUTES.heldMs]: ms });
   }
 
   renderStarted(): void {

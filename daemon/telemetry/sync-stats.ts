@@ -27,6 +27,12 @@ export class SyncStats {
   /** Events whose request was retried in process (counted at each retry). */
   retriedInProcess = 0;
   deadLetterFailures = 0;
+  /** ordering "user": events held in hand behind an earlier event of their user (a gauge). */
+  heldByUserBarrier = 0;
+  /** ordering "user": users with events held (a gauge). */
+  usersHeldByBarrier = 0;
+  /** ordering "user": events handed back to the stream unsent because their user's barrier was full. */
+  returnedByUserBarrier = 0;
   /** Seconds from publish (JetStream's timestamp) to delivered, per event. */
   readonly latency = new Histogram(DEFAULT_LATENCY_BUCKETS_SECONDS);
   /** Seconds a request waited in the limiter's queue before it was admitted. */
@@ -66,6 +72,9 @@ export class SyncStats {
       inFlight: this.inFlight,
       waiting: this.waiting,
       retriedInProcess: this.retriedInProcess,
+      heldByUserBarrier: this.heldByUserBarrier,
+      usersHeldByBarrier: this.usersHeldByBarrier,
+      returnedByUserBarrier: this.returnedByUserBarrier,
     };
   }
 }

@@ -157,4 +157,16 @@ export interface SyncCounts {
   inFlight: number;
   waiting: number;
   retriedInProcess: number;
+  /**
+   * ordering "user": events held in hand behind an earlier event of their user.
+   */
+  heldByUserBarrier?: number;
+  /**
+   * ordering "user": users with events held.
+   */
+  usersHeldByBarrier?: number;
+  /**
+   * ordering "user": events handed back to the stream unsent because their user's barrier was full.
+   */
+  returnedByUserBarrier?: number;
 }

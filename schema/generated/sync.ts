@@ -56,6 +56,10 @@ export interface SyncDefinition {
    * Forward $identify events through the destination's identify request: false (the default) forwards none; true or "all" forwards each identify whole; "changes" forwards only the user properties whose values changed since the last identify this sync delivered for that user (remembered in a NATS KV bucket), and an identify that changes nothing is filtered as "unchanged".
    */
   identifyForwarding?: boolean | ('all' | 'changes');
+  /**
+   * "user": each user's events (keyed by user_id, else device_id) reach the destination in stream order: while one of a user's events waits for its retry, that user's later events are held (other users flow), and a batch carries a user's events in order. Costs one request in flight per user at a time; an event with neither id is not ordered. Kept per daemon: see docs/operations.md for what it cannot promise. "none" (the default): events go as they come, many per user in flight.
+   */
+  ordering?: 'none' | 'user';
   tls?: SyncTls;
 }
 /**
