@@ -128,7 +128,11 @@ export class SyncDelivery extends Delivery implements SettledDelivery {
     const breaker = this.services.breaker;
     if (result instanceof RetryableDeliveryError) {
       breaker.failed();
-      if (breaker.state !== CIRCUIT_STATES.closed) return self.send({ type: 'abort' });
+      if (breaker.state !== CIRCUIT_STATES.closed) {
+        // The span shows why this attempt ends released: held in the stream until the breaker's next probe.
+        this.trace.held('circuit_breaker', breaker.holdMs ?? 0);
+        return self.send({ type: 'abort' });
+      }
     } else {
       breaker.succeeded();
     }

@@ -58,7 +58,7 @@ export const DELIVERY_ATTRIBUTES = {
   outcome: 'destinations.outcome',
   reason: 'destinations.reason',
   retryDelayMs: 'destinations.retry.delay_ms',
-  /** On the "held" span event: what held the request's events back (user_barrier), and for how long (the longest of them). */
+  /** On the "held" span event: what held the request's events back (user_barrier: for how long they waited; circuit_breaker: how long they now wait in the stream until the next probe). */
   heldBy: 'destinations.held.by',
   heldMs: 'destinations.held.ms',
   /** On a link: previous_attempt | event (a batched event's own trace) | publisher */

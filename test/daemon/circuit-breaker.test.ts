@@ -2,7 +2,10 @@
 // the events in the stream instead of spending their attempts, probes at growing intervals, and
 // delivers everything once the destination answers. Real nats-server, real node:http sink.
 import assert from 'node:assert/strict';
-import { before, describe, it } from 'node:test';
+import { after, before, describe, it } from 'node:test';
+import { SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { installTracing, type TracingHandle } from '../../daemon/telemetry/index.js';
+import { SpanRecorder } from '../telemetry/span-recorder.js';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { adminReport } from '../../daemon/admin/index.js';
 import { renderMetrics } from '../../daemon/telemetry/daemon-metrics.js';
@@ -14,9 +17,16 @@ import { useNatsServer } from '../helpers/nats-server.js';
 import { waitUntil } from '../helpers/wait.js';
 
 const nats = useNatsServer();
+const recorder = new SpanRecorder();
+let tracing: TracingHandle;
 
-before(() => {
+before(async () => {
   process.env.BREAKER_TOKEN = 'breaker-secret';
+  tracing = await installTracing([new SimpleSpanProcessor(recorder)]);
+});
+
+after(async () => {
+  await tracing.shutdown();
 });
 
 describe('daemon circuit breaker', () => {
@@ -47,6 +57,9 @@ describe('daemon circuit breaker', () => {
       const view = daemon.daemon.view();
       assert.match(formatStatus(adminReport(view)), /circuit (open|half-open) since .*holding the sync off since/);
       assert.match(renderMetrics(view, new Map(), Date.now()), /^destinations_circuit_state\{destination="flaky",sync="flaky\.main",state="(open|half_open)"\} 1$/m);
+      // The traces say why those attempts ended released: held by the breaker.
+      const held = await recorder.waitFor((span) => span.events.some((event) => event.name === 'held' && event.attributes?.['destinations.held.by'] === 'circuit_breaker'), 1, 10_000);
+      assert.ok(held.length >= 1);
 
       // Down for several probes: far longer than the 300 ms the retry schedule lasts.
       const openedAt = Date.now();
