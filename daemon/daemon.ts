@@ -183,7 +183,6 @@ export class Daemon implements DaemonViewSource {
       stats,
       gate,
       maxPayload: maxPayloadOf(connection),
-      roundTrip: () => connection.flush(),
     });
     if (this.rateShare) runner.shareRate(this.rateShare.shareOf(sync.id));
     await runner.start();

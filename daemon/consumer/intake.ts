@@ -31,8 +31,6 @@ export interface IntakeOptions {
   stats: SyncStats;
   /** The destination's gate, shared by its syncs. */
   gate: InFlightGate;
-  /** A round trip to the server on the consumer's connection (a flush). */
-  roundTrip: () => Promise<void>;
   /** Whether a request may start as far as the sync's circuit breaker goes (one probe while half-open). */
   circuitAdmits?: () => boolean;
   log: Logger;
@@ -270,10 +268,10 @@ export class Intake implements GateWaiter, MessagesInHand {
     this.#capacityWaiter = undefined;
     await messages?.close().catch(() => undefined);
     await loop;
-    // A round trip after the unsubscribe: the server has dropped this client's pull requests, so the
-    // messages handed back now go to another daemon (or the next start) at once, not to a request
-    // nobody reads any more (which would hold them until ack_wait).
-    await this.options.roundTrip().catch(() => undefined);
+    // Ask for the consumer's info after the unsubscribe: answering it, the server drops this client's
+    // pull requests, which no longer have a subscriber. A flush alone does not: a message handed back
+    // right after it could still go to such a request and wait there for ack_wait.
+    await this.consumerInfo().catch(() => undefined);
     for (const msg of this.#handBack.splice(0)) this.#handler?.handBack(msg);
   }
 

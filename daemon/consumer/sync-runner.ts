@@ -39,8 +39,6 @@ export interface RunnerServices {
   gate?: InFlightGate;
   /** The server's max_payload, which a dead letter must fit. */
   maxPayload?: number;
-  /** A round trip to the server (the connection's flush). */
-  roundTrip?: () => Promise<void>;
 }
 
 /** ordering "user": events one user may have held in hand behind its earlier ones; past it they go back to the stream. */
@@ -115,7 +113,6 @@ export class SyncRunner {
       startAt: sync.definition.startAt ?? 'new',
       stats: this.stats,
       gate: services.gate ?? new InFlightGate(Infinity),
-      roundTrip: services.roundTrip ?? (() => services.jsm.getAccountInfo().then(() => undefined)),
       circuitAdmits: () => this.#breaker.admits,
       log: this.#log,
     });

@@ -108,6 +108,18 @@ describe('daemon per-user ordering', () => {
       assert.equal(runner.stats.heldByUserBarrier, 0);
       assert.equal(runner.stats.usersHeldByBarrier, 0);
       assert.equal(runner.pendingMessages, 0, 'nothing left in hand');
+      // And they are back in the stream at once: the next reader gets all five now, not after ack_wait (30 s).
+      await daemon.stop();
+      const consumer = await nats.js.consumers.get(stream.name, 'ordered__main');
+      const back = new Set<string>();
+      const deadline = Date.now() + 5_000;
+      while (back.size < 5 && Date.now() < deadline) {
+        for await (const msg of await consumer.fetch({ max_messages: 10, expires: 1_000 })) {
+          back.add(JSON.parse(msg.string()).insert_id as string);
+          msg.nak(60_000);
+        }
+      }
+      assert.deepEqual([...back].filter((id) => Number(id.split('-')[1]) <= 5).sort(), ['insert-1', 'insert-2', 'insert-3', 'insert-4', 'insert-5']);
     } finally {
       await daemon.stop().catch(() => undefined);
       await sink.close();
