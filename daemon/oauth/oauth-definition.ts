@@ -2,7 +2,7 @@
 // every field is a template that sees `parameters` only — the token request is made before any
 // event is looked at, and the token URL decides where the client secret goes, so event data can
 // never reach it — and a destination with a token must not set Authorization itself.
-import nunjucks from 'nunjucks';
+import { isAstNode, parseTemplate, type AstNode } from '../render/index.js';
 import type { DestinationDefinition } from '../../schema/generated/destination.js';
 
 /** One oauth field as an inline template of destination.json, in the shape the loader compiles. */
@@ -62,17 +62,7 @@ export function oauthDefinitionProblems(definition: DestinationDefinition, compi
   return problems;
 }
 
-interface AstNode {
-  typename: string;
-  lineno: number;
-  colno: number;
-  fields: readonly string[];
-  value?: unknown;
-  [field: string]: unknown;
-}
 
-/** nunjucks' parser is public at run time but missing from its type definitions. */
-const nunjucksParser = (nunjucks as unknown as { parser: { parse(source: string, extensions: unknown[], options: object): AstNode } }).parser;
 
 /** Every variable a template reads other than `parameters` (filter and test names are not variables). An allow-list of one name. */
 function symbolsOtherThanParameters(source: string): Array<{ name: string; line: number; column: number }> {
@@ -85,17 +75,14 @@ function symbolsOtherThanParameters(source: string): Array<{ name: string; line:
     for (const field of node.fields) {
       if (field === 'name' && (node.typename === 'Filter' || node.typename === 'FilterAsync')) continue;
       let child = node[field];
-      if (node.typename === 'Is' && field === 'right' && isNode(child)) {
+      if (node.typename === 'Is' && field === 'right' && isAstNode(child)) {
         if (child.typename === 'Symbol') continue;
         if (child.typename === 'FunCall') child = child.args;
       }
-      for (const item of Array.isArray(child) ? child : [child]) if (isNode(item)) visit(item);
+      for (const item of Array.isArray(child) ? child : [child]) if (isAstNode(item)) visit(item);
     }
   };
-  visit(nunjucksParser.parse(source, [], {}));
+  visit(parseTemplate(source));
   return found;
 }
 
-function isNode(value: unknown): value is AstNode {
-  return typeof value === 'object' && value !== null && typeof (value as AstNode).typename === 'string';
-}

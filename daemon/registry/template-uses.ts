@@ -1,7 +1,7 @@
 // DECLARED vs USED: which parameters (and mapped fields) a template uses, read from the nunjucks
 // syntax tree rather than from the text, so `parameters.x`, `parameters["x"]` and uses inside
 // filters, conditions and loops are all found, and comments or string literals are not.
-import nunjucks from 'nunjucks';
+import { isAstNode, parseTemplate, type AstNode } from '../render/index.js';
 
 export interface TemplateUse {
   name: string;
@@ -19,31 +19,15 @@ export interface TemplateUses {
   uncheckable: TemplateUse[];
 }
 
-interface AstNode {
-  typename: string;
-  lineno: number;
-  colno: number;
-  fields: readonly string[];
-  value?: unknown;
-  target?: AstNode;
-  val?: AstNode;
-  [field: string]: unknown;
-}
 
-/** nunjucks' parser is public at run time but missing from its type definitions. */
-const nunjucksParser = (nunjucks as unknown as { parser: { parse(source: string, extensions: unknown[], options: object): AstNode } })
-  .parser;
 
 /** Parses a template (it must compile) and lists its uses. */
 export function findTemplateUses(source: string): TemplateUses {
   const uses: TemplateUses = { parameters: [], mappedFields: [], uncheckable: [] };
-  visit(nunjucksParser.parse(source, [], {}), uses);
+  visit(parseTemplate(source), uses);
   return uses;
 }
 
-function isNode(value: unknown): value is AstNode {
-  return typeof value === 'object' && value !== null && typeof (value as AstNode).typename === 'string';
-}
 
 function placeOf(node: AstNode): { line: number; column: number } {
   return { line: node.lineno + 1, column: node.colno + 1 };
@@ -77,7 +61,7 @@ function visit(node: AstNode, uses: TemplateUses): void {
   }
   for (const field of node.fields) {
     const child = node[field];
-    if (Array.isArray(child)) for (const item of child) isNode(item) && visit(item, uses);
-    else if (isNode(child)) visit(child, uses);
+    if (Array.isArray(child)) for (const item of child) isAstNode(item) && visit(item, uses);
+    else if (isAstNode(child)) visit(child, uses);
   }
 }

@@ -4,7 +4,7 @@
 // a literal `/`, `?` or `#` has ended the host, and only through `| urlencode` as the last filter, so
 // it cannot add a `/`, `\`, `?` or `#`. The one thing urlencode leaves, a segment that is exactly
 // `.` or `..`, is refused when the URL is rendered (render-request.ts).
-import nunjucks from 'nunjucks';
+import { isAstNode, parseTemplate, type AstNode } from '../render/index.js';
 import type { JsonDocument, Problems } from './problems.js';
 
 export interface UrlTemplateProblem {
@@ -14,18 +14,7 @@ export interface UrlTemplateProblem {
   message: string;
 }
 
-interface AstNode {
-  typename: string;
-  lineno: number;
-  colno: number;
-  fields: readonly string[];
-  value?: unknown;
-  children?: AstNode[];
-  [field: string]: unknown;
-}
 
-/** nunjucks' parser is public at run time but missing from its type definitions. */
-const nunjucksParser = (nunjucks as unknown as { parser: { parse(source: string, extensions: unknown[], options: object): AstNode } }).parser;
 
 /** The one name allowed before the host is fixed. An allow-list: anything else is event data or derived from it. */
 const TRUSTED = 'parameters';
@@ -35,7 +24,7 @@ const ENCODER = 'urlencode';
 /** Every problem of a URL template (which must compile). Empty when it keeps event data in its place. */
 export function checkUrlTemplate(source: string): UrlTemplateProblem[] {
   const problems: UrlTemplateProblem[] = [];
-  const root = nunjucksParser.parse(source, [], {});
+  const root = parseTemplate(source);
   const scan = new AuthorityScan();
   for (const node of root.children ?? []) {
     if (scan.fixed) {
@@ -67,7 +56,7 @@ export function checkUrlTemplate(source: string): UrlTemplateProblem[] {
  * and port of every request of the sync. Only meaningful for a template that passed checkUrlTemplate.
  */
 export function urlOriginSource(source: string): string {
-  const root = nunjucksParser.parse(source, [], {});
+  const root = parseTemplate(source);
   const scan = new AuthorityScan();
   for (const node of root.children ?? []) {
     for (const item of node.typename === 'Output' ? (node.children ?? []) : [node]) {
@@ -155,7 +144,7 @@ function checkAfterHost(node: AstNode, problems: UrlTemplateProblem[]): void {
   for (const field of node.fields) {
     const child = node[field];
     for (const item of Array.isArray(child) ? child : [child]) {
-      if (isNode(item) && (item.typename === 'Output' || isStatement(item))) checkAfterHost(item, problems);
+      if (isAstNode(item) && (item.typename === 'Output' || isStatement(item))) checkAfterHost(item, problems);
     }
   }
 }
@@ -188,19 +177,16 @@ function untrustedSymbols(node: AstNode, found: AstNode[] = []): AstNode[] {
     if (field === 'name' && (node.typename === 'Filter' || node.typename === 'FilterAsync')) continue;
     let child = node[field];
     // `x is defined`, `x is divisibleby(3)`: the test's name is no variable, its arguments may be.
-    if (node.typename === 'Is' && field === 'right' && isNode(child)) {
+    if (node.typename === 'Is' && field === 'right' && isAstNode(child)) {
       if (child.typename === 'Symbol') continue;
       if (child.typename === 'FunCall') child = child.args;
     }
-    if (Array.isArray(child)) for (const item of child) isNode(item) && untrustedSymbols(item, found);
-    else if (isNode(child)) untrustedSymbols(child, found);
+    if (Array.isArray(child)) for (const item of child) isAstNode(item) && untrustedSymbols(item, found);
+    else if (isAstNode(child)) untrustedSymbols(child, found);
   }
   return found;
 }
 
-function isNode(value: unknown): value is AstNode {
-  return typeof value === 'object' && value !== null && typeof (value as AstNode).typename === 'string';
-}
 
 function placeOf(node: AstNode): { line: number; column: number } {
   return { line: node.lineno + 1, column: node.colno + 1 };

@@ -185,7 +185,8 @@ class GuardedCompiler extends Base {
 }
 
 /** Parses a template; throws nunjucks' own error (with lineno and colno) on a syntax error. */
-export function parseTemplate(source: string, options: object): AstNode {
+/** nunjucks' parser (public at run time, missing from its type definitions): the tree every check and our compiler walk. */
+export function parseTemplate(source: string, options: object = {}): AstNode {
   return internals.parser.parse(source, [], options);
 }
 

@@ -11,4 +11,6 @@ export {
   type RenderContext,
 } from './context.js';
 export { TEMPLATE_FILTERS } from './filters.js';
+export { parseTemplate } from './guarded-compiler.js';
+export { isAstNode, walkTemplate, type AstNode } from './template-safety.js';
 export { SecretTracker } from './secret-tracker.js';

@@ -4,13 +4,16 @@
 // function) is still refused at run time by the guarded runtime.
 import { FORBIDDEN_NAMES } from './data-guard.js';
 
-/** A node of nunjucks' syntax tree (0-based lineno and colno). */
+/** A node of nunjucks' syntax tree (0-based lineno and colno). The one shape every walk of a template uses. */
 export interface AstNode {
   typename: string;
   lineno: number;
   colno: number;
   fields: readonly string[];
   value?: unknown;
+  children?: AstNode[];
+  target?: AstNode;
+  val?: AstNode;
   [field: string]: unknown;
 }
 
@@ -39,7 +42,7 @@ export interface SafetyRules {
   tests: ReadonlySet<string>;
 }
 
-function isNode(value: unknown): value is AstNode {
+export function isAstNode(value: unknown): value is AstNode {
   return typeof value === 'object' && value !== null && typeof (value as AstNode).typename === 'string';
 }
 
@@ -62,8 +65,8 @@ export function walkTemplate(root: AstNode, visit: (node: AstNode, parent: AstNo
     visit(node, parent);
     for (const field of node.fields) {
       const child = node[field];
-      if (Array.isArray(child)) for (const item of child) isNode(item) && walk(item, node);
-      else if (isNode(child)) walk(child, node);
+      if (Array.isArray(child)) for (const item of child) isAstNode(item) && walk(item, node);
+      else if (isAstNode(child)) walk(child, node);
     }
   };
   walk(root, undefined);
@@ -94,7 +97,7 @@ export function findUnsafeUses(root: AstNode, rules: SafetyRules): UnsafeUse[] {
       }
       case 'Pair': {
         const key = node.key as AstNode;
-        if (isNode(key) && key.typename === 'Literal' && FORBIDDEN_NAMES.has(String(key.value))) report(key, `a dict key cannot be "${key.value}"`);
+        if (isAstNode(key) && key.typename === 'Literal' && FORBIDDEN_NAMES.has(String(key.value))) report(key, `a dict key cannot be "${key.value}"`);
         break;
       }
       case 'FunCall': {
@@ -119,7 +122,7 @@ export function findUnsafeUses(root: AstNode, rules: SafetyRules): UnsafeUse[] {
       }
       case 'Is': {
         const right = node.right as AstNode;
-        const name = String(isNode(right.name) ? right.name.value : right.value);
+        const name = String(isAstNode(right.name) ? right.name.value : right.value);
         if (!rules.tests.has(name)) report(right, `unknown test "${name}"`, 'unknown');
         break;
       }
