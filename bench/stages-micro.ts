@@ -64,8 +64,8 @@ export async function measureStages(options: { ops?: number; rounds?: number } =
     const rules: DeliveryRules = { policy, maxInProcessWaitMs: 5_000, maxInProcessRetries: 3 };
     // Answers synchronously, so only the machine is measured.
     class MicroDelivery extends Delivery {
-      render(self: DeliveryHandle): void {
-        self.send({ type: 'rendered', request });
+      render() {
+        return request;
       }
       send(self: DeliveryHandle): void {
         self.send({ type: 'sent', result: delivered });

@@ -12,6 +12,7 @@ import {
   type DeliveryHandle,
   type DeliveryRules,
   type DeliveryState,
+  type RenderFailure,
   type SendResult,
 } from '../delivery/index.js';
 import { LimiterStoppedError, type SyncLimiter } from '../limit/index.js';
@@ -61,8 +62,8 @@ export class SyncDelivery extends Delivery implements SettledDelivery {
     super(attempt, services.rules);
   }
 
-  /** The one render path, answered with `rendered` or `render.failed`. */
-  render(self: DeliveryHandle): void {
+  /** The one render path: the request, or why it cannot be made. */
+  render(): RenderedRequest | RenderFailure {
     const trace = this.trace;
     trace.renderStarted();
     try {
@@ -72,11 +73,11 @@ export class SyncDelivery extends Delivery implements SettledDelivery {
         this.kind,
       );
       trace.renderEnded();
-      self.send({ type: 'rendered', request });
+      return request;
     } catch (error) {
       const code = error instanceof EventContextError ? error.code : 'render_failed';
       trace.renderEnded(code);
-      self.send({ type: 'render.failed', code, message: (error as Error).message });
+      return { failed: true, code, message: (error as Error).message };
     }
   }
 

@@ -87,8 +87,9 @@ export abstract class Delivery implements DeliveryProgress {
     readonly rules: DeliveryRules,
   ) {}
 
-  /** Render the request; answer `rendered` or `render.failed`. */
-  abstract render(self: DeliveryHandle): void;
+  /** Render the request: the request, or why it cannot be made (a permanent failure). Synchronous:
+   *  the machine leaves `rendering` in the same step, with no event through the mailbox. */
+  abstract render(): RenderedRequest | RenderFailure;
   /** Send it through the limiter; answer `sent` with the classification. */
   abstract send(self: DeliveryHandle, request: RenderedRequest, cancel: DeliveryCancel): void;
   /** Retry-After: pause the whole sync's limiter. */
@@ -101,12 +102,17 @@ export abstract class Delivery implements DeliveryProgress {
   entered(_state: DeliveryState, _self: DeliveryHandle): void {}
 }
 
+/** A request that cannot be rendered: dead with this reason (render_failed, missing_required_field, …). */
+export interface RenderFailure {
+  failed: true;
+  code: string;
+  message: string;
+}
+
 export type SendResult = { kind: 'delivered'; status: number } | RetryableDeliveryError | PermanentDeliveryError;
 
 export type DeliveryEvent =
   | { type: 'deliver'; delivery: Delivery }
-  | { type: 'rendered'; request: RenderedRequest }
-  | { type: 'render.failed'; code: string; message: string }
   | { type: 'sent'; result: SendResult }
   | { type: 'abort' };
 
@@ -158,6 +164,7 @@ export const deliveryMachine = setup({
     input: {} as { onIdle: (self: AnyActorRef) => void },
   },
   guards: {
+    renderFailed: ({ context }) => current(context).request === undefined,
     isDelivered: ({ event }) => event.type === 'sent' && !(event.result instanceof Error),
     isPermanent: ({ event }) => failureOf(event) instanceof PermanentDeliveryError,
     waitsInProcess: ({ context, event }) => retryOf(context, event)?.kind === RETRY_DECISIONS.waitInProcess,
@@ -168,17 +175,22 @@ export const deliveryMachine = setup({
       if (event.type === 'deliver') context.run.delivery = event.delivery;
     },
     announce: ({ context, self }, params: { state: DeliveryState }) => current(context).entered(params.state, self),
-    render: ({ context, self }) => current(context).render(self),
-    recordRequest: ({ context, event }) => {
-      if (event.type === 'rendered') current(context).request = event.request;
-    },
-    recordRenderFailure: ({ context, event }) => {
-      if (event.type !== 'render.failed') return;
-      current(context).reason = event.code;
-      current(context).message = event.message;
+    // Announces the state and renders: the request, or the reason it cannot be made, is recorded on
+    // the delivery, and the eventless transitions below leave `rendering` in the same macrostep.
+    render: ({ context, self }) => {
+      const delivery = current(context);
+      delivery.entered('rendering', self);
+      const rendered = delivery.render();
+      if ('failed' in rendered) {
+        delivery.reason = rendered.code;
+        delivery.message = rendered.message;
+      } else {
+        delivery.request = rendered;
+      }
     },
     send: ({ context, self }) => {
       const delivery = current(context);
+      delivery.entered('sending', self);
       delivery.requests += 1;
       delivery.jitterDraw = (delivery.rules.random ?? Math.random)();
       delivery.send(self, delivery.request!, delivery.cancel);
@@ -234,16 +246,13 @@ export const deliveryMachine = setup({
   initial: 'idle',
   states: {
     idle: { on: nextDelivery },
+    // Left at once, within the step that entered it: rendering is synchronous, so nothing can arrive meanwhile.
     rendering: {
-      entry: [{ type: 'announce', params: { state: 'rendering' } }, 'render'],
-      on: {
-        rendered: { target: 'sending', actions: 'recordRequest' },
-        'render.failed': { target: 'dead', actions: 'recordRenderFailure' },
-        abort: abortToReleased,
-      },
+      entry: 'render',
+      always: [{ guard: 'renderFailed', target: 'dead' }, { target: 'sending' }],
     },
     sending: {
-      entry: [{ type: 'announce', params: { state: 'sending' } }, 'send'],
+      entry: 'send',
       on: {
         sent: [
           { guard: 'isDelivered', target: 'delivered', actions: 'recordResult' },

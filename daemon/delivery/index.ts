@@ -11,6 +11,7 @@ export {
   type DeliveryProgress,
   type DeliveryRules,
   type DeliveryState,
+  type RenderFailure,
   type SendResult,
 } from './delivery-machine.js';
 export * from './errors.js';

@@ -9,6 +9,7 @@ import {
   type DeliveryCancel,
   type DeliveryHandle,
   type DeliveryState,
+  type RenderFailure,
   resolveRetryPolicy,
   type SendResult,
 } from '../../daemon/delivery/index.js';
@@ -43,9 +44,8 @@ class ScriptedDelivery extends Delivery {
 
   private readonly renderFails: boolean;
 
-  render(self: DeliveryHandle): void {
-    if (this.renderFails) self.send({ type: 'render.failed', code: 'render_failed', message: 'body.njk:3:5: boom' });
-    else self.send({ type: 'rendered', request: REQUEST });
+  render(): RenderedRequest | RenderFailure {
+    return this.renderFails ? { failed: true, code: 'render_failed', message: 'body.njk:3:5: boom' } : REQUEST;
   }
 
   send(self: DeliveryHandle, _request: RenderedRequest, cancel: DeliveryCancel): void {
