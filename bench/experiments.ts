@@ -7,7 +7,7 @@ import { maxWindowSeconds, type BenchOptions } from './options.js';
 import { makeScratchDist, PatchNotApplicableError, SCRATCH_VARIANTS } from './patched-dist.js';
 import { coarseGroups, formatProfile, latestProfile, summariseProfile } from './profile.js';
 import { fmt, log, progress, type Experiment, type Results } from './report.js';
-import { countPlan, runBaseline, runDaemon, runFanout, type BenchContext, type Throughput } from './scenarios.js';
+import { BATCHED_LOOP, countPlan, runBaseline, runDaemon, runFanout, type BenchContext, type Throughput } from './scenarios.js';
 import { formatStages, measureStages } from './stages-micro.js';
 
 export type Attempt = <T>(name: string, run: () => Promise<T>) => Promise<T | undefined>;
@@ -16,7 +16,7 @@ export type Attempt = <T>(name: string, run: () => Promise<T>) => Promise<T | un
 export async function profile(ctx: BenchContext, results: Results, attempt: Attempt, options: BenchOptions): Promise<void> {
   results.profile = {};
   const plan = countPlan(options.events, maxWindowSeconds(options));
-  for (const which of ['daemon', 'daemon batched', 'baseline'] as const) {
+  for (const which of ['daemon', 'daemon batched', 'baseline', 'baseline batched'] as const) {
     const dir = mkdtempSync(join(tmpdir(), `destinations-bench-prof-${which.replace(' ', '-')}-`));
     progress(`profiling ${which} (node --cpu-prof)…`);
     const result = await attempt(`profile ${which}`, () =>
@@ -24,7 +24,9 @@ export async function profile(ctx: BenchContext, results: Results, attempt: Atte
         ? runDaemon(ctx, 'daemon, 1 event/request, profiled', plan, { slug: 'bench-profile', syncs: 1 }, { cpuProfileDir: dir })
         : which === 'daemon batched'
           ? runDaemon(ctx, 'daemon, 100 events/request, profiled', plan, { slug: 'bench-profile-batched', syncs: 1, batch: { maxEvents: 100, maxWaitMs: 50 } }, { cpuProfileDir: dir })
-          : runBaseline(ctx, 'baseline, profiled', plan, {}, dir),
+          : which === 'baseline'
+            ? runBaseline(ctx, 'baseline, profiled', plan, {}, dir)
+            : runBaseline(ctx, 'baseline, 100 events/request, profiled', plan, BATCHED_LOOP, dir),
     );
     const file = latestProfile(dir);
     if (result && file) {
@@ -82,7 +84,7 @@ export async function experiments(ctx: BenchContext, results: Results, attempt: 
   // Batched loops are fast: they read the whole stream, so their windows are long enough to compare.
   const batchedPlan = countPlan(options.events, maxWindowSeconds(options));
   const batched = 'baseline, 100 events/request';
-  const batchedBase = { mode: 'batched', inFlight: 16 } as const;
+  const batchedBase = BATCHED_LOOP;
   await run(batched, 'reference', 'acks per turn, AckPolicy.Explicit, max_ack_pending 1000', () => runBaseline(ctx, 'b ref', batchedPlan, batchedBase));
   await run(batched, 'ack each', 'msg.ack() per message (a batch\'s 100 acks still share one flush)', () => runBaseline(ctx, 'b each', batchedPlan, { ...batchedBase, ack: 'each' }));
   await run(batched, 'watermark (AckPolicy.All)', 'one cumulative ack per turn for the highest message below which all are done', () => runBaseline(ctx, 'b wm', batchedPlan, { ...batchedBase, ack: 'watermark' }));

@@ -17,7 +17,7 @@ import { fmt, log, machine, printReport, progress, type Results } from './report
 import { runPeer, runPeerRate } from './peer-scenarios.js';
 import { bullmqVersion } from './peer.js';
 import { RedisBroker } from './redis-broker.js';
-import { countPlan, prepareMain, runBaseline, runDaemon, runFanout, runLatency, runMemory, runRate, stops, type BenchContext, type Throughput } from './scenarios.js';
+import { BATCHED_LOOP, countPlan, prepareMain, runBaseline, runDaemon, runFanout, runLatency, runMemory, runRate, stops, type BenchContext, type Throughput } from './scenarios.js';
 import { BenchSink } from './sink.js';
 import { targets } from './targets.js';
 
@@ -97,7 +97,7 @@ async function main(): Promise<void> {
       if (only.has('ordering')) await throughput('daemon ordering', () => runDaemon(ctx, 'daemon, 1 event/request, ordering', plan, { slug: `bench-ordering${suffix}`, syncs: 1, ordering: 'user' }));
       if (redis) await throughput('bullmq single', () => runPeer(ctx, redis, 'BullMQ worker, 1 event/job', plan, 'single'));
       if (only.has('batched')) {
-        await throughput('baseline batched', () => runBaseline(ctx, 'baseline loop, 100 events/request', plan, { mode: 'batched', inFlight: 16 }));
+        await throughput('baseline batched', () => runBaseline(ctx, 'baseline loop, 100 events/request', plan, BATCHED_LOOP));
         await throughput('daemon batched', () => runDaemon(ctx, 'daemon, 100 events/request', plan, { slug: `bench-batched${suffix}`, syncs: 1, batch: { maxEvents: 100, maxWaitMs: 50 } }));
       }
       if (redis) await throughput('bullmq batched', () => runPeer(ctx, redis, 'BullMQ worker, 100 events/job', plan, 'batched'));

@@ -211,6 +211,9 @@ export function countPlan(events: number, maxSeconds: number): ThroughputPlan {
 }
 
 /** A baseline loop over the main stream. */
+/** The loop of 100 events a request: 16 requests in flight (1,600 events, within max_ack_pending). */
+export const BATCHED_LOOP = { mode: 'batched', inFlight: 16 } as const satisfies Partial<BaselineConfig>;
+
 export async function runBaseline(ctx: BenchContext, label: string, plan: ThroughputPlan, overrides: Partial<BaselineConfig> = {}, cpuProfileDir?: string): Promise<Throughput> {
   await ctx.sink.configure({ status: 200, milestones: [plan.warm, plan.end] });
   const child = await BaselineChild.start(baselineConfig(ctx, ctx.main.name, { maxSeconds: plan.maxSeconds + 120, ...overrides }), cpuProfileDir);
