@@ -12,7 +12,7 @@
 //                      (Redis moves one job per 100 events), kept as an extra row that no target reads.
 // It runs until the parent says stop, or maxSeconds passes, then closes the worker and exits.
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Worker, type Job } from 'bullmq';
+import { Job, Worker, type JobJsonRaw } from 'bullmq';
 import { Pool } from 'undici';
 import { gatherBatch } from './peer-batches.js';
 import { REDIS_PASSWORD_ENV } from './redis-broker.js';
@@ -107,17 +107,24 @@ await worker.waitUntilReady();
 // ---- batched: fetching by hand --------------------------------------------------------------
 /** BullMQ's default lock: a job not completed, failed or extended within it is taken back as stalled. */
 const LOCK_MS = 30_000;
+/** The lock owner of every job this worker fetches by hand (BullMQ's guide uses one token for its loop). */
+const TOKEN = `${worker.id}:batched`;
 let stopping = false;
-let batchCount = 0;
+/** Jobs a completion fetched (moveToCompleted's fetchNext), not yet in a batch. */
+const prefetched: Job<PeerEvent>[] = [];
+/** Jobs fetched and not yet completed or failed: prefetched, being gathered, or in a POST. */
+let held = 0;
 
 /**
  * One POST for the batch, then every job completed, or every job failed (a non-2xx answer or no
  * answer): moveToFailed applies each job's attempts and backoff, as a throwing processor would.
+ * Completing a job also fetches the next one, in the same script call (where getNextJob would be
+ * a second), as BullMQ's own worker and the loop in its manual-processing guide do.
  * The locks are extended every half lock while the POST lasts, as BullMQ does for a processor's jobs.
  */
-async function deliverBatch(jobs: Job<PeerEvent>[], token: string): Promise<void> {
+async function deliverBatch(jobs: Job<PeerEvent>[]): Promise<void> {
   const ids = jobs.map((job) => job.id!);
-  const tokens = ids.map(() => token);
+  const tokens = ids.map(() => TOKEN);
   const renew = setInterval(() => void worker.extendJobLocks(ids, tokens, LOCK_MS).catch(() => void errors++), LOCK_MS / 2);
   try {
     const failure = await post('/batch', batchBody(jobs.map((job) => job.data))).then(
@@ -125,44 +132,70 @@ async function deliverBatch(jobs: Job<PeerEvent>[], token: string): Promise<void
       (error: Error) => error,
     );
     await Promise.all(
-      jobs.map((job) =>
-        (failure ? job.moveToFailed(failure, token, false) : job.moveToCompleted(undefined, token, false)).then(
-          () => void (failure ? failed++ : completed++),
-          () => void errors++,
-        ),
-      ),
+      jobs.map(async (job) => {
+        try {
+          if (failure) {
+            await job.moveToFailed(failure, TOKEN, false);
+            failed++;
+            held--;
+            return;
+          }
+          const [next, nextId] = ((await job.moveToCompleted(undefined, TOKEN, !stopping)) ?? []) as [JobJsonRaw | null | undefined, string | undefined];
+          completed++;
+          if (next) prefetched.push(Job.fromJSON(worker, next, nextId));
+          else held--;
+        } catch {
+          errors++;
+          held--;
+        }
+      }),
     );
   } finally {
     clearInterval(renew);
   }
 }
 
+/** Up to `count` jobs: the prefetched first, then one getNextJob each for the rest, asked all at once (pipelined on the connection). */
+async function takeJobs(count: number): Promise<Job<PeerEvent>[]> {
+  const jobs = prefetched.splice(0, count);
+  const missing = count - jobs.length;
+  if (missing === 0) return jobs;
+  held += missing;
+  const fetched = (await Promise.all(Array.from({ length: missing }, () => worker.getNextJob(TOKEN, { block: false })))).filter((job): job is Job => job !== undefined);
+  held -= missing - fetched.length;
+  return jobs.concat(fetched);
+}
+
+async function waitForJob(): Promise<Job<PeerEvent> | undefined> {
+  held++;
+  const job = await worker.getNextJob(TOKEN, { block: true });
+  if (!job) held--;
+  return job;
+}
+
 /**
  * Batches one after another, several in flight: at most maxHeldJobs jobs held at once (the batch
- * being gathered counted), as the loop's and the daemon's consumers hold at most max_ack_pending
- * messages. Ready jobs are asked for all at once (one getNextJob each, pipelined on the connection).
+ * being gathered and the prefetched counted), as the loop's and the daemon's consumers hold at most
+ * max_ack_pending messages.
  */
 async function runBatches(): Promise<void> {
   const { size, maxWaitMs, maxHeldJobs } = config.batch;
   const inFlight = new Set<Promise<void>>();
-  let held = 0;
-  while (!stopping) {
-    while (held + size > maxHeldJobs && inFlight.size > 0) await Promise.race(inFlight);
-    const token = `${worker.id}:${++batchCount}`;
-    const source = {
-      take: async (count: number) => (await Promise.all(Array.from({ length: count }, () => worker.getNextJob(token, { block: false })))).filter((job): job is Job => job !== undefined),
-      waitForOne: () => worker.getNextJob(token, { block: true }),
-    };
-    const jobs = await gatherBatch<Job<PeerEvent>>(source, { size, maxWaitMs, now: () => performance.now(), sleep: (ms) => sleep(ms), stopping: () => stopping });
-    if (jobs.length === 0) continue;
-    held += jobs.length;
-    const delivery = deliverBatch(jobs, token).finally(() => {
-      held -= jobs.length;
-      inFlight.delete(delivery);
-    });
+  const deliver = (jobs: Job<PeerEvent>[]) => {
+    const delivery = deliverBatch(jobs).finally(() => inFlight.delete(delivery));
     inFlight.add(delivery);
+  };
+  const source = { take: takeJobs, waitForOne: waitForJob };
+  const options = { size, maxWaitMs, now: () => performance.now(), sleep: (ms: number) => sleep(ms), stopping: () => stopping };
+  while (!stopping) {
+    // Room for the jobs this batch may fetch (the prefetched are held already).
+    while (held + Math.max(0, size - prefetched.length) > maxHeldJobs && inFlight.size > 0) await Promise.race(inFlight);
+    const jobs = await gatherBatch(source, options);
+    if (jobs.length > 0) deliver(jobs);
   }
   await Promise.all(inFlight);
+  // Completions fetch nothing once stopping; what they fetched before is delivered too, so no job stays locked.
+  while (prefetched.length > 0) await deliverBatch(prefetched.splice(0, size));
 }
 
 let batches: Promise<void> = Promise.resolve();
