@@ -88,6 +88,8 @@ if (config.mode === 'batched' && config.limiter) {
   send({ type: 'failed', error: 'the batched BullMQ peer runs without a limiter' });
   process.exit(1);
 }
+/** BullMQ's default lock: a job not completed, failed or extended within it is taken back as stalled. */
+const LOCK_MS = 30_000;
 const processor = config.mode === 'single' ? processSingle : config.mode === 'producer-batched' ? processProducerBatch : null;
 const worker = new Worker(config.queue, processor as ((job: Job) => Promise<void>) | null, {
   // The password never travels in the config (a command-line argument): it is inherited in the environment.
@@ -95,7 +97,7 @@ const worker = new Worker(config.queue, processor as ((job: Job) => Promise<void
   prefix: config.prefix,
   concurrency: config.concurrency,
   // Batched: an idle blocking fetch gives up after 1 s (5 s by default), so a stop waits at most that long for it.
-  ...(config.mode === 'batched' ? { drainDelay: 1 } : {}),
+  ...(config.mode === 'batched' ? { drainDelay: 1, lockDuration: LOCK_MS } : {}),
   ...(config.limiter ? { limiter: config.limiter } : {}),
 });
 worker.on('completed', () => void completed++);
@@ -105,54 +107,57 @@ worker.on('error', () => void errors++);
 await worker.waitUntilReady();
 
 // ---- batched: fetching by hand --------------------------------------------------------------
-/** BullMQ's default lock: a job not completed, failed or extended within it is taken back as stalled. */
-const LOCK_MS = 30_000;
 /** The lock owner of every job this worker fetches by hand (BullMQ's guide uses one token for its loop). */
 const TOKEN = `${worker.id}:batched`;
 let stopping = false;
 /** Jobs a completion fetched (moveToCompleted's fetchNext), not yet in a batch. */
 const prefetched: Job<PeerEvent>[] = [];
-/** Jobs fetched and not yet completed or failed: prefetched, being gathered, or in a POST. */
-let held = 0;
+/** Jobs fetched and not yet completed or failed (prefetched, being gathered, or in a POST), by id. */
+const locked = new Set<string>();
+/** getNextJob calls under way: each may bring one more job. */
+let fetching = 0;
+const held = () => locked.size + fetching;
+
+/** Every held job's lock extended, in one call, as BullMQ's lock manager does for a processor's jobs (a worker without a processor runs none). */
+function renewLocks(): void {
+  const ids = [...locked];
+  if (ids.length > 0) void worker.extendJobLocks(ids, ids.map(() => TOKEN), LOCK_MS).catch(() => void errors++);
+}
+
+function hold(job: Job<PeerEvent>): Job<PeerEvent> {
+  locked.add(job.id!);
+  return job;
+}
 
 /**
  * One POST for the batch, then every job completed, or every job failed (a non-2xx answer or no
  * answer): moveToFailed applies each job's attempts and backoff, as a throwing processor would.
  * Completing a job also fetches the next one, in the same script call (where getNextJob would be
  * a second), as BullMQ's own worker and the loop in its manual-processing guide do.
- * The locks are extended every half lock while the POST lasts, as BullMQ does for a processor's jobs.
  */
 async function deliverBatch(jobs: Job<PeerEvent>[]): Promise<void> {
-  const ids = jobs.map((job) => job.id!);
-  const tokens = ids.map(() => TOKEN);
-  const renew = setInterval(() => void worker.extendJobLocks(ids, tokens, LOCK_MS).catch(() => void errors++), LOCK_MS / 2);
-  try {
-    const failure = await post('/batch', batchBody(jobs.map((job) => job.data))).then(
-      () => undefined,
-      (error: Error) => error,
-    );
-    await Promise.all(
-      jobs.map(async (job) => {
-        try {
-          if (failure) {
-            await job.moveToFailed(failure, TOKEN, false);
-            failed++;
-            held--;
-            return;
-          }
-          const [next, nextId] = ((await job.moveToCompleted(undefined, TOKEN, !stopping)) ?? []) as [JobJsonRaw | null | undefined, string | undefined];
-          completed++;
-          if (next) prefetched.push(Job.fromJSON(worker, next, nextId));
-          else held--;
-        } catch {
-          errors++;
-          held--;
+  const failure = await post('/batch', batchBody(jobs.map((job) => job.data))).then(
+    () => undefined,
+    (error: Error) => error,
+  );
+  await Promise.all(
+    jobs.map(async (job) => {
+      try {
+        if (failure) {
+          await job.moveToFailed(failure, TOKEN, false);
+          failed++;
+          return;
         }
-      }),
-    );
-  } finally {
-    clearInterval(renew);
-  }
+        const [next, nextId] = ((await job.moveToCompleted(undefined, TOKEN, !stopping)) ?? []) as [JobJsonRaw | null | undefined, string | undefined];
+        completed++;
+        if (next) prefetched.push(hold(Job.fromJSON(worker, next, nextId)));
+      } catch {
+        errors++;
+      } finally {
+        locked.delete(job.id!);
+      }
+    }),
+  );
 }
 
 /** Up to `count` jobs: the prefetched first, then one getNextJob each for the rest, asked all at once (pipelined on the connection). */
@@ -160,17 +165,24 @@ async function takeJobs(count: number): Promise<Job<PeerEvent>[]> {
   const jobs = prefetched.splice(0, count);
   const missing = count - jobs.length;
   if (missing === 0) return jobs;
-  held += missing;
-  const fetched = (await Promise.all(Array.from({ length: missing }, () => worker.getNextJob(TOKEN, { block: false })))).filter((job): job is Job => job !== undefined);
-  held -= missing - fetched.length;
-  return jobs.concat(fetched);
+  fetching += missing;
+  try {
+    const fetched = await Promise.all(Array.from({ length: missing }, () => worker.getNextJob(TOKEN, { block: false })));
+    for (const job of fetched) if (job) jobs.push(hold(job));
+    return jobs;
+  } finally {
+    fetching -= missing;
+  }
 }
 
 async function waitForJob(): Promise<Job<PeerEvent> | undefined> {
-  held++;
-  const job = await worker.getNextJob(TOKEN, { block: true });
-  if (!job) held--;
-  return job;
+  fetching++;
+  try {
+    const job = await worker.getNextJob(TOKEN, { block: true });
+    return job && hold(job);
+  } finally {
+    fetching--;
+  }
 }
 
 /**
@@ -189,7 +201,7 @@ async function runBatches(): Promise<void> {
   const options = { size, maxWaitMs, now: () => performance.now(), sleep: (ms: number) => sleep(ms), stopping: () => stopping };
   while (!stopping) {
     // Room for the jobs this batch may fetch (the prefetched are held already).
-    while (held + Math.max(0, size - prefetched.length) > maxHeldJobs && inFlight.size > 0) await Promise.race(inFlight);
+    while (held() + Math.max(0, size - prefetched.length) > maxHeldJobs && inFlight.size > 0) await Promise.race(inFlight);
     const jobs = await gatherBatch(source, options);
     if (jobs.length > 0) deliver(jobs);
   }
@@ -199,9 +211,11 @@ async function runBatches(): Promise<void> {
 }
 
 let batches: Promise<void> = Promise.resolve();
+let lockRenewal: NodeJS.Timeout | undefined;
 if (config.mode === 'batched') {
   // A worker without a processor checks for stalled jobs only when told to (BullMQ's manual-processing guide).
   await worker.startStalledCheckTimer();
+  lockRenewal = setInterval(renewLocks, LOCK_MS / 2);
   batches = runBatches();
 }
 send({ type: 'ready' });
@@ -212,6 +226,7 @@ async function stop(): Promise<void> {
   clearTimeout(deadline);
   // Waits for the jobs in progress, as a graceful shutdown does: the batches in flight, then BullMQ's own.
   await batches;
+  clearInterval(lockRenewal);
   await worker.close().catch(() => undefined);
   await pool.close().catch(() => undefined);
   send({ type: 'stopped', completed, failed, errors });
