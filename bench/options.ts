@@ -11,7 +11,8 @@ const USAGE = `usage: npm run bench -- [options]
   --events N              events pre-published for the throughput scenarios (default 100000; quick 20000)
   --repeat R              run the baseline/daemon (and BullMQ) rows R times, alternating, and keep the median (default 1)
   --only LIST             comma list of ${SCENARIOS.join(',')} (default all;
-                          bullmq: the BullMQ peer, 1 and 100 events a job and its limiter; skipped when no Redis answers)
+                          bullmq: the BullMQ peer, a job an event sent 1 or 100 a request (and 100 events a job, no target),
+                          and its limiter; skipped when no Redis answers)
   --redis URL             the Redis the BullMQ peer uses (default ${DEFAULT_REDIS_URL}; a password goes in REDISCLI_AUTH;
                           keys under destinations-bench-<pid>:, removed at the end)
   --fanout LIST           sync counts for fan-out (default 1,10,50; quick 1,50)

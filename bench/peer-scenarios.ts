@@ -32,7 +32,7 @@ async function withWorker<T>(ctx: BenchContext, broker: RedisBroker, mode: PeerC
   }
 }
 
-/** Throughput of a BullMQ worker over the same events as the main stream, one event a job or 100. */
+/** Throughput of a BullMQ worker over the same events as the main stream: a job an event, sent one or 100 a request, or 100 events a job (batched by the producer). */
 export async function runPeer(ctx: BenchContext, broker: RedisBroker, label: string, plan: ThroughputPlan, mode: PeerConfig['mode']): Promise<Throughput> {
   await ctx.sink.configure({ status: 200, milestones: [plan.warm, plan.end] });
   return withWorker(ctx, broker, mode, ctx.mainEvents, { maxSeconds: plan.maxSeconds + 120 }, (worker) =>

@@ -11,16 +11,19 @@ import { REDIS_PASSWORD_ENV, type RedisBroker } from './redis-broker.js';
 
 export type { PeerConfig } from './peer-process.js';
 
+/** Events a request in the batched rows: the loop's and the daemon's batch size (BullMQ's own batches are Pro only). */
+export const PEER_BATCH_SIZE = 100;
+
 export const PEER_DEFAULTS = {
   mode: 'single',
   // The loop's in-flight gate and pool, so the peer sends as the loop does.
   concurrency: 64,
   connections: 64,
+  // The daemon's and the loop's batch (100 events, 50 ms wait); at most 1,000 jobs held, as their
+  // consumers hold at most max_ack_pending (1,000) messages: 10 batches, the one being gathered counted.
+  batch: { size: PEER_BATCH_SIZE, maxWaitMs: 50, maxHeldJobs: 1_000 },
   maxSeconds: 300,
 } as const satisfies Partial<PeerConfig>;
-
-/** Events a batched job carries: the loop's and the daemon's batch size (BullMQ's own batches are Pro only). */
-export const PEER_BATCH_SIZE = 100;
 
 /**
  * What every job gets: the daemon's default schedule as BullMQ writes it (9 attempts, exponential
@@ -37,7 +40,7 @@ export const PEER_JOB_OPTIONS: JobsOptions = {
 /** addBulk calls in flight while filling a queue: Redis runs one at a time, the next one is already on the wire. */
 const FILL_CALLS = 4;
 
-/** Adds `events` of the bench's events to a fresh queue, one a job or PEER_BATCH_SIZE a job; returns jobs added per second. */
+/** Adds `events` of the bench's events to a fresh queue, one a job (PEER_BATCH_SIZE a job when batched by the producer); returns jobs added per second. */
 export async function fillQueue(broker: RedisBroker, name: string, mode: PeerConfig['mode'], events: number): Promise<number> {
   const queue = new Queue(name, { connection: { ...broker.connection, password: process.env[REDIS_PASSWORD_ENV] }, prefix: broker.prefix, defaultJobOptions: PEER_JOB_OPTIONS });
   queue.on('error', () => undefined);
@@ -45,15 +48,16 @@ export async function fillQueue(broker: RedisBroker, name: string, mode: PeerCon
   try {
     await queue.obliterate({ force: true });
     // Bounded: at most ~600 KB of jobs in one addBulk call, at most FILL_CALLS calls outstanding.
-    const perJob = mode === 'single' ? 1 : PEER_BATCH_SIZE;
-    const jobsPerCall = mode === 'single' ? 1_000 : 10;
+    const byProducer = mode === 'producer-batched';
+    const perJob = byProducer ? PEER_BATCH_SIZE : 1;
+    const jobsPerCall = byProducer ? 10 : 1_000;
     let jobs = 0;
     const outstanding = new Set<Promise<unknown>>();
     for (let from = 0; from < events; from += perJob * jobsPerCall) {
       const bulk: Array<{ name: string; data: unknown }> = [];
       for (let first = from; first < Math.min(events, from + perJob * jobsPerCall); first += perJob) {
         const last = Math.min(events, first + perJob);
-        const data = mode === 'single' ? benchEvent(first) : { events: Array.from({ length: last - first }, (_, i) => benchEvent(first + i)) };
+        const data = byProducer ? { events: Array.from({ length: last - first }, (_, i) => benchEvent(first + i)) } : benchEvent(first);
         bulk.push({ name: 'deliver', data });
       }
       const call = queue.addBulk(bulk).finally(() => outstanding.delete(call));

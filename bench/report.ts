@@ -72,7 +72,7 @@ export interface Results {
   rate?: RateResult;
   /** The same limit, one sync run by two daemon processes (scale-out; not one of issue 5's targets). */
   rateShared?: RateResult;
-  /** The BullMQ peer (issue 14): its throughput rows are in `throughput` ('bullmq single', 'bullmq batched'). */
+  /** The BullMQ peer (issue 14): its throughput rows are in `throughput` ('bullmq single', 'bullmq batched', and 'bullmq batched-by-producer', which no target reads). */
   peer?: PeerInfo;
   targets: Target[];
   profile?: Record<string, { summary: ProfileSummary; modules: Record<string, number>; eventsPerSecond: number }>;
@@ -113,10 +113,12 @@ export function printReport(results: Results, options: BenchOptions): void {
   if (t['daemon batched']) row(t['daemon batched'], baselineBatched);
   if (t['bullmq single']) row(t['bullmq single'], baselineSingle);
   if (t['bullmq batched']) row(t['bullmq batched'], baselineBatched);
+  if (t['bullmq batched-by-producer']) row(t['bullmq batched-by-producer'], baselineBatched);
   const fanoutOne = results.fanout['1'];
   for (const result of Object.values(results.fanout)) row({ ...result, label: `fan-out: ${result.label}` }, fanoutOne);
   log('  vs base: daemon and BullMQ rows vs the baseline loop of the same shape; fan-out rows vs 1 sync. cores: the process\'s CPU as a share of one core.');
-  log('  broker: nats-server\'s CPU, or redis-server\'s for the BullMQ rows (a BullMQ 5 worker, concurrency 64, a job per event or per 100 events).');
+  log('  broker: nats-server\'s CPU, or redis-server\'s for the BullMQ rows (a BullMQ 5 worker; a job an event: 64 at once, or fetched by hand 100 a request,');
+  log('          at most 1,000 held; "producer": 100 events a job, put together before the queue, no target reads that row).');
   log('  others: CPU seconds other processes on the machine used during the window (noise). * = time limit reached first. ! = never warmed up (see the log).');
   log('  CPU-bound: events/s the measured CPU costs would allow on 2 idle cores (process ≤ 1 core; process + broker + sink ≤ 2) — an estimate, for noisy machines.');
   const peer = results.peer;
