@@ -7,6 +7,8 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { jetstreamManager } from '@nats-io/jetstream';
 import type { DeadLetter } from '../../daemon/dead-letter/index.js';
+import { renderMetrics } from '../../daemon/telemetry/index.js';
+import { parsePrometheus } from '../admin/prometheus-text.js';
 import { makeDestinationsDir, testDefinition, testEvent, writeDestinationFolder } from '../helpers/destination-folder.js';
 import { startTestDaemon, testSettings, type TestDaemon } from '../helpers/daemon.js';
 import { startTestSink, type TestSink } from '../helpers/http-sink.js';
@@ -109,6 +111,9 @@ describe('daemon - fan-out decodes each event once', () => {
 
     // Each message decoded once; the small sync never looks the large ones up.
     assert.deepEqual(counts, { misses: messages.length, hits: 3 * messages.length - messages.length - 2 });
+    const metrics = parsePrometheus(renderMetrics(daemon.daemon.view(), new Map(), Date.now()));
+    assert.equal(metrics.value('destinations_shared_decodes_total', { result: 'miss' }), counts.misses);
+    assert.equal(metrics.value('destinations_shared_decodes_total', { result: 'hit' }), counts.hits);
   });
 
   it('shares with the syncs a reload starts, and stops sharing when one sync is left', async () => {
