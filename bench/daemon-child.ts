@@ -164,6 +164,13 @@ export class DaemonChild {
     return sums;
   }
 
+  /** The shared decode cache's hits and misses from /metrics (both 0 with one sync: it has none). */
+  async sharedDecodes(): Promise<{ hits: number; misses: number }> {
+    const text = await (await request(`http://127.0.0.1:${this.adminPort}/metrics`)).body.text();
+    const count = (result: string) => Number(new RegExp(`^destinations_shared_decodes_total\\{result="${result}"\\} (\\d+)`, 'm').exec(text)?.[1] ?? NaN);
+    return { hits: count('hit'), misses: count('miss') };
+  }
+
   /** Seconds the last stop() took from SIGTERM to exit. */
   stopSeconds: number | undefined;
   /** It had to be killed: it did not exit within the grace after SIGTERM. */

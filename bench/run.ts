@@ -116,7 +116,9 @@ async function main(): Promise<void> {
         const result = await attempt(`fanout ${syncs}`, () => runFanout(ctx, syncs, options.fanoutSeconds));
         if (result) {
           results.fanout[String(syncs)] = result;
-          log(`  ${fmt(result.eventsPerSecond)} deliveries/s aggregate`);
+          const shared = result.sharedDecodes;
+          const hitRate = shared && shared.hits + shared.misses > 0 ? `; shared decodes ${fmt(shared.hits)} hits, ${fmt(shared.misses)} misses (${((100 * shared.hits) / (shared.hits + shared.misses)).toFixed(1)} % hits)` : '';
+          log(`  ${fmt(result.eventsPerSecond)} deliveries/s aggregate${hitRate}`);
         }
       }
     }

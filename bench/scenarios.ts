@@ -63,6 +63,8 @@ export interface Throughput {
   warmupIncomplete: boolean;
   loadAverage: number;
   counters?: Record<string, number>;
+  /** Fan-out: decodes the syncs shared (hits) and made (misses), over the whole run. */
+  sharedDecodes?: { hits: number; misses: number };
   /** With --repeat: events/s of every run; the figures above are the median run's. */
   repeats?: number[];
 }
@@ -238,6 +240,7 @@ export async function runDaemon(
   try {
     const result = await measureWindow(ctx, label, subject, plan.warm, plan.end, plan.maxSeconds);
     result.counters = await daemon.counters().catch(() => undefined);
+    result.sharedDecodes = await daemon.sharedDecodes().catch(() => undefined);
     result.peakHeapMB = daemon.peakHeapUsed / MB;
     return result;
   } catch (error) {

@@ -10,7 +10,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { classify, Delivery, DeliveryActors, resolveRetryPolicy, type DeliveryHandle, type DeliveryRules } from '../daemon/delivery/index.js';
-import { decodeEvent, type AmplitudeEvent } from '../daemon/events/index.js';
+import { DEFAULT_SHARED_DECODES_MAX_BYTES, DEFAULT_SHARED_DECODES_MAX_ENTRIES } from '../daemon/defaults.js';
+import { decodeEvent, SharedDecodes, type AmplitudeEvent } from '../daemon/events/index.js';
 import { SyncLimiter } from '../daemon/limit/index.js';
 import { loadDestinations, renderForSync } from '../daemon/registry/index.js';
 import { buildEventContext, type EventContext } from '../daemon/render/index.js';
@@ -84,6 +85,19 @@ export async function measureStages(options: { ops?: number; rounds?: number } =
     const costs: StageCost[] = [];
     costs.push(await measure('JSON.parse(TextDecoder) — the yardstick', 'event', ops, rounds, (i) => JSON.parse(decoder.decode(datas[i % 1_000]))));
     costs.push(await measure('decodeEvent (UTF-8 check, parse, ajv validate)', 'event', ops, rounds, (i) => decodeEvent(datas[i % 1_000], 1_048_576)));
+    // Fan-out: the first sync to take a message decodes it and keeps it (a miss), the others reuse it (a hit).
+    const bounds = { maxEntries: DEFAULT_SHARED_DECODES_MAX_ENTRIES, maxBytes: DEFAULT_SHARED_DECODES_MAX_BYTES, counts: { hits: 0, misses: 0 } };
+    const kept = new SharedDecodes({ ...bounds, readers: Number.MAX_SAFE_INTEGER });
+    const at = (i: number) => ({ streamSequence: (i % 1_000) + 1, timestampNanos: 1 });
+    for (let i = 0; i < 1_000; i++) kept.decode(datas[i], 1_048_576, at(i));
+    costs.push(await measure('SharedDecodes.decode, a hit (fan-out: every sync but the first)', 'event', ops, rounds, (i) => kept.decode(datas[i % 1_000], 1_048_576, at(i))));
+    const fresh = new SharedDecodes({ ...bounds, readers: 2 });
+    let sequence = 0;
+    costs.push(
+      await measure('SharedDecodes.decode, a miss (decode, keep, drop the oldest)', 'event', ops, rounds, (i) =>
+        fresh.decode(datas[i % 1_000], 1_048_576, { streamSequence: ++sequence, timestampNanos: 1 }),
+      ),
+    );
     costs.push(await measure('buildEventContext', 'event', ops, rounds, (i) => buildEventContext(events[i % 1_000], single.selection)));
     costs.push(await measure('renderForSync, 1 event', 'request', ops, rounds, (i) => renderForSync(single, [contexts[i % 1_000]], 'track')));
     const batchCost = await measure('renderForSync, batch of 100', 'request', Math.ceil(ops / 100), rounds, () => renderForSync(batched, batch, 'track'));

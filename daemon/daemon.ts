@@ -4,6 +4,8 @@ import { join } from 'node:path';
 import { jetstream, jetstreamManager, type ConsumerInfo, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
 import type { DaemonSettings } from './config/index.js';
 import { InFlightGate, SyncRunner } from './consumer/index.js';
+import { DEFAULT_SHARED_DECODES_MAX_BYTES, DEFAULT_SHARED_DECODES_MAX_ENTRIES } from './defaults.js';
+import { SharedDecodes, type SharedDecodeCounts } from './events/index.js';
 import type { Logger } from './log.js';
 import { DeadLetterReader, maxPayloadOf } from './dead-letter/index.js';
 import { RateShare, rateShareSubject } from './limit/index.js';
@@ -44,6 +46,10 @@ export class Daemon implements DaemonViewSource {
   private readonly gates = new Map<string, InFlightGate>();
   /** Which other daemons run the same syncs: each sync's limiter paces at its share of the rate. */
   private rateShare: RateShare | undefined;
+  /** The running syncs' decoded events, shared (none with one sync); made again when a reload changes who runs. */
+  private decodes: SharedDecodes | undefined;
+  /** Shared decodes' hits and misses, for /metrics (kept across reloads). */
+  readonly decodeCounts: SharedDecodeCounts = { hits: 0, misses: 0 };
 
   /** Reloads by result, for /metrics. */
   readonly reloads = { ok: 0, rejected: 0, failed: 0 };
@@ -124,7 +130,7 @@ export class Daemon implements DaemonViewSource {
             : deadLettersFailing.length > 0
               ? `dead letters cannot be written (the dead-letter stream refuses them) for ${deadLettersFailing.map((sync) => `${sync.id} since ${sync.deadLettersFailingSince!.toISOString()}`).join(', ')}`
               : undefined;
-    return { startedAt: this.startedAt, connected, ready: notReady === undefined, notReady, reloads: this.reloads, lastReload: this.lastReload, destinations };
+    return { startedAt: this.startedAt, connected, ready: notReady === undefined, notReady, reloads: this.reloads, lastReload: this.lastReload, sharedDecodes: this.decodeCounts, destinations };
   }
 
   consumerInfo(syncId: string): Promise<ConsumerInfo | undefined> {
@@ -160,12 +166,20 @@ export class Daemon implements DaemonViewSource {
       this.log,
     );
     await this.rateShare.start();
-    for (const sync of this.enabledSyncs()) await this.startRunner(sync);
+    const enabled = this.enabledSyncs();
+    this.decodes = this.sharedDecodes(enabled.length);
+    for (const sync of enabled) await this.startRunner(sync);
     this.log.info('daemon ready', { syncs: [...this.runners.keys()] });
   }
 
   private enabledSyncs(): LoadedSync[] {
     return [...this.destinations.values()].flatMap((destination) => destination.syncs.filter((sync) => sync.enabled));
+  }
+
+  /** Syncs on one stream decode each event once between them; a sync alone has no cache at all. */
+  private sharedDecodes(readers: number): SharedDecodes | undefined {
+    if (readers < 2) return undefined;
+    return new SharedDecodes({ readers, maxEntries: DEFAULT_SHARED_DECODES_MAX_ENTRIES, maxBytes: DEFAULT_SHARED_DECODES_MAX_BYTES, counts: this.decodeCounts });
   }
 
   private async startRunner(sync: LoadedSync): Promise<void> {
@@ -183,6 +197,7 @@ export class Daemon implements DaemonViewSource {
       stats,
       gate,
       maxPayload: maxPayloadOf(connection),
+      decodes: this.decodes,
     });
     if (this.rateShare) runner.shareRate(this.rateShare.shareOf(sync.id));
     await runner.start();
@@ -234,6 +249,11 @@ export class Daemon implements DaemonViewSource {
       void runner.drain(this.settings.drainTimeoutMs).catch((error) => this.log.error('draining an old sync failed', { sync: id, error }));
     }
     this.destinations = next;
+    // Who reads the stream changed: a new cache counts the readers, and the old one goes with the old runners.
+    if (result.stopped.length > 0 || [...wanted.keys()].some((id) => !this.runners.has(id))) {
+      this.decodes = this.sharedDecodes(wanted.size);
+      for (const runner of this.runners.values()) runner.shareDecodes(this.decodes);
+    }
     for (const [id, sync] of wanted) {
       if (this.runners.has(id)) continue;
       await this.startRunner(sync);

@@ -34,6 +34,13 @@ export const DEFAULT_MULTI_STATUS_BODY_BYTES = 1_048_576;
 
 /** Messages the client pulls ahead of the consumer loop (consume's max_messages). */
 export const DEFAULT_CONSUME_BUFFER = 100;
+/**
+ * Fan-out (two or more syncs on the stream): decoded events kept for the other syncs, oldest dropped
+ * first past either bound. Syncs that keep up take an entry within a few hundred messages of each
+ * other and it goes once all have; the bounds only matter while a sync lags (it then decodes again).
+ */
+export const DEFAULT_SHARED_DECODES_MAX_ENTRIES = 4_096;
+export const DEFAULT_SHARED_DECODES_MAX_BYTES = 8 * 1_048_576;
 /** Limiter queue bound (requests) before it pushes back. */
 export const DEFAULT_LIMITER_HIGH_WATER = 10_000;
 

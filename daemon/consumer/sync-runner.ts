@@ -5,7 +5,7 @@ import type { ConsumerInfo, JetStreamClient, JetStreamManager, JsMsg } from '@na
 import type { DaemonSettings } from '../config/index.js';
 import { DEFAULT_IDLE_DELIVERY_ACTORS, DEFAULT_MAX_IN_PROCESS_RETRIES, DEFAULT_MULTI_STATUS_BODY_BYTES } from '../defaults.js';
 import { CircuitBreaker, DeliveryActors, resolveCircuitBreaker, resolveRetryPolicy, type CircuitState, type DeliveryRules } from '../delivery/index.js';
-import { decodeEvent } from '../events/index.js';
+import { decodeEvent, type SharedDecodes } from '../events/index.js';
 import type { Logger } from '../log.js';
 import { SyncLimiter, type LimiterState } from '../limit/index.js';
 import { requestKindOf, type LoadedSync, type RequestKind } from '../registry/index.js';
@@ -39,6 +39,8 @@ export interface RunnerServices {
   gate?: InFlightGate;
   /** The server's max_payload, which a dead letter must fit. */
   maxPayload?: number;
+  /** Decoded events shared with the other syncs on the stream (none when this sync reads it alone). */
+  decodes?: SharedDecodes;
 }
 
 /** ordering "user": events one user may have held in hand behind its earlier ones; past it they go back to the stream. */
@@ -75,6 +77,7 @@ export class SyncRunner {
   readonly #hand: MessagesInHand;
   readonly #js: JetStreamClient;
   readonly #settings: DaemonSettings;
+  #decodes: SharedDecodes | undefined;
 
   constructor(
     readonly sync: LoadedSync,
@@ -192,6 +195,7 @@ export class SyncRunner {
     };
     this.#streamName = settings.stream.name;
     this.#maxEventBytes = Math.min(definition.limits?.maxEventBytes ?? Infinity, settings.maxEventBytes);
+    this.#decodes = services.decodes;
   }
 
   /** Creates (or updates) the durable consumer and starts pulling. */
@@ -212,7 +216,7 @@ export class SyncRunner {
       this.stats.filtered += 1;
       return this.#outcomes.skip(msg);
     }
-    const decoded = decodeEvent(msg.data, this.#maxEventBytes);
+    const decoded = this.#decodes === undefined ? decodeEvent(msg.data, this.#maxEventBytes) : this.#decodes.decode(msg.data, this.#maxEventBytes, msg.info);
     if (!decoded.ok) {
       this.#intake.hold(msg);
       void this.#outcomes.refuse(msg, { reason: decoded.reason, message: decoded.message, attempts: msg.info.deliveryCount });
@@ -307,6 +311,11 @@ export class SyncRunner {
   get circuit(): { state: CircuitState; since: number; openedAt?: number; openTooLong: boolean } {
     const breaker = this.#breaker;
     return { state: breaker.state, since: breaker.since, openedAt: breaker.openedAt, openTooLong: breaker.openTooLong() };
+  }
+
+  /** The decoded events this sync shares with the others on the stream, from now on (a reload changed who reads it). */
+  shareDecodes(decodes: SharedDecodes | undefined): void {
+    this.#decodes = decodes;
   }
 
   /** This daemon's share of the sync's rate limit (several daemons run it). */

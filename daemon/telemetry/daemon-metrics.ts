@@ -142,6 +142,8 @@ export function renderMetrics(view: DaemonView, consumers: ReadonlyMap<string, C
   out.sample({}, view.lastReload ? view.lastReload.at.getTime() / 1_000 : 0);
   out.family('destinations_last_reload_success', 'gauge', '1 if the last reload loaded every folder, 0 if it rejected one (absent before any reload).');
   if (view.lastReload) out.sample({}, view.lastReload.ok ? 1 : 0);
+  out.family('destinations_shared_decodes_total', 'counter', 'Events syncs on one stream took from the shared decode cache (hit) or decoded and added (miss); none with one sync.');
+  if (view.sharedDecodes) for (const [result, count] of [['hit', view.sharedDecodes.hits], ['miss', view.sharedDecodes.misses]] as const) out.sample({ result }, count);
   out.family('destinations_nats_connected', 'gauge', '1 while the daemon is connected to NATS.');
   out.sample({}, view.connected ? 1 : 0);
 

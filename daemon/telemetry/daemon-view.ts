@@ -16,6 +16,8 @@ export interface DaemonView {
   /** Reloads by result. */
   reloads: Readonly<Record<'ok' | 'rejected' | 'failed', number>>;
   lastReload?: { at: Date; ok: boolean; rejected: readonly string[] };
+  /** Syncs on one stream share decoded events: lookups answered (hits) and decodes made (misses). */
+  sharedDecodes?: Readonly<{ hits: number; misses: number }>;
   destinations: DestinationView[];
 }
 
