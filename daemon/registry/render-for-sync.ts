@@ -7,6 +7,7 @@ import type { AmplitudeEvent } from '../../schema/generated/event.js';
 import { isIdentifyEvent } from '../events/index.js';
 import {
   buildEventContext,
+  ConstantRenders,
   RenderError,
   renderRequest,
   SecretTracker,
@@ -91,7 +92,9 @@ export function renderForSync(
     parameters = sync.parameters.values;
   }
   const context: RenderContext = batch ? { events: [...contexts], parameters } : { ...contexts[0], parameters };
-  const renderOptions = { idempotencyKey: idempotencyKey ?? defaultIdempotencyKey(contexts), extraHeaders: options.extraHeaders };
+  // With its own parameters, a sync renders its parameters-only templates once (a preview's are new each time).
+  const constants = options.parameters ? undefined : constantRendersOf(sync);
+  const renderOptions = { idempotencyKey: idempotencyKey ?? defaultIdempotencyKey(contexts), extraHeaders: options.extraHeaders, constants };
   const keys = signingKeysFor(sync, parameters, options.parameters !== undefined);
   const secrets = sync.parameters.secretValues;
   // Placeholders (a preview) or no secrets: nothing to learn, nothing to hide.
@@ -106,6 +109,18 @@ export function renderForSync(
     // A render error can quote rendered output: it leaves here with every form of every secret redacted.
     throw withoutSecrets(error, tracker.redactor());
   }
+}
+
+/** Per loaded sync: a reload makes new LoadedSyncs, so a changed parameter or secret is never served from here. */
+const constantRenders = new WeakMap<LoadedSync, ConstantRenders>();
+
+function constantRendersOf(sync: LoadedSync): ConstantRenders {
+  let constants = constantRenders.get(sync);
+  if (!constants) {
+    constants = new ConstantRenders();
+    constantRenders.set(sync, constants);
+  }
+  return constants;
 }
 
 const NO_KEYS: readonly SigningKey[] = [];

@@ -2,6 +2,7 @@
 import type { CompiledTemplate } from './template.js';
 import { RenderError } from './template.js';
 import { SecretTracker } from './secret-tracker.js';
+import type { ConstantRenders } from './constant-renders.js';
 import type { RenderContext } from './context.js';
 import { jsonSyntaxError } from '../json/index.js';
 import type { Method } from '../../schema/generated/destination.js';
@@ -28,21 +29,25 @@ export interface RenderOptions {
   idempotencyKey?: string;
   /** Extra headers the daemon adds (traceparent); they never override the destination's own. */
   extraHeaders?: Record<string, string>;
+  /** Outputs of the templates that read only `parameters`, kept while the parameters stay the same (a loaded sync's). */
+  constants?: ConstantRenders;
 }
 
 export function renderRequest(templates: RequestTemplates, context: RenderContext, options: RenderOptions = {}): RenderedRequest {
-  const url = checkedUrl(templates.url, templates.url.render(context).trim());
+  const constants = options.constants;
+  const render = (template: CompiledTemplate): string => (constants ? constants.render(template, context) : template.render(context));
+  const url = checkedUrl(templates.url, render(templates.url).trim());
   const headers: Record<string, string> = { 'content-type': templates.contentType };
   if (options.extraHeaders) Object.assign(headers, options.extraHeaders);
   if (templates.idempotencyHeader && options.idempotencyKey) headers[templates.idempotencyHeader.toLowerCase()] = options.idempotencyKey;
   for (const [name, value] of templates.headers) {
-    const rendered = value.render(context).trim();
+    const rendered = render(value).trim();
     if (/[\r\n]/.test(rendered)) throw new RenderError(value.name, undefined, undefined, `header ${name} renders a line break`);
     // A header that renders to nothing is left out: that is how a template makes a header optional.
     if (rendered === '') continue;
     headers[name.toLowerCase()] = rendered;
   }
-  const body = templates.body.render(context);
+  const body = render(templates.body);
   if (isJson(templates.contentType)) checkJson(templates.body, context, body);
   return { method: templates.method, url, headers, body };
 }

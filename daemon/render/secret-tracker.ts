@@ -87,6 +87,28 @@ export class SecretTracker {
     }
   }
 
+  /**
+   * Runs a render on its own tracker, over the active render's secrets, and returns what it derived
+   * from them: strings derived by this render alone, whatever the active render learned before, so
+   * they can be handed to later renders with `adopt`. `tracked` is false when no render is tracked.
+   */
+  static derivedBy(render: () => string): { text: string; derived: readonly string[]; tracked: boolean } {
+    if (active === undefined) return { text: render(), derived: [], tracked: false };
+    const own = new SecretTracker(active.secrets);
+    const text = own.run(render);
+    return { text, derived: own.derived, tracked: true };
+  }
+
+  /** Whether a render with real secrets is running now. */
+  static get tracking(): boolean {
+    return active !== undefined;
+  }
+
+  /** Tells the active render about strings an earlier render derived from the same secrets (see derivedBy). */
+  static adopt(derived: readonly string[]): void {
+    if (active !== undefined) for (const text of derived) active.derived.push(text);
+  }
+
   /** For a render error that quotes rendered output: that output without the active render's secrets. */
   static redactActive(text: string): string {
     return active === undefined ? text : active.redactor().redact(text);

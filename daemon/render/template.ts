@@ -13,6 +13,7 @@ import { budget, DEFAULT_RENDER_LIMITS, RenderBudgetError, type RenderLimits } f
 import { TEMPLATE_GLOBALS } from './template-globals.js';
 import { placeInTemplate, type TemplatePlace } from './output-map.js';
 import { findTemplateMistakes } from './template-hints.js';
+import { readsOnlyParameters } from './template-reads.js';
 import { findUnsafeUses, type AstNode, type UnsafeUse } from './template-safety.js';
 
 /** A template problem with its place: file, 1-based line and column where nunjucks knows them. */
@@ -63,6 +64,8 @@ function formatPlace(file: string, line?: number, column?: number): string {
 export interface CompiledTemplate {
   readonly name: string;
   readonly source: string;
+  /** Its output depends on `parameters` alone (template-reads.ts): the same parameters render the same string. */
+  readonly readsOnlyParameters: boolean;
   /** Renders synchronously; throws RenderError. */
   render(context: object): string;
   /** Renders `context` again, recording where each part of the output came from: the template's place of `offset` in it. */
@@ -149,6 +152,8 @@ export function compileTemplateWithoutStaticCheck(source: string, name: string, 
 }
 
 function build(ast: AstNode, source: string, name: string, options: CompileOptions): CompiledTemplate {
+  // Read before compiling: nunjucks' transformer rewrites parts of the tree.
+  const onlyParameters = readsOnlyParameters(ast);
   let code: string;
   try {
     code = compileParsed(ast, name);
@@ -166,6 +171,7 @@ function build(ast: AstNode, source: string, name: string, options: CompileOptio
   const compiled: CompiledTemplate = {
     name,
     source,
+    readsOnlyParameters: onlyParameters,
     placeOfOutput(context: object, offset: number): TemplatePlace | undefined {
       return placeInTemplate(() => compiled.render(context), offset);
     },
