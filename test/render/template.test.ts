@@ -38,6 +38,16 @@ describe('render templates', () => {
     assert.equal(compileTemplate('{{ v }}', 't').render({ v: '<a href="x">&</a>' }), '<a href="x">&</a>');
   });
 
+  it('a loop sees every loop member, over a list and over an object, and an inner loop shadows the outer one only inside it', () => {
+    const members = '{{ loop.index }}{{ loop.index0 }}{{ loop.revindex }}{{ loop.revindex0 }}{{ loop.first }}{{ loop.last }}{{ loop.length }}';
+    const list = compileTemplate(`{% for x in input.list %}[${members}]{% endfor %}`, 'list');
+    assert.equal(list.render({ input: { list: ['a', 'b', 'c'] } }), '[1032truefalse3][2121falsefalse3][3210falsetrue3]');
+    const object = compileTemplate(`{% for k, v in input.map %}{{ k }}={{ v }}:{{ loop.index }}/{{ loop.length }}{{ "," if not loop.last }}{% endfor %}`, 'object');
+    assert.equal(object.render({ input: { map: { a: 1, b: 2 } } }), 'a=1:1/2,b=2:2/2');
+    const nested = compileTemplate('{% for x in [1, 2] %}{% for y in [1, 2, 3] %}{{ loop.index }}{% endfor %}/{{ loop.index }} {% endfor %}', 'nested');
+    assert.equal(nested.render({}), '123/1 123/2 ');
+  });
+
   it('the budget stops a range(0, 1000000000) loop before it builds the list', () => {
     const template = compileTemplate('{% for i in range(0, 1000000000) %}{{ i }}{% endfor %}', 'loop.njk');
     assert.throws(() => template.render({}), /render budget exceeded/);
