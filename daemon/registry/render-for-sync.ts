@@ -18,7 +18,7 @@ import {
 } from '../render/index.js';
 import { rememberDerivedSecrets, type Redactor } from '../secrets/index.js';
 import { SigningSecretError, signingKeys, signRequest, type SigningKey } from '../signing/index.js';
-import { missingSecrets, SECRET_PLACEHOLDERS } from './parameters.js';
+import { hasMissingSecrets, missingSecrets, SECRET_PLACEHOLDERS } from './parameters.js';
 import type { LoadedSync } from './types.js';
 
 export const REQUEST_KINDS = { track: 'track', identify: 'identify' } as const;
@@ -84,9 +84,8 @@ export function renderForSync(
   }
   let parameters = options.parameters;
   if (!parameters) {
-    const missing = missingSecrets(sync.parameters);
-    if (missing.length) {
-      const reasons = missing.map((name) => `${name}: ${sync.parameters.unresolved.get(name) ?? 'not read'}`);
+    if (hasMissingSecrets(sync.parameters)) {
+      const reasons = missingSecrets(sync.parameters).map((name) => `${name}: ${sync.parameters.unresolved.get(name) ?? 'not read'}`);
       throw new RequestNotPossibleError('unresolved_secret', `sync ${sync.id} has unresolved secrets (${reasons.join('; ')})`);
     }
     parameters = sync.parameters.values;
