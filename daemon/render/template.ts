@@ -8,7 +8,7 @@ import nunjucks from 'nunjucks';
 import { BOUNDED_FILTERS, TEMPLATE_TESTS } from './bounded-filters.js';
 import { TemplateGuardError } from './data-guard.js';
 import { compileParsed, parseTemplate } from './guarded-compiler.js';
-import { guardedRuntime } from './guarded-runtime.js';
+import { GuardedFrame, guardedRuntime } from './guarded-runtime.js';
 import { budget, DEFAULT_RENDER_LIMITS, RenderBudgetError, type RenderLimits } from './render-budget.js';
 import { TEMPLATE_GLOBALS } from './template-globals.js';
 import { placeInTemplate, type TemplatePlace } from './output-map.js';
@@ -166,7 +166,8 @@ function build(ast: AstNode, source: string, name: string, options: CompileOptio
   // The precompiled-template path of nunjucks: the code it would run, given our runtime instead of its own.
   const properties = new Function(code)() as { root: (env: unknown, context: unknown, frame: unknown, runtime: unknown, cb: unknown) => void };
   const root = properties.root;
-  properties.root = (env, context, frame, _runtime, cb) => root(env, context, frame, runtime, cb);
+  // nunjucks' first frame is replaced by ours (a render is never given a parent frame: no includes).
+  properties.root = (env, context, _frame, _runtime, cb) => root(env, context, GuardedFrame.top(), runtime, cb);
   const template = new nunjucks.Template({ type: 'code', obj: properties } as never, environment, name, true);
   const compiled: CompiledTemplate = {
     name,

@@ -48,6 +48,19 @@ describe('render templates', () => {
     assert.equal(nested.render({}), '123/1 123/2 ');
   });
 
+  it('variables keep nunjucks scoping: set inside a loop or an if, macro arguments, caller, set blocks, loop unpacking', () => {
+    const cases: Array<[string, string]> = [
+      ['{% set x = 1 %}{% for i in [1, 2] %}{% set x = i %}{% endfor %}{{ x }}', '2'],
+      ['{% set x = 1 %}{% if true %}{% set x = 2 %}{% endif %}{{ x }}', '2'],
+      ['{% for i in [1, 2] %}{% set z = i * 10 %}{{ z }}{% endfor %}{{ z is defined }}', '1020false'],
+      ['{% macro m(a, b=2) %}{{ a }}-{{ b }}{% endmacro %}{{ m(1) }} {{ m(3, b=4) }}', '1-2 3-4'],
+      ['{% macro w() %}<{{ caller() }}>{% endmacro %}{% call w() %}in{% endcall %}', '<in>'],
+      ['{% set y %}captured{% endset %}{{ y }}', 'captured'],
+      ['{% for a, b in [[1, 2], [3, 4]] %}{{ a + b }}{{ loop.index }}{% endfor %}', '3172'],
+    ];
+    for (const [source, expected] of cases) assert.equal(compileTemplate(source, 't').render({}), expected, source);
+  });
+
   it('the budget stops a range(0, 1000000000) loop before it builds the list', () => {
     const template = compileTemplate('{% for i in range(0, 1000000000) %}{{ i }}{% endfor %}', 'loop.njk');
     assert.throws(() => template.render({}), /render budget exceeded/);
