@@ -90,7 +90,7 @@ export function renderForSync(
     }
     parameters = sync.parameters.values;
   }
-  const context: RenderContext = batch ? { events: [...contexts], parameters } : { ...contexts[0], parameters };
+  const context: RenderContext = batch ? { events: [...contexts], parameters } : oneEventContext(contexts[0], parameters);
   // With its own parameters, a sync renders its parameters-only templates once (a preview's are new each time).
   const constants = options.parameters ? undefined : constantRendersOf(sync);
   const renderOptions = { idempotencyKey: idempotencyKey ?? defaultIdempotencyKey(contexts), extraHeaders: options.extraHeaders, constants };
@@ -108,6 +108,15 @@ export function renderForSync(
     // A render error can quote rendered output: it leaves here with every form of every secret redacted.
     throw withoutSecrets(error, tracker.redactor());
   }
+}
+
+/**
+ * An event's context with the parameters, written out (a field added to EventContext is added
+ * here): `{ ...context, parameters }` cost ~1 µs, the spread's copy taking a slow path once a
+ * property is added after it.
+ */
+function oneEventContext(context: EventContext, parameters: Record<string, unknown>): RenderContext {
+  return { input: context.input, mappedProperties: context.mappedProperties, mappedFields: context.mappedFields, parameters };
 }
 
 /** Per loaded sync: a reload makes new LoadedSyncs, so a changed parameter or secret is never served from here. */
