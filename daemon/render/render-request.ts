@@ -39,17 +39,32 @@ export function renderRequest(templates: RequestTemplates, context: RenderContex
   const url = checkedUrl(templates.url, render(templates.url).trim());
   const headers: Record<string, string> = { 'content-type': templates.contentType };
   if (options.extraHeaders) Object.assign(headers, options.extraHeaders);
-  if (templates.idempotencyHeader && options.idempotencyKey) headers[templates.idempotencyHeader.toLowerCase()] = options.idempotencyKey;
+  if (templates.idempotencyHeader && options.idempotencyKey) headers[headerKey(templates.idempotencyHeader)] = options.idempotencyKey;
   for (const [name, value] of templates.headers) {
     const rendered = render(value).trim();
     if (/[\r\n]/.test(rendered)) throw new RenderError(value.name, undefined, undefined, `header ${name} renders a line break`);
     // A header that renders to nothing is left out: that is how a template makes a header optional.
     if (rendered === '') continue;
-    headers[name.toLowerCase()] = rendered;
+    headers[headerKey(name)] = rendered;
   }
   const body = render(templates.body);
   if (isJson(templates.contentType)) checkJson(templates.body, context, body);
   return { method: templates.method, url, headers, body };
+}
+
+/**
+ * Header names as sent, lower case, made once per name: a new string per request also had to be
+ * looked up in V8's string table each time it was used as a key.
+ */
+const headerKeys = new Map<string, string>();
+
+function headerKey(name: string): string {
+  let key = headerKeys.get(name);
+  if (key === undefined) {
+    key = name.toLowerCase();
+    headerKeys.set(name, key);
+  }
+  return key;
 }
 
 function isJson(contentType: string): boolean {
