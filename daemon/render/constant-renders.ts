@@ -27,7 +27,6 @@ export class ConstantRenders {
     // A render that throws keeps nothing: it throws again, the same way, next time.
     const output = SecretTracker.derivedBy(() => template.render(context));
     if (kept === undefined) this.#outputs.set(template, output);
-    SecretTracker.adopt(output.derived);
     return output.text;
   }
 }

@@ -80,15 +80,19 @@ export class SecretTracker {
   }
 
   /**
-   * Runs a render on its own tracker, over the active render's secrets, and returns what it derived
-   * from them: strings derived by this render alone, whatever the active render learned before, so
-   * they can be handed to later renders with `adopt`. `tracked` is false when no render is tracked.
+   * Runs a render on its own tracker, over the active render's secrets, so what it derived is its
+   * own whatever the active render learned before, and can be handed to later renders (`adopt`).
+   * The active render learns it too, also when the render throws: its error may quote a derived
+   * string. `tracked` is false when no render is tracked.
    */
   static derivedBy(render: () => string): { text: string; derived: readonly string[]; tracked: boolean } {
     if (active === undefined) return { text: render(), derived: [], tracked: false };
     const own = new SecretTracker(active.secrets);
-    const text = own.run(render);
-    return { text, derived: own.derived, tracked: true };
+    try {
+      return { text: own.run(render), derived: own.derived, tracked: true };
+    } finally {
+      SecretTracker.adopt(own.derived);
+    }
   }
 
   /** Whether a render with real secrets is running now. */
