@@ -13,6 +13,7 @@ import { budget, DEFAULT_RENDER_LIMITS, RenderBudgetError, type RenderLimits } f
 import { TEMPLATE_GLOBALS } from './template-globals.js';
 import { placeInTemplate, type TemplatePlace } from './output-map.js';
 import { findTemplateMistakes } from './template-hints.js';
+import { isJsonByConstruction } from './json-by-construction.js';
 import { readsOnlyParameters } from './template-reads.js';
 import { findUnsafeUses, type AstNode, type UnsafeUse } from './template-safety.js';
 
@@ -66,6 +67,8 @@ export interface CompiledTemplate {
   readonly source: string;
   /** Its output depends on `parameters` alone (template-reads.ts): the same parameters render the same string. */
   readonly readsOnlyParameters: boolean;
+  /** Its output is JSON whatever its data (json-by-construction.ts): a JSON body need not be checked. */
+  readonly jsonByConstruction: boolean;
   /** Renders synchronously; throws RenderError. */
   render(context: object): string;
   /** Renders `context` again, recording where each part of the output came from: the template's place of `offset` in it. */
@@ -154,6 +157,7 @@ export function compileTemplateWithoutStaticCheck(source: string, name: string, 
 function build(ast: AstNode, source: string, name: string, options: CompileOptions): CompiledTemplate {
   // Read before compiling: nunjucks' transformer rewrites parts of the tree.
   const onlyParameters = readsOnlyParameters(ast);
+  const alwaysJson = isJsonByConstruction(ast);
   let code: string;
   try {
     code = compileParsed(ast, name);
@@ -173,6 +177,7 @@ function build(ast: AstNode, source: string, name: string, options: CompileOptio
     name,
     source,
     readsOnlyParameters: onlyParameters,
+    jsonByConstruction: alwaysJson,
     placeOfOutput(context: object, offset: number): TemplatePlace | undefined {
       return placeInTemplate(() => compiled.render(context), offset);
     },
