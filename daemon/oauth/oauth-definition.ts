@@ -2,7 +2,7 @@
 // every field is a template that sees `parameters` only — the token request is made before any
 // event is looked at, and the token URL decides where the client secret goes, so event data can
 // never reach it — and a destination with a token must not set Authorization itself.
-import { isAstNode, parseTemplate, type AstNode } from '../render/index.js';
+import { parseTemplate, variablesRead, type VariableRead } from '../render/index.js';
 import type { DestinationDefinition } from '../../schema/generated/destination.js';
 
 /** One oauth field as an inline template of destination.json, in the shape the loader compiles. */
@@ -64,25 +64,8 @@ export function oauthDefinitionProblems(definition: DestinationDefinition, compi
 
 
 
-/** Every variable a template reads other than `parameters` (filter and test names are not variables). An allow-list of one name. */
-function symbolsOtherThanParameters(source: string): Array<{ name: string; line: number; column: number }> {
-  const found: Array<{ name: string; line: number; column: number }> = [];
-  const visit = (node: AstNode): void => {
-    if (node.typename === 'Symbol') {
-      if (node.value !== 'parameters') found.push({ name: String(node.value), line: node.lineno + 1, column: node.colno + 1 });
-      return;
-    }
-    for (const field of node.fields) {
-      if (field === 'name' && (node.typename === 'Filter' || node.typename === 'FilterAsync')) continue;
-      let child = node[field];
-      if (node.typename === 'Is' && field === 'right' && isAstNode(child)) {
-        if (child.typename === 'Symbol') continue;
-        if (child.typename === 'FunCall') child = child.args;
-      }
-      for (const item of Array.isArray(child) ? child : [child]) if (isAstNode(item)) visit(item);
-    }
-  };
-  visit(parseTemplate(source));
-  return found;
+/** Every variable a template reads other than `parameters`. An allow-list of one name. */
+function symbolsOtherThanParameters(source: string): VariableRead[] {
+  return variablesRead(parseTemplate(source)).filter((read) => read.name !== 'parameters');
 }
 

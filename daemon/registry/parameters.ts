@@ -58,6 +58,12 @@ export function missingSecrets(parameters: ResolvedParameters): string[] {
   return [...parameters.referenced].filter((name) => !(name in parameters.values));
 }
 
+/** Whether missingSecrets has any, without building the list: asked before every request is rendered. */
+export function hasMissingSecrets(parameters: ResolvedParameters): boolean {
+  for (const name of parameters.referenced) if (!(name in parameters.values)) return true;
+  return false;
+}
+
 /** How secrets appear in a preview or an example: obvious, and never the value. */
 export const SECRET_PLACEHOLDERS = {
   masked: (name: string) => `<secret:${name}>`,

@@ -55,11 +55,13 @@ function indentation(value: unknown, step: number, depth: number, cap: number): 
   return extra;
 }
 
-function checkIndentedJson([value, indent]: unknown[]): void {
-  const step = indentStep(indent);
+function checkIndentedJson(args: unknown[]): void {
+  // Most calls are `json` without an indent: nothing to check, nothing to take apart.
+  if (args.length < 2) return;
+  const step = indentStep(args[1]);
   if (step === 0) return;
   const cap = budget.limits.maxOutputBytes;
-  budget.text(textLength(value) + indentation(value, step, 0, cap), 'indented JSON');
+  budget.text(textLength(args[0]) + indentation(args[0], step, 0, cap), 'indented JSON');
 }
 
 /** Checks before a filter runs, for the filters whose result can outgrow their input. */
@@ -149,12 +151,15 @@ function checkArguments(args: unknown[]): void {
 function bounded(name: string, filter: Filter): Filter {
   const precheck = PRECHECKS[name];
   const what = `the result of filter ${name}`;
+  const valueOnly = KEYED_FILTERS.has(name);
   return function boundedFilter(this: unknown, ...args: unknown[]): unknown {
     if (args.length > 1) checkArguments(args);
     if (precheck) precheck(args);
     const result = filter.apply(this, args);
     if (typeof result === 'function' && !isCallable(result)) throw new TemplateGuardError(`filter ${name} returned a function`);
     budget.value(result, what);
+    // A render with real secrets learns which strings its filters derived from them (redacted like the secrets).
+    SecretTracker.observeFilter(args, result, valueOnly);
     return result;
   };
 }
@@ -164,8 +169,6 @@ function buildFilters(): Readonly<Record<string, Filter>> {
   for (const name of KEPT) filters[name] = bounded(name, builtin[name]);
   for (const [name, filter] of Object.entries(REPLACED)) filters[name] = bounded(name, filter);
   for (const [name, filter] of Object.entries(TEMPLATE_FILTERS)) filters[name] = bounded(name, filter as Filter);
-  // A render with real secrets learns which strings its filters derived from them (redacted like the secrets).
-  SecretTracker.watchFilters(filters, KEYED_FILTERS);
   return Object.freeze(filters);
 }
 

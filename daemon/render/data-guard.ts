@@ -68,7 +68,8 @@ export function readMember(value: unknown, name: unknown): unknown {
   if (typeof value === 'object') {
     if (Array.isArray(value)) return key === 'length' || INDEX.test(key) ? value[key as unknown as number] : absent(value, key);
     if (!isPlainObject(value)) throw new TemplateGuardError(`cannot read "${key}" of ${describe(value)}: a template reads only its data`);
-    if (!Object.hasOwn(value, key) || !Object.prototype.propertyIsEnumerable.call(value, key)) return absent(value, key);
+    // True only for an own, enumerable property: inherited names and hidden ones are absent.
+    if (!Object.prototype.propertyIsEnumerable.call(value, key)) return absent(value, key);
     const member = (value as Record<string, unknown>)[key];
     if (typeof member === 'function' && !callables.has(member)) throw new TemplateGuardError(`"${key}" is a function, not data`);
     return member;

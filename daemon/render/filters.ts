@@ -23,6 +23,8 @@ export function json(value: unknown, indent?: number): string {
     if (!(error instanceof TypeError) || !/BigInt/i.test(error.message)) throw error;
     text = withBigints(value, indent);
   }
+  // JSON.stringify gives no text for a function (a macro, range): writing nothing would not be JSON.
+  if (text === undefined) throw new Error(`json: ${typeof value === 'function' ? 'a function' : 'this value'} cannot be written as JSON`);
   // U+2028/2029 are valid JSON but break JavaScript consumers that eval or embed it.
   return LINE_SEPARATORS.test(text) ? text.replace(LINE_SEPARATORS_ALL, (ch) => (ch === '\u2028' ? '\\u2028' : '\\u2029')) : text;
 }

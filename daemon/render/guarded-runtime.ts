@@ -8,14 +8,18 @@ import { recordWrite } from './output-map.js';
 import { budget, RenderBudgetError } from './render-budget.js';
 import { definedFilterInput, markUndefinedEntry, undefinedEntryOf } from './undefined-values.js';
 
+interface Frame {
+  lookup(name: string): unknown;
+  set(name: string, value: unknown, resolveUp?: boolean): void;
+  push(isolateWrites?: boolean): Frame;
+  topLevel: boolean;
+}
+
 interface NunjucksRuntime {
   makeMacro(argNames: string[], kwargNames: string[], func: (...args: unknown[]) => unknown): (...args: unknown[]) => unknown;
   SafeString: new (value: string) => { val: string };
+  Frame: new (parent?: Frame, isolateWrites?: boolean) => Frame;
   [name: string]: unknown;
-}
-
-interface Frame {
-  lookup(name: string): unknown;
 }
 
 interface Context {
@@ -24,6 +28,32 @@ interface Context {
 
 const base = (nunjucks as unknown as { runtime: NunjucksRuntime }).runtime;
 const { SafeString } = base;
+
+/**
+ * nunjucks' Frame, with `set` of a plain name done without splitting it at dots: a loop sets its
+ * variable and `loop` on every iteration, and the split was a fifth of a batch body's render.
+ * Names a template can write have no dots (they are identifiers), so only nunjucks' own dotted
+ * names take the original path. `push` makes frames of this kind too.
+ */
+export class GuardedFrame extends base.Frame {
+  declare variables: Record<string, unknown>;
+
+  override set(name: string, value: unknown, resolveUp?: boolean): void {
+    if (resolveUp || name.includes('.')) return super.set(name, value, resolveUp);
+    this.variables[name] = value;
+  }
+
+  override push(isolateWrites?: boolean): Frame {
+    return new GuardedFrame(this, isolateWrites);
+  }
+
+  /** The frame a render starts with, as nunjucks' Template.render makes it. */
+  static top(): GuardedFrame {
+    const frame = new GuardedFrame();
+    frame.topLevel = true;
+    return frame;
+  }
+}
 
 function notAFunction(value: unknown, where: string): void {
   if (typeof value === 'function') throw new TemplateGuardError(`a function cannot be used in ${where}: a template works with data`);
@@ -44,6 +74,9 @@ function checkItem(value: unknown, what: string): void {
 export function guardedRuntime(globals: Readonly<Record<string, unknown>>): object {
   const runtime = {
     ...base,
+
+    /** Macros start their own frames with `new runtime.Frame()`. */
+    Frame: GuardedFrame,
 
     memberLookup: readMember,
 

@@ -2,6 +2,7 @@
 import type { CompiledTemplate } from './template.js';
 import { RenderError } from './template.js';
 import { SecretTracker } from './secret-tracker.js';
+import type { ConstantRenders } from './constant-renders.js';
 import type { RenderContext } from './context.js';
 import { jsonSyntaxError } from '../json/index.js';
 import type { Method } from '../../schema/generated/destination.js';
@@ -28,23 +29,42 @@ export interface RenderOptions {
   idempotencyKey?: string;
   /** Extra headers the daemon adds (traceparent); they never override the destination's own. */
   extraHeaders?: Record<string, string>;
+  /** Outputs of the templates that read only `parameters`, kept while the parameters stay the same (a loaded sync's). */
+  constants?: ConstantRenders;
 }
 
 export function renderRequest(templates: RequestTemplates, context: RenderContext, options: RenderOptions = {}): RenderedRequest {
-  const url = checkedUrl(templates.url, templates.url.render(context).trim());
+  const constants = options.constants;
+  const render = (template: CompiledTemplate): string => (constants ? constants.render(template, context) : template.render(context));
+  const url = checkedUrl(templates.url, render(templates.url).trim());
   const headers: Record<string, string> = { 'content-type': templates.contentType };
   if (options.extraHeaders) Object.assign(headers, options.extraHeaders);
-  if (templates.idempotencyHeader && options.idempotencyKey) headers[templates.idempotencyHeader.toLowerCase()] = options.idempotencyKey;
+  if (templates.idempotencyHeader && options.idempotencyKey) headers[headerKey(templates.idempotencyHeader)] = options.idempotencyKey;
   for (const [name, value] of templates.headers) {
-    const rendered = value.render(context).trim();
+    const rendered = render(value).trim();
     if (/[\r\n]/.test(rendered)) throw new RenderError(value.name, undefined, undefined, `header ${name} renders a line break`);
     // A header that renders to nothing is left out: that is how a template makes a header optional.
     if (rendered === '') continue;
-    headers[name.toLowerCase()] = rendered;
+    headers[headerKey(name)] = rendered;
   }
-  const body = templates.body.render(context);
-  if (isJson(templates.contentType)) checkJson(templates.body, context, body);
+  const body = render(templates.body);
+  if (isJson(templates.contentType) && !templates.body.jsonByConstruction) checkJson(templates.body, context, body);
   return { method: templates.method, url, headers, body };
+}
+
+/**
+ * Header names as sent, lower case, made once per name: a new string per request also had to be
+ * looked up in V8's string table each time it was used as a key.
+ */
+const headerKeys = new Map<string, string>();
+
+function headerKey(name: string): string {
+  let key = headerKeys.get(name);
+  if (key === undefined) {
+    key = name.toLowerCase();
+    headerKeys.set(name, key);
+  }
+  return key;
 }
 
 function isJson(contentType: string): boolean {

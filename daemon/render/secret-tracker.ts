@@ -10,8 +10,6 @@ import { redactorFor, Redactor } from '../secrets/index.js';
 /** A shorter output (a first letter, a length) would redact harmless text everywhere. */
 const MIN_DERIVED_LENGTH = 6;
 
-type Filter = (...args: unknown[]) => unknown;
-
 let active: SecretTracker | undefined;
 
 export class SecretTracker {
@@ -68,23 +66,43 @@ export class SecretTracker {
   }
 
   /**
-   * Wraps every filter of a nunjucks environment's `filters` (built-in and ours) so renders can be
-   * tracked. For the `keyed` filters (hmac_sha256) only the value counts, not the key: a keyed hash
-   * of a user id is a pseudonym meant to be stored and read, and redacting it would blank it in
-   * every dead letter and trace. A secret *value* hashed still makes the output derived.
+   * Called after every filter call (bounded-filters.ts): a string output made from a secret, or from
+   * a string already derived from one, is derived itself. For the `keyed` filters (hmac_sha256)
+   * `valueOnly` is set: only the value counts, not the key, because a keyed hash of a user id is a
+   * pseudonym meant to be stored and read, and redacting it would blank it in every dead letter and
+   * trace. A secret *value* hashed still makes the output derived.
    */
-  static watchFilters(filters: Record<string, Filter>, keyed: ReadonlySet<string> = new Set()): void {
-    for (const [name, filter] of Object.entries(filters)) {
-      const valueOnly = keyed.has(name);
-      filters[name] = function (this: unknown, ...args: unknown[]): unknown {
-        const output = filter.apply(this, args);
-        // Only a string can carry a secret on (nunjucks' SafeString is a String object).
-        if (active !== undefined && (typeof output === 'string' || output instanceof String)) {
-          active.observe(valueOnly ? args.slice(0, 1) : args, String(output));
-        }
-        return output;
-      };
+  static observeFilter(args: unknown[], output: unknown, valueOnly: boolean): void {
+    // Only a string can carry a secret on (nunjucks' SafeString is a String object).
+    if (active !== undefined && (typeof output === 'string' || output instanceof String)) {
+      active.observe(valueOnly ? args.slice(0, 1) : args, String(output));
     }
+  }
+
+  /**
+   * Runs a render on its own tracker, over the active render's secrets, so what it derived is its
+   * own whatever the active render learned before, and can be handed to later renders (`adopt`).
+   * The active render learns it too, also when the render throws: its error may quote a derived
+   * string. `tracked` is false when no render is tracked.
+   */
+  static derivedBy(render: () => string): { text: string; derived: readonly string[]; tracked: boolean } {
+    if (active === undefined) return { text: render(), derived: [], tracked: false };
+    const own = new SecretTracker(active.secrets);
+    try {
+      return { text: own.run(render), derived: own.derived, tracked: true };
+    } finally {
+      SecretTracker.adopt(own.derived);
+    }
+  }
+
+  /** Whether a render with real secrets is running now. */
+  static get tracking(): boolean {
+    return active !== undefined;
+  }
+
+  /** Tells the active render about strings an earlier render derived from the same secrets (see derivedBy). */
+  static adopt(derived: readonly string[]): void {
+    if (active !== undefined) for (const text of derived) active.derived.push(text);
   }
 
   /** For a render error that quotes rendered output: that output without the active render's secrets. */

@@ -8,11 +8,13 @@ import nunjucks from 'nunjucks';
 import { BOUNDED_FILTERS, TEMPLATE_TESTS } from './bounded-filters.js';
 import { TemplateGuardError } from './data-guard.js';
 import { compileParsed, parseTemplate } from './guarded-compiler.js';
-import { guardedRuntime } from './guarded-runtime.js';
+import { GuardedFrame, guardedRuntime } from './guarded-runtime.js';
 import { budget, DEFAULT_RENDER_LIMITS, RenderBudgetError, type RenderLimits } from './render-budget.js';
 import { TEMPLATE_GLOBALS } from './template-globals.js';
 import { placeInTemplate, type TemplatePlace } from './output-map.js';
 import { findTemplateMistakes } from './template-hints.js';
+import { isJsonByConstruction } from './json-by-construction.js';
+import { readsOnlyParameters } from './template-reads.js';
 import { findUnsafeUses, type AstNode, type UnsafeUse } from './template-safety.js';
 
 /** A template problem with its place: file, 1-based line and column where nunjucks knows them. */
@@ -63,6 +65,10 @@ function formatPlace(file: string, line?: number, column?: number): string {
 export interface CompiledTemplate {
   readonly name: string;
   readonly source: string;
+  /** Its output depends on `parameters` alone (template-reads.ts): the same parameters render the same string. */
+  readonly readsOnlyParameters: boolean;
+  /** Its output is JSON whatever its data (json-by-construction.ts): a JSON body need not be checked. */
+  readonly jsonByConstruction: boolean;
   /** Renders synchronously; throws RenderError. */
   render(context: object): string;
   /** Renders `context` again, recording where each part of the output came from: the template's place of `offset` in it. */
@@ -149,6 +155,9 @@ export function compileTemplateWithoutStaticCheck(source: string, name: string, 
 }
 
 function build(ast: AstNode, source: string, name: string, options: CompileOptions): CompiledTemplate {
+  // Read before compiling: nunjucks' transformer rewrites parts of the tree.
+  const onlyParameters = readsOnlyParameters(ast);
+  const alwaysJson = isJsonByConstruction(ast);
   let code: string;
   try {
     code = compileParsed(ast, name);
@@ -161,11 +170,14 @@ function build(ast: AstNode, source: string, name: string, options: CompileOptio
   // The precompiled-template path of nunjucks: the code it would run, given our runtime instead of its own.
   const properties = new Function(code)() as { root: (env: unknown, context: unknown, frame: unknown, runtime: unknown, cb: unknown) => void };
   const root = properties.root;
-  properties.root = (env, context, frame, _runtime, cb) => root(env, context, frame, runtime, cb);
+  // nunjucks' first frame is replaced by ours (a render is never given a parent frame: no includes).
+  properties.root = (env, context, _frame, _runtime, cb) => root(env, context, GuardedFrame.top(), runtime, cb);
   const template = new nunjucks.Template({ type: 'code', obj: properties } as never, environment, name, true);
   const compiled: CompiledTemplate = {
     name,
     source,
+    readsOnlyParameters: onlyParameters,
+    jsonByConstruction: alwaysJson,
     placeOfOutput(context: object, offset: number): TemplatePlace | undefined {
       return placeInTemplate(() => compiled.render(context), offset);
     },

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { compileTemplate, RenderError, renderRequest, SecretTracker, type RequestTemplates } from '../../daemon/render/index.js';
+import { compileTemplate, ConstantRenders, RenderError, renderRequest, SecretTracker, type RequestTemplates } from '../../daemon/render/index.js';
 
 const KEY = 'sk-live-9f3a-Zq7w';
 const b64 = (text: string) => Buffer.from(text).toString('base64');
@@ -14,6 +14,29 @@ function derivedBy(source: string, context: object = { parameters }): string[] {
 }
 
 describe('render secret tracker', () => {
+  it('a parameters-only output reused by later renders hands each of them what it derived', () => {
+    const constants = new ConstantRenders();
+    const header = compileTemplate("Basic {{ (parameters.site_id ~ ':' ~ parameters.api_key) | base64 }}", 'header');
+    for (let request = 0; request < 2; request++) {
+      const tracker = new SecretTracker([KEY]);
+      assert.equal(tracker.run(() => constants.render(header, { parameters })), `Basic ${b64(`site-4c1d:${KEY}`)}`);
+      assert.deepEqual(tracker.derived, [b64(`site-4c1d:${KEY}`)]);
+    }
+  });
+
+  it('a parameters-only render that fails still tells the render it runs in what it derived, so its error is redacted', () => {
+    const failing = compileTemplate('{{ parameters.api_key | base64 | iso8601 }}', 'header');
+    const tracker = new SecretTracker([KEY]);
+    let message = '';
+    assert.throws(() => tracker.run(() => new ConstantRenders().render(failing, { parameters })), (error: unknown) => {
+      message = (error as Error).message;
+      return error instanceof RenderError;
+    });
+    assert.match(message, new RegExp(b64(KEY)), 'the error quotes the derived string: the case this guards');
+    assert.deepEqual(tracker.derived, [b64(KEY)]);
+    assert.doesNotMatch(tracker.redactor().redact(message), new RegExp(b64(KEY)));
+  });
+
   it('records the Basic credentials a filter derives from a secret', () => {
     assert.deepEqual(derivedBy("Basic {{ (parameters.site_id ~ ':' ~ parameters.api_key) | base64 }}"), [b64(`site-4c1d:${KEY}`)]);
   });

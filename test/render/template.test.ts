@@ -38,6 +38,29 @@ describe('render templates', () => {
     assert.equal(compileTemplate('{{ v }}', 't').render({ v: '<a href="x">&</a>' }), '<a href="x">&</a>');
   });
 
+  it('a loop sees every loop member, over a list and over an object, and an inner loop shadows the outer one only inside it', () => {
+    const members = '{{ loop.index }}{{ loop.index0 }}{{ loop.revindex }}{{ loop.revindex0 }}{{ loop.first }}{{ loop.last }}{{ loop.length }}';
+    const list = compileTemplate(`{% for x in input.list %}[${members}]{% endfor %}`, 'list');
+    assert.equal(list.render({ input: { list: ['a', 'b', 'c'] } }), '[1032truefalse3][2121falsefalse3][3210falsetrue3]');
+    const object = compileTemplate(`{% for k, v in input.map %}{{ k }}={{ v }}:{{ loop.index }}/{{ loop.length }}{{ "," if not loop.last }}{% endfor %}`, 'object');
+    assert.equal(object.render({ input: { map: { a: 1, b: 2 } } }), 'a=1:1/2,b=2:2/2');
+    const nested = compileTemplate('{% for x in [1, 2] %}{% for y in [1, 2, 3] %}{{ loop.index }}{% endfor %}/{{ loop.index }} {% endfor %}', 'nested');
+    assert.equal(nested.render({}), '123/1 123/2 ');
+  });
+
+  it('variables keep nunjucks scoping: set inside a loop or an if, macro arguments, caller, set blocks, loop unpacking', () => {
+    const cases: Array<[string, string]> = [
+      ['{% set x = 1 %}{% for i in [1, 2] %}{% set x = i %}{% endfor %}{{ x }}', '2'],
+      ['{% set x = 1 %}{% if true %}{% set x = 2 %}{% endif %}{{ x }}', '2'],
+      ['{% for i in [1, 2] %}{% set z = i * 10 %}{{ z }}{% endfor %}{{ z is defined }}', '1020false'],
+      ['{% macro m(a, b=2) %}{{ a }}-{{ b }}{% endmacro %}{{ m(1) }} {{ m(3, b=4) }}', '1-2 3-4'],
+      ['{% macro w() %}<{{ caller() }}>{% endmacro %}{% call w() %}in{% endcall %}', '<in>'],
+      ['{% set y %}captured{% endset %}{{ y }}', 'captured'],
+      ['{% for a, b in [[1, 2], [3, 4]] %}{{ a + b }}{{ loop.index }}{% endfor %}', '3172'],
+    ];
+    for (const [source, expected] of cases) assert.equal(compileTemplate(source, 't').render({}), expected, source);
+  });
+
   it('the budget stops a range(0, 1000000000) loop before it builds the list', () => {
     const template = compileTemplate('{% for i in range(0, 1000000000) %}{{ i }}{% endfor %}', 'loop.njk');
     assert.throws(() => template.render({}), /render budget exceeded/);
