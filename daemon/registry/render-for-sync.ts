@@ -93,8 +93,10 @@ export function renderForSync(
   const context: RenderContext = batch ? { events: [...contexts], parameters } : oneEventContext(contexts[0], parameters);
   // With its own parameters, a sync renders its parameters-only templates once (a preview's are new each time).
   const constants = options.parameters ? undefined : constantRendersOf(sync);
-  const renderOptions = { idempotencyKey: idempotencyKey ?? defaultIdempotencyKey(contexts), extraHeaders: options.extraHeaders, constants };
   const keys = signingKeysFor(sync, parameters, options.parameters !== undefined);
+  // The key goes only into the idempotency header and the signature's id: a batch's is a hash of 100 insert_ids, made only when one of them is sent.
+  const needsKey = templates.idempotencyHeader !== undefined || keys.length > 0;
+  const renderOptions = { idempotencyKey: idempotencyKey ?? (needsKey ? defaultIdempotencyKey(contexts) : undefined), extraHeaders: options.extraHeaders, constants };
   const secrets = sync.parameters.secretValues;
   // Placeholders (a preview) or no secrets: nothing to learn, nothing to hide.
   if (options.parameters || secrets.length === 0) return signRequest(renderRequest(templates, context, renderOptions), keys, renderOptions.idempotencyKey);
