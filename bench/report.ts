@@ -172,7 +172,7 @@ export function printReport(results: Results, options: BenchOptions): void {
       );
     }
   }
-  log('\ntargets (issue 5; against BullMQ, issue 14):');
+  log('\ntargets (issues 5 and 14):');
   for (const target of results.targets) log(`  ${target.pass === undefined ? 'SKIP' : target.pass ? 'PASS' : 'MISS'}  ${target.target.padEnd(62)} ${target.measured}`);
   const slowStops = (results.daemonStops ?? []).filter((stop) => stop.seconds > 5);
   if (slowStops.length > 0) {
