@@ -12,7 +12,7 @@ import { DEFAULT_CONSUME_BUFFER } from '../../daemon/defaults.js';
 import { PACKAGE_ROOT } from '../../daemon/paths.js';
 import { spawnDaemon, writeConfig, type DaemonProcess } from '../helpers/daemon-process.js';
 import { makeDestinationsDir, testEvent, writeDestinationFolder } from '../helpers/destination-folder.js';
-import { startTestSink, type TestSink } from '../helpers/http-sink.js';
+import { startTestSink, waitForDistinctInsertIds, type TestSink } from '../helpers/http-sink.js';
 import { startNatsCluster, type NatsClusterHandle } from '../helpers/nats-cluster.js';
 import { waitUntil } from '../helpers/wait.js';
 
@@ -71,14 +71,6 @@ async function streamLeader(jsm: JetStreamManager, stream: string): Promise<stri
 
 function insertIds(sink: TestSink): string[] {
   return sink.requests.map((request) => JSON.parse(request.body).insert_id as string);
-}
-
-async function waitForDistinct(sink: TestSink, count: number, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (new Set(insertIds(sink)).size < count) {
-    if (Date.now() > deadline) throw new Error(`only ${new Set(insertIds(sink)).size} of ${count} distinct events arrived (${sink.requests.length} requests)`);
-    await sink.waitForRequests(sink.requests.length + 1, deadline - Date.now());
-  }
 }
 
 describe('NATS cluster (deploy/nats-cluster)', () => {
@@ -196,7 +188,7 @@ describe('NATS cluster (deploy/nats-cluster)', () => {
         await killedServer.restart();
         await restarted;
         await publishing;
-        await waitForDistinct(sink, EVENTS, 45_000);
+        await waitForDistinctInsertIds(sink, EVENTS, 45_000);
 
         const ids = insertIds(sink);
         const distinct = new Set(ids);

@@ -6,7 +6,7 @@ import { createServer, type AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { useNatsServer } from '../helpers/nats-server.js';
-import { answer, startTestSink, type TestSink } from '../helpers/http-sink.js';
+import { answer, distinctInsertIds, startTestSink, waitForDistinctInsertIds, type TestSink } from '../helpers/http-sink.js';
 import { makeDestinationsDir, testDefinition, testEvent, writeDestinationFolder } from '../helpers/destination-folder.js';
 import { spawnDaemon, writeConfig } from '../helpers/daemon-process.js';
 
@@ -41,18 +41,6 @@ async function publishMany(subject: string, count: number): Promise<void> {
   }
 }
 
-function distinctIds(sink: TestSink): Set<string> {
-  return new Set(sink.requests.map((request) => JSON.parse(request.body).insert_id as string));
-}
-
-async function waitForDistinct(sink: TestSink, count: number, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (distinctIds(sink).size < count) {
-    if (Date.now() > deadline) throw new Error(`only ${distinctIds(sink).size} of ${count} distinct events arrived (${sink.requests.length} requests)`);
-    await sink.waitForRequests(sink.requests.length + 1, deadline - Date.now());
-  }
-}
-
 describe('daemon lifecycle', () => {
   it('loses nothing when killed with SIGKILL in the middle of 5,000 events and started again', async () => {
     const sink = await startTestSink();
@@ -64,13 +52,13 @@ describe('daemon lifecycle', () => {
       await sink.waitForRequests(1_000, 30_000);
       first.child.kill('SIGKILL');
       await first.exited;
-      const delivered = distinctIds(sink).size;
+      const delivered = distinctInsertIds(sink).size;
       assert.ok(delivered < 5_000, `the kill came mid-stream (${delivered} delivered)`);
       const second = spawnDaemon(s.config, ENV);
-      await waitForDistinct(sink, 5_000);
+      await waitForDistinctInsertIds(sink, 5_000);
       second.child.kill('SIGTERM');
       assert.equal((await second.exited).code, 0);
-      assert.equal(distinctIds(sink).size, 5_000, 'every event reached the sink at least once');
+      assert.equal(distinctInsertIds(sink).size, 5_000, 'every event reached the sink at least once');
     } finally {
       await sink.close();
       s.remove();
@@ -128,7 +116,7 @@ describe('daemon lifecycle', () => {
       sink.behave(() => answer.ok());
       const restartedAt = Date.now();
       const again = spawnDaemon(s.config, ENV);
-      await waitForDistinct(sink, 1);
+      await waitForDistinctInsertIds(sink, 1);
       await sink.waitForRequests(2);
       assert.equal(JSON.parse(sink.requests[1].body).insert_id, 'insert-42', 'the released event was delivered by the next daemon');
       console.log('redelivered after', Date.now() - restartedAt, 'ms');
@@ -155,7 +143,7 @@ describe('daemon lifecycle', () => {
 
       sink.behave(() => answer.ok());
       const again = spawnDaemon(s.config, ENV);
-      await waitForDistinct(sink, 3);
+      await waitForDistinctInsertIds(sink, 3);
       again.child.kill('SIGTERM');
       await again.exited;
     } finally {
@@ -180,7 +168,7 @@ describe('daemon lifecycle', () => {
       sink.behave(() => answer.ok());
       const restartedAt = Date.now();
       const again = spawnDaemon(s.config, ENV);
-      await waitForDistinct(sink, 50, 5_000);
+      await waitForDistinctInsertIds(sink, 50, 5_000);
       assert.ok(Date.now() - restartedAt < 5_000, 'the rest arrived within 5 s although ack_wait is 30 s');
       again.child.kill('SIGTERM');
       await again.exited;

@@ -109,3 +109,22 @@ export async function startTestSink(behaviour: SinkBehaviour = () => answer.ok()
     },
   };
 }
+
+/** The insert_ids of the one-event requests a sink has seen, each body read once however often it is asked. */
+const insertIdsSeen = new WeakMap<TestSink, { read: number; ids: Set<string> }>();
+
+export function distinctInsertIds(sink: TestSink): Set<string> {
+  let seen = insertIdsSeen.get(sink);
+  if (seen === undefined) insertIdsSeen.set(sink, (seen = { read: 0, ids: new Set() }));
+  for (; seen.read < sink.requests.length; seen.read++) seen.ids.add(JSON.parse(sink.requests[seen.read].body).insert_id as string);
+  return seen.ids;
+}
+
+/** Waits until the sink has seen `count` distinct insert_ids (redeliveries count once). */
+export async function waitForDistinctInsertIds(sink: TestSink, count: number, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (distinctInsertIds(sink).size < count) {
+    if (Date.now() > deadline) throw new Error(`only ${distinctInsertIds(sink).size} of ${count} distinct events arrived (${sink.requests.length} requests)`);
+    await sink.waitForRequests(sink.requests.length + 1, deadline - Date.now());
+  }
+}
