@@ -2,7 +2,7 @@
 // every field is a template that sees `parameters` only — the token request is made before any
 // event is looked at, and the token URL decides where the client secret goes, so event data can
 // never reach it — and a destination with a token must not set Authorization itself.
-import { parseTemplate, variablesRead, type VariableRead } from '../render/index.js';
+import { parseTemplate, variablesBeyondParameters } from '../render/index.js';
 import type { DestinationDefinition } from '../../schema/generated/destination.js';
 
 /** One oauth field as an inline template of destination.json, in the shape the loader compiles. */
@@ -43,7 +43,7 @@ export function oauthDefinitionProblems(definition: DestinationDefinition, compi
   const problems: OAuthDefinitionProblem[] = [];
   for (const source of oauthTemplateSources(definition)) {
     if (!compiled(source)) continue;
-    for (const symbol of symbolsOtherThanParameters(source.source)) {
+    for (const symbol of variablesBeyondParameters(parseTemplate(source.source))) {
       problems.push({
         pointer: source.pointer,
         message: `the ${source.label} template may use only parameters, but "${symbol.name}" is used (line ${symbol.line}, column ${symbol.column}): the token request is made before any event is read`,
@@ -64,8 +64,4 @@ export function oauthDefinitionProblems(definition: DestinationDefinition, compi
 
 
 
-/** Every variable a template reads other than `parameters`. An allow-list of one name. */
-function symbolsOtherThanParameters(source: string): VariableRead[] {
-  return variablesRead(parseTemplate(source)).filter((read) => read.name !== 'parameters');
-}
 

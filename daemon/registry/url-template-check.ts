@@ -4,7 +4,7 @@
 // a literal `/`, `?` or `#` has ended the host, and only through `| urlencode` as the last filter, so
 // it cannot add a `/`, `\`, `?` or `#`. The one thing urlencode leaves, a segment that is exactly
 // `.` or `..`, is refused when the URL is rendered (render-request.ts).
-import { isAstNode, parseTemplate, type AstNode } from '../render/index.js';
+import { isAstNode, parseTemplate, variablesBeyondParameters, type AstNode } from '../render/index.js';
 import type { JsonDocument, Problems } from './problems.js';
 
 export interface UrlTemplateProblem {
@@ -14,10 +14,6 @@ export interface UrlTemplateProblem {
   message: string;
 }
 
-
-
-/** The one name allowed before the host is fixed. An allow-list: anything else is event data or derived from it. */
-const TRUSTED = 'parameters';
 /** The filter event data must end in after the host. */
 const ENCODER = 'urlencode';
 
@@ -37,10 +33,11 @@ export function checkUrlTemplate(source: string): UrlTemplateProblem[] {
       } else if (item.typename === 'TemplateData') {
         scan.literal(String(item.value ?? ''));
       } else {
-        for (const symbol of untrustedSymbols(item)) {
+        for (const read of variablesBeyondParameters(item)) {
           problems.push({
-            ...placeOf(symbol),
-            message: `the scheme, host and port of a URL may use only parameters, but "${String(symbol.value)}" is used before a literal "/", "?" or "#" ends the host: event data cannot choose where a request goes`,
+            line: read.line,
+            column: read.column,
+            message: `the scheme, host and port of a URL may use only parameters, but "${read.name}" is used before a literal "/", "?" or "#" ends the host: event data cannot choose where a request goes`,
           });
         }
         scan.expression();
@@ -130,11 +127,12 @@ function checkAfterHost(node: AstNode, problems: UrlTemplateProblem[]): void {
     return;
   }
   if (isExpression(node)) {
-    const symbols = untrustedSymbols(node);
-    if (symbols.length > 0 && !isEncoded(node)) {
+    const [first] = variablesBeyondParameters(node);
+    if (first !== undefined && !isEncoded(node)) {
       problems.push({
-        ...placeOf(symbols[0]),
-        message: `"${String(symbols[0].value)}" in a URL path or query must go through | ${ENCODER} as its last filter, so event data cannot add "/", "\\", "?" or "#"`,
+        line: first.line,
+        column: first.column,
+        message: `"${first.name}" in a URL path or query must go through | ${ENCODER} as its last filter, so event data cannot add "/", "\\", "?" or "#"`,
       });
     }
     return;
@@ -165,31 +163,6 @@ function isEncoded(node: AstNode): boolean {
   while (expression.typename === 'Group' && Array.isArray(expression.children) && expression.children.length === 1) expression = expression.children[0];
   const name = expression.name as AstNode | undefined;
   return expression.typename === 'Filter' && name?.typename === 'Symbol' && name.value === ENCODER;
-}
-
-/** Every variable an expression reads other than `parameters`; filter and test names are not variables. */
-function untrustedSymbols(node: AstNode, found: AstNode[] = []): AstNode[] {
-  if (node.typename === 'Symbol') {
-    if (node.value !== TRUSTED) found.push(node);
-    return found;
-  }
-  for (const field of node.fields) {
-    if (field === 'name' && (node.typename === 'Filter' || node.typename === 'FilterAsync')) continue;
-    let child = node[field];
-    // `x is defined`, `x is divisibleby(3)`: the test's name is no variable, its arguments may be.
-    if (node.typename === 'Is' && field === 'right' && isAstNode(child)) {
-      if (child.typename === 'Symbol') continue;
-      if (child.typename === 'FunCall') child = child.args;
-    }
-    if (Array.isArray(child)) for (const item of child) isAstNode(item) && untrustedSymbols(item, found);
-    else if (isAstNode(child)) untrustedSymbols(child, found);
-  }
-  return found;
-}
-
-
-function placeOf(node: AstNode): { line: number; column: number } {
-  return { line: node.lineno + 1, column: node.colno + 1 };
 }
 
 /** Offset in `source` of a 0-based line and column as nunjucks' lexer counts them. */

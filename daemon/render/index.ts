@@ -13,6 +13,6 @@ export {
 export { TEMPLATE_FILTERS } from './filters.js';
 export { parseTemplate } from './guarded-compiler.js';
 export { isAstNode, walkTemplate, type AstNode } from './template-safety.js';
-export { readsOnlyParameters, variablesRead, type VariableRead } from './template-reads.js';
+export { readsOnlyParameters, variablesBeyondParameters, variablesRead, type VariableRead } from './template-reads.js';
 export { SecretTracker } from './secret-tracker.js';
 export { ConstantRenders } from './constant-renders.js';

@@ -43,5 +43,10 @@ export function variablesRead(root: AstNode): VariableRead[] {
  * arguments (no clock, no random), so the same parameters always render the same string.
  */
 export function readsOnlyParameters(root: AstNode): boolean {
-  return variablesRead(root).every((read) => read.name === 'parameters');
+  return variablesBeyondParameters(root).length === 0;
+}
+
+/** The variables a template (or an expression of one) reads other than `parameters`: event data, or what may derive from it. */
+export function variablesBeyondParameters(root: AstNode): VariableRead[] {
+  return variablesRead(root).filter((read) => read.name !== 'parameters');
 }
