@@ -27,6 +27,8 @@ export interface DestinationSpec {
   rate?: { requests: number; periodSeconds: number };
   /** The sync's ordering option ("user": each user's events in stream order). */
   ordering?: 'user';
+  /** Named syncs instead of `syncs` numbered ones, each with its own ordering and a path of its own on the sink (its requests go to /<path>/track). */
+  named?: Record<string, { ordering?: 'user'; path: string }>;
 }
 
 export interface DaemonRunOptions {
@@ -50,15 +52,18 @@ export function writeBenchDestination(root: string, spec: DestinationSpec, sinkU
     ? testDefinition({ request: { method: 'POST', url: '{{ parameters.endpoint }}/batch', headers: request.headers, body: 'body.njk' }, batch: spec.batch })
     : testDefinition();
   if (spec.rate) definition.limits = { rate: spec.rate };
+  const sync = (endpoint: string, ordering: 'user' | undefined) => ({
+    parameters: { endpoint, token: { env: SINK_TOKEN_ENV } },
+    // The events are published before the daemon starts: read the stream from its start.
+    startAt: 'all',
+    ...(ordering ? { ordering } : {}),
+    selectedProperties: SELECTED_PROPERTIES.map((property) => ({ scope: 'event', property })),
+  });
   const syncs: Record<string, Record<string, unknown>> = {};
-  for (let i = 1; i <= spec.syncs; i++) {
-    syncs[spec.syncs === 1 ? 'main' : `s${String(i).padStart(2, '0')}`] = {
-      parameters: { endpoint: sinkUrl, token: { env: SINK_TOKEN_ENV } },
-      // The events are published before the daemon starts: read the stream from its start.
-      startAt: 'all',
-      ...(spec.ordering ? { ordering: spec.ordering } : {}),
-      selectedProperties: SELECTED_PROPERTIES.map((property) => ({ scope: 'event', property })),
-    };
+  if (spec.named) {
+    for (const [name, named] of Object.entries(spec.named)) syncs[name] = sync(`${sinkUrl}/${named.path}`, named.ordering);
+  } else {
+    for (let i = 1; i <= spec.syncs; i++) syncs[spec.syncs === 1 ? 'main' : `s${String(i).padStart(2, '0')}`] = sync(sinkUrl, spec.ordering);
   }
   writeDestinationFolder(root, spec.slug, { definition, body: spec.batch ? TEST_BATCH_BODY : TEST_BODY, syncs });
 }
@@ -162,6 +167,19 @@ export class DaemonChild {
       }
     }
     return sums;
+  }
+
+  /** Each sync's counts from the admin port's /destinations, by sync id. */
+  async countersBySync(): Promise<Record<string, Record<string, number>>> {
+    const response = await request(`http://127.0.0.1:${this.adminPort}/destinations`);
+    const report = (await response.body.json()) as { destinations: Array<{ syncs: Array<{ id: string; counts?: Record<string, unknown> }> }> };
+    const bySync: Record<string, Record<string, number>> = {};
+    for (const destination of report.destinations) {
+      for (const sync of destination.syncs) {
+        bySync[sync.id] = Object.fromEntries(Object.entries(sync.counts ?? {}).filter((entry): entry is [string, number] => typeof entry[1] === 'number'));
+      }
+    }
+    return bySync;
   }
 
   /** The shared decode cache's hits and misses from /metrics (both 0 with one sync: it has none). */

@@ -6,8 +6,9 @@ import { testEvent } from '../test/helpers/destination-folder.js';
 import { monotonicMs } from './sink.js';
 
 /** About 600 bytes of JSON: the test helper's event with the standard fields a real SDK sends. */
-export function benchEvent(index: number, sentAtMs?: number): Record<string, unknown> {
+export function benchEvent(index: number, sentAtMs?: number, users?: number): Record<string, unknown> {
   return testEvent(index, {
+    ...(users === undefined ? {} : { user_id: `user-${index % users}` }),
     device_id: `device-${(index * 7919) % 100_003}`,
     session_id: 1_700_000_000_000 + Math.floor(index / 50),
     platform: 'Web',
@@ -99,8 +100,9 @@ export async function publishBacklog(
  * ms). A 5 ms tick publishes whatever is due, so a late tick catches up instead of lowering the rate.
  * Core publishes (the stream stores them; the latency run checks every one arrived): a js.publish
  * per event would cost the publishing process ~0.3 of a core at 2,000/s. Returns how many were published.
+ * `users`: event i belongs to user-(i mod users) (default: the test helper's 97 users).
  */
-export async function publishAtRate(nc: NatsConnection, subject: string, perSecond: number, seconds: number): Promise<number> {
+export async function publishAtRate(nc: NatsConnection, subject: string, perSecond: number, seconds: number, users?: number): Promise<number> {
   const encoder = new TextEncoder();
   const started = performance.now();
   const total = Math.round(perSecond * seconds);
@@ -109,7 +111,7 @@ export async function publishAtRate(nc: NatsConnection, subject: string, perSeco
     const tick = setInterval(() => {
       const due = Math.min(total, Math.floor(((performance.now() - started) / 1_000) * perSecond));
       while (published < due) {
-        nc.publish(subject, encoder.encode(JSON.stringify(benchEvent(published, monotonicMs()))));
+        nc.publish(subject, encoder.encode(JSON.stringify(benchEvent(published, monotonicMs(), users))));
         published++;
       }
       if (published >= total || performance.now() - started > seconds * 1_000 + 5_000) {

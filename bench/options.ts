@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { DEFAULT_REDIS_URL, redisTarget } from './redis-broker.js';
 
-export const SCENARIOS = ['baseline', 'daemon', 'batched', 'fanout', 'latency', 'memory', 'rate', 'bullmq', 'ordering'] as const;
+export const SCENARIOS = ['baseline', 'daemon', 'batched', 'fanout', 'latency', 'memory', 'rate', 'bullmq', 'ordering', 'ordering-failures', 'scaleout', 'ingest'] as const;
 export type ScenarioName = (typeof SCENARIOS)[number];
 
 const USAGE = `usage: npm run bench -- [options]
@@ -12,7 +12,11 @@ const USAGE = `usage: npm run bench -- [options]
   --repeat R              run the baseline/daemon (and BullMQ) rows R times, alternating, and keep the median (default 1)
   --only LIST             comma list of ${SCENARIOS.join(',')} (default all;
                           bullmq: the BullMQ peer, a job an event sent 1 or 100 a request (and 100 events a job, no target),
-                          and its limiter; skipped when no Redis answers)
+                          and its limiter; skipped when no Redis answers;
+                          ordering-failures: ordering "user" beside an unordered sync while 2 % of the users' events fail
+                          their first attempt, not part of the default run: name it)
+                          scaleout: one daemon, then two on the same sync, 1 event a request, alternating with --repeat;
+                          ingest: destinations ingest taking HTTP batches of 100 against publishing straight to NATS)
   --redis URL             the Redis the BullMQ peer uses (default ${DEFAULT_REDIS_URL}; a password goes in REDISCLI_AUTH;
                           keys under destinations-bench-<pid>:, removed at the end)
   --fanout LIST           sync counts for fan-out (default 1,10,50; quick 1,50)
@@ -22,6 +26,9 @@ const USAGE = `usage: npm run bench -- [options]
   --memory-events M       backlog for the memory case (default 1000000; quick 50000)
   --memory-seconds S      (default 15; quick 4)
   --rate-seconds S        rate-limit window (default 60; quick 6)
+  --ordering-rate R       ordering-failures: events/s published (default 800)
+  --ordering-users U      ordering-failures: users the events spread over (default 300; 2 % of them fail)
+  --ordering-seconds S    ordering-failures: publishing time after a 5 s warm-up (default 150; quick 40)
   --profile               also run the daemon and baseline single scenarios under node --cpu-prof and summarise
   --experiments           also measure the issue's optimisations (baseline variants, scratch copies of the daemon)
   --experiment-events N   events per experiment (default 60000; quick 20000)
@@ -43,6 +50,9 @@ export function readOptions(args: string[] = process.argv.slice(2)) {
       'memory-events': { type: 'string' },
       'memory-seconds': { type: 'string' },
       'rate-seconds': { type: 'string' },
+      'ordering-rate': { type: 'string' },
+      'ordering-users': { type: 'string' },
+      'ordering-seconds': { type: 'string' },
       profile: { type: 'boolean', default: false },
       experiments: { type: 'boolean', default: false },
       'experiment-events': { type: 'string' },
@@ -95,10 +105,14 @@ function benchOptions(flags: Record<string, string | boolean | undefined>) {
     memoryEvents: Math.round(numberFlag('memory-events', text('memory-events'), quick ? 50_000 : 1_000_000)),
     memorySeconds: numberFlag('memory-seconds', text('memory-seconds'), quick ? 4 : 15),
     rateSeconds: numberFlag('rate-seconds', text('rate-seconds'), quick ? 6 : 60),
+    orderingRate: numberFlag('ordering-rate', text('ordering-rate'), 800),
+    orderingUsers: Math.round(numberFlag('ordering-users', text('ordering-users'), 300)),
+    orderingSeconds: numberFlag('ordering-seconds', text('ordering-seconds'), quick ? 40 : 150),
     profile: flags.profile === true,
     experiments: flags.experiments === true,
     experimentEvents: Math.round(numberFlag('experiment-events', text('experiment-events'), quick ? 20_000 : 60_000)),
-    only: new Set<ScenarioName>((text('only')?.split(',') as ScenarioName[] | undefined) ?? SCENARIOS),
+    // ordering-failures runs minutes at a fixed rate: only when named.
+    only: new Set<ScenarioName>((text('only')?.split(',') as ScenarioName[] | undefined) ?? SCENARIOS.filter((name) => name !== 'ordering-failures')),
     redis: text('redis') ?? DEFAULT_REDIS_URL,
     out: text('out') ?? fileURLToPath(new URL('../../bench/results/latest.json', import.meta.url)),
   };

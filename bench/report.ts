@@ -1,8 +1,10 @@
 // What a bench run found: the results record, the machine it ran on, and the printed report.
 import { execFileSync } from 'node:child_process';
 import { cpus, totalmem } from 'node:os';
+import type { IngestBenchResult } from './ingest.js';
 import type { BenchOptions } from './options.js';
 import type { ProfileSummary } from './profile.js';
+import { mostPending, type OrderingFailuresResult } from './ordering-failures.js';
 import type { LatencyResult, MemoryResult, RateResult, stops, Throughput } from './scenarios.js';
 import type { StageCost } from './stages-micro.js';
 
@@ -70,6 +72,10 @@ export interface Results {
   latency: Record<string, LatencyResult>;
   memory?: MemoryResult;
   rate?: RateResult;
+  /** destinations ingest over HTTP against publishing straight to NATS (issue 25). */
+  ingest?: IngestBenchResult;
+  /** ordering "user" beside an unordered sync while 2 % of the users fail (issue 28, outcome 3). */
+  orderingFailures?: OrderingFailuresResult;
   /** The same limit, one sync run by two daemon processes (scale-out; not one of issue 5's targets). */
   rateShared?: RateResult;
   /** The BullMQ peer (issue 14): its throughput rows are in `throughput` ('bullmq single', 'bullmq batched', and 'bullmq batched-by-producer', which no target reads). */
@@ -114,6 +120,9 @@ export function printReport(results: Results, options: BenchOptions): void {
   if (t['bullmq single']) row(t['bullmq single'], baselineSingle);
   if (t['bullmq batched']) row(t['bullmq batched'], baselineBatched);
   if (t['bullmq batched-by-producer']) row(t['bullmq batched-by-producer'], baselineBatched);
+  // Scale-out rows: vs one daemon of the same run (CPU is the daemons' together).
+  if (t['scaleout 1']) row({ ...t['scaleout 1'], label: `scale-out: ${t['scaleout 1'].label}` }, t['scaleout 1']);
+  if (t['scaleout 2']) row({ ...t['scaleout 2'], label: `scale-out: ${t['scaleout 2'].label}` }, t['scaleout 1']);
   const fanoutOne = results.fanout['1'];
   for (const result of Object.values(results.fanout)) row({ ...result, label: `fan-out: ${result.label}` }, fanoutOne);
   log('  vs base: daemon and BullMQ rows vs the baseline loop of the same shape; fan-out rows vs 1 sync. cores: the process\'s CPU as a share of one core.');
@@ -156,6 +165,14 @@ export function printReport(results: Results, options: BenchOptions): void {
     );
     log(`         per second: ${shared.perSecond.join(' ')}`);
   }
+  const ordering = results.orderingFailures;
+  if (ordering) printOrderingFailures(ordering);
+  const ingest = results.ingest;
+  if (ingest) {
+    log(`\ningest (${fmt(ingest.events)} events, HTTP batches of ${ingest.batch}, ${ingest.requestsInFlight} requests in flight; load ${fmt(ingest.load, 1)}):`);
+    log(`  destinations ingest   ${fmt(ingest.ingest.eventsPerSecond).padStart(8)} events/s  ${fmt(ingest.ingest.cpuUsPerEvent, 1).padStart(6)} CPU µs/event`);
+    log(`  direct to NATS        ${fmt(ingest.direct.eventsPerSecond).padStart(8)} events/s  ${fmt(ingest.direct.cpuUsPerEvent, 1).padStart(6)} CPU µs/event   (ingest ${fmt(ingest.cpuRatio, 2)}×)`);
+  }
   if (results.experiments) {
     log('\nexperiments (events/s vs the reference row of the group; CPU s per 1k events of the process and of nats-server):');
     let group = '';
@@ -172,11 +189,25 @@ export function printReport(results: Results, options: BenchOptions): void {
       );
     }
   }
-  log('\ntargets (issues 5 and 14):');
+  log('\ntargets (issues 5, 14 and 23):');
   for (const target of results.targets) log(`  ${target.pass === undefined ? 'SKIP' : target.pass ? 'PASS' : 'MISS'}  ${target.target.padEnd(62)} ${target.measured}`);
   const slowStops = (results.daemonStops ?? []).filter((stop) => stop.seconds > 5);
   if (slowStops.length > 0) {
     log(`\ndaemon stops over 5 s (drainTimeoutMs is 2 s): ${slowStops.map((stop) => `${stop.label} ${fmt(stop.seconds, 1)} s${stop.killed ? ' (SIGKILL)' : ''}`).join(', ')}`);
   }
   if (results.errors.length > 0) log(`\n${results.errors.length} scenario(s) failed:\n  ${results.errors.map((error) => error.split('\n')[0]).join('\n  ')}`);
+}
+
+function printOrderingFailures(result: OrderingFailuresResult): void {
+  log(
+    `\nordering-failures: ${fmt(result.ratePerSecond)} events/s for ${fmt(result.seconds)} s over ${fmt(result.users)} users; ${result.failingUsers.length} of them (${result.failingUsers.join(', ')}) answered 500 on each event's first attempt, default retry schedule`,
+  );
+  log(`  daemon ${fmt(result.cpuPer1k.daemon, 3)} + nats-server ${fmt(result.cpuPer1k.nats, 3)} CPU s per 1k deliveries, peak RSS ${fmt(result.peakRssMB, 0)} MB, others ${fmt(result.othersCpuSeconds, 1)} CPU s`);
+  for (const [name, figures] of [['ordered', result.ordered], ['unordered', result.unordered]] as const) {
+    const maxPending = mostPending(result, figures);
+    log(
+      `  ${name.padEnd(9)} users without failures: ${fmt(figures.delivered)}/${fmt(figures.expected)} delivered, p50 ${fmt(figures.p50, 1)} ms, p90 ${fmt(figures.p90, 1)} ms, p99 ${fmt(figures.p99, 1)} ms, max ${fmt(figures.max, 0)} ms; drained ${figures.drainSeconds === undefined ? 'not within the bound' : `${fmt(figures.drainSeconds, 1)} s`} after publishing; failing users: ${fmt(figures.failedFirst)} first attempts failed, ${fmt(figures.retriedOk)} retries delivered; most pending while publishing ${fmt(maxPending)}`,
+    );
+    log(`    every 5 s (pending/ack pending${name === 'ordered' ? '/held' : ''}): ${figures.backlog.map((sample) => `${fmt(sample.pending)}/${fmt(sample.ackPending)}${name === 'ordered' ? `/${fmt(sample.held)}` : ''}`).join(' ')}`);
+  }
 }

@@ -19,6 +19,8 @@ import { bullmqVersion } from './peer.js';
 import { RedisBroker } from './redis-broker.js';
 import { BATCHED_LOOP, countPlan, prepareMain, runBaseline, runDaemon, runFanout, runLatency, runMemory, runRate, stops, type BenchContext, type Throughput } from './scenarios.js';
 import { BenchSink } from './sink.js';
+import { runIngestBench } from './ingest.js';
+import { runOrderingFailures } from './ordering-failures.js';
 import { targets } from './targets.js';
 
 const options = readOptions();
@@ -70,7 +72,7 @@ async function main(): Promise<void> {
   }
   try {
     // The BullMQ peer reads the same events from its own queue; the stream gives it the count it measures against.
-    const needsMain = ['baseline', 'daemon', 'batched', 'fanout', 'rate', 'ordering'].some((name) => only.has(name as ScenarioName)) || redis !== undefined || options.profile || options.experiments;
+    const needsMain = ['baseline', 'daemon', 'batched', 'fanout', 'rate', 'ordering', 'scaleout'].some((name) => only.has(name as ScenarioName)) || redis !== undefined || options.profile || options.experiments;
     if (needsMain) {
       progress(`publishing ${fmt(options.events)} events…`);
       const eventsPerSecond = await prepareMain(ctx);
@@ -99,6 +101,11 @@ async function main(): Promise<void> {
       if (only.has('batched')) {
         await throughput('baseline batched', () => runBaseline(ctx, 'baseline loop, 100 events/request', plan, BATCHED_LOOP));
         await throughput('daemon batched', () => runDaemon(ctx, 'daemon, 100 events/request', plan, { slug: `bench-batched${suffix}`, syncs: 1, batch: { maxEvents: 100, maxWaitMs: 50 } }));
+      }
+      // Scale-out (issue 21): two daemon processes on one sync's durable consumer, against one, in the same round.
+      if (only.has('scaleout')) {
+        await throughput('scaleout 1', () => runDaemon(ctx, '1 daemon, 1 event/request', plan, { slug: `bench-scaleout-1${suffix}`, syncs: 1 }));
+        await throughput('scaleout 2', () => runDaemon(ctx, '2 daemons, 1 event/request', plan, { slug: `bench-scaleout-2${suffix}`, syncs: 1 }, { daemons: 2 }));
       }
       if (redis) {
         await throughput('bullmq batched', () => runPeer(ctx, redis, 'BullMQ, 1 event/job, 100 jobs/req', plan, 'batched'));
@@ -142,6 +149,17 @@ async function main(): Promise<void> {
     if (redis && results.peer) {
       progress(`BullMQ's limiter at ${fmt(RATE_LIMIT.requests)}/min for ${options.rateSeconds} s…`);
       results.peer.rate = await attempt('bullmq rate', () => runPeerRate(ctx, redis, RATE_LIMIT, options.rateSeconds));
+    }
+    if (only.has('ordering-failures')) {
+      const { orderingRate: rate, orderingUsers: users, orderingSeconds: seconds } = options;
+      progress(`ordering "user" beside an unordered sync: ${fmt(rate)} events/s over ${fmt(users)} users for ${fmt(seconds)} s, 2 % of the users failing each event's first attempt…`);
+      results.orderingFailures = await attempt('ordering-failures', () => runOrderingFailures(ctx, rate, users, seconds, options.quick ? 90 : 240));
+    }
+    if (only.has('ingest')) {
+      const events = Math.min(options.events, options.quick ? 20_000 : 50_000);
+      progress(`ingest: ${fmt(events)} events over HTTP in batches of 100, against publishing them straight to NATS…`);
+      results.ingest = await attempt('ingest', () => runIngestBench(ctx, events));
+      if (results.ingest) log(`  ingest ${fmt(results.ingest.ingest.eventsPerSecond)} events/s, ${fmt(results.ingest.ingest.cpuUsPerEvent, 1)} CPU µs/event; direct ${fmt(results.ingest.direct.eventsPerSecond)} events/s, ${fmt(results.ingest.direct.cpuUsPerEvent, 1)} CPU µs/event`);
     }
     if (only.has('memory')) {
       progress(`memory: ${fmt(options.memoryEvents)} events backlogged, destination answering 500…`);

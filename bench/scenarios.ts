@@ -113,7 +113,8 @@ export interface RateResult {
   daemons: number;
 }
 
-type Subject = { pid: number | undefined; stop(): Promise<unknown>; rss?: () => number; peakRss?: number };
+/** What a window measures: one process, or several doing the same job (`morePids`: scale-out), their CPU summed. */
+type Subject = { pid: number | undefined; morePids?: Array<number | undefined>; stop(): Promise<unknown>; rss?: () => number; peakRss?: number };
 /** The subject's broker when it is not the bench's nats-server (the BullMQ peer's redis-server). */
 export type Broker = { name: 'redis-server'; pid: number | undefined };
 
@@ -121,7 +122,13 @@ const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
 const MB = 1_048_576;
 
 function pids(ctx: BenchContext, subject: Subject, broker?: Broker) {
-  return { subject: subject.pid, nats: ctx.nats.process.pid, ...(broker ? { broker: broker.pid } : {}), sink: ctx.sink.pid, bench: process.pid };
+  const more = Object.fromEntries((subject.morePids ?? []).map((pid, index) => [`subject${index + 2}`, pid]));
+  return { subject: subject.pid, ...more, nats: ctx.nats.process.pid, ...(broker ? { broker: broker.pid } : {}), sink: ctx.sink.pid, bench: process.pid };
+}
+
+/** The subject's CPU seconds: every process of it. */
+function subjectCpu(byName: Record<string, number>): number {
+  return Object.entries(byName).reduce((sum, [name, seconds]) => (/^subject\d*$/.test(name) && Number.isFinite(seconds) ? sum + seconds : sum), 0);
 }
 
 /**
@@ -142,8 +149,10 @@ export async function measureWindow(ctx: BenchContext, label: string, subject: S
   const before = readCpu(pids(ctx, subject, broker));
   let peakRss = 0;
   const sampler = setInterval(() => {
-    const rss = rssBytes(subject.pid);
-    if (Number.isFinite(rss)) peakRss = Math.max(peakRss, rss);
+    for (const pid of [subject.pid, ...(subject.morePids ?? [])]) {
+      const rss = rssBytes(pid);
+      if (Number.isFinite(rss)) peakRss = Math.max(peakRss, rss);
+    }
   }, 250);
   const finished = await ctx.sink.waitForMilestone(end, performance.now() + maxSeconds * 1_000);
   let events: number;
@@ -158,6 +167,7 @@ export async function measureWindow(ctx: BenchContext, label: string, subject: S
   const after = readCpu(pids(ctx, subject, broker));
   clearInterval(sampler);
   const cpu = cpuBetween(before, after);
+  cpu.byName.subject = subjectCpu(cpu.byName);
   const brokerCpu = broker ? cpu.byName.broker : cpu.byName.nats;
   const seconds = (atMs - warmed.atMs) / 1_000;
   const measured = events - warmed.events;
@@ -226,17 +236,27 @@ export async function runBaseline(ctx: BenchContext, label: string, plan: Throug
   }
 }
 
-/** The daemon over the main stream, through a real destination folder. */
+/** The daemon over the main stream, through a real destination folder; `daemons` processes share
+ *  the sync's durable consumer (scale-out), their CPU summed and RSS the largest of one. */
 export async function runDaemon(
   ctx: BenchContext,
   label: string,
   plan: ThroughputPlan,
   destination: DestinationSpec,
-  extra: Pick<DaemonRunOptions, 'settings' | 'distDir' | 'cpuProfileDir'> = {},
+  extra: Pick<DaemonRunOptions, 'settings' | 'distDir' | 'cpuProfileDir'> & { daemons?: number } = {},
 ): Promise<Throughput> {
   await ctx.sink.configure({ status: 200, milestones: [plan.warm, plan.end] });
-  const daemon = await DaemonChild.start({ natsUrl: ctx.nats.url, sinkUrl: ctx.sink.url, stream: ctx.main, destination, distDir: ctx.distDir, ...extra });
-  const subject: Subject = { pid: daemon.pid, stop: () => daemon.stop(), get peakRss() { return daemon.peakRss; } };
+  const { daemons: count = 1, ...options } = extra;
+  const children = await Promise.all(Array.from({ length: count }, () => DaemonChild.start({ natsUrl: ctx.nats.url, sinkUrl: ctx.sink.url, stream: ctx.main, destination, distDir: ctx.distDir, ...options })));
+  const [daemon, ...others] = children;
+  const subject: Subject = {
+    pid: daemon.pid,
+    morePids: others.map((other) => other.pid),
+    stop: () => Promise.all(children.map((child) => child.stop())),
+    get peakRss() {
+      return Math.max(...children.map((child) => child.peakRss));
+    },
+  };
   try {
     const result = await measureWindow(ctx, label, subject, plan.warm, plan.end, plan.maxSeconds);
     result.counters = await daemon.counters().catch(() => undefined);
@@ -248,11 +268,13 @@ export async function runDaemon(
     const counters = await daemon.counters().catch(() => undefined);
     throw new Error(`${(error as Error).message}; daemon counters ${JSON.stringify(counters)}; last output ${daemon.output.join('').slice(-400)}`);
   } finally {
-    const code = await daemon.stop(ctx.stopGraceMs);
-    // The daemon's drain bound is 2 s here (drainTimeoutMs); a longer stop is a finding of its own.
-    if (daemon.stopSeconds !== undefined && daemon.stopSeconds > 5) ctx.log(`  (graceful stop took ${daemon.stopSeconds.toFixed(1)} s${daemon.killed ? ', then SIGKILL' : ''})`);
-    stops.push({ label, seconds: daemon.stopSeconds ?? NaN, killed: daemon.killed });
-    if (code !== 0 && !daemon.killed) ctx.log(`  (daemon exited with ${code}: ${daemon.output.join('').slice(-500)})`);
+    const codes = await Promise.all(children.map((child) => child.stop(ctx.stopGraceMs)));
+    children.forEach((child, index) => {
+      // The daemon's drain bound is 2 s here (drainTimeoutMs); a longer stop is a finding of its own.
+      if (child.stopSeconds !== undefined && child.stopSeconds > 5) ctx.log(`  (graceful stop took ${child.stopSeconds.toFixed(1)} s${child.killed ? ', then SIGKILL' : ''})`);
+      stops.push({ label, seconds: child.stopSeconds ?? NaN, killed: child.killed });
+      if (codes[index] !== 0 && !child.killed) ctx.log(`  (daemon exited with ${codes[index]}: ${child.output.join('').slice(-500)})`);
+    });
   }
 }
 

@@ -5,13 +5,16 @@
 //   - milestones: tells the parent the moment the event count crosses each threshold it asked for;
 //   - latency: reads each "sent_at" (a CLOCK_MONOTONIC millisecond stamp the publisher put in the
 //     event; process.hrtime is the same clock in every process) and keeps now − sent_at;
-//   - rate: keeps every arrival time, for per-second counts and the busiest sliding second.
+//   - rate: keeps every arrival time, for per-second counts and the busiest sliding second;
+//   - failing users (the ordering-failures row): the first request of each event of these users
+//     (per URL path, so per sync) is answered 500; latency and counts are kept per URL path, for
+//     the other users' events (JSON.parse of each body: one event a request).
 // The parent talks to it over the IPC channel: configure, stats, stop.
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
 export type SinkCommand =
-  | { id: number; cmd: 'configure'; status: number; latency?: boolean; latencyFromMs?: number; rate?: boolean; milestones?: number[] }
+  | { id: number; cmd: 'configure'; status: number; latency?: boolean; latencyFromMs?: number; rate?: boolean; milestones?: number[]; failUsers?: string[] }
   | { id: number; cmd: 'stats'; windowFromMs?: number; windowToMs?: number }
   | { id: number; cmd: 'stop' };
 
@@ -21,6 +24,19 @@ export interface SinkStats {
   byStatus: Record<string, number>;
   latency?: { count: number; p50: number; p90: number; p99: number; max: number; mean: number };
   rate?: { perSecond: number[]; maxPerSecond: number; maxSlidingSecond: number; inWindow: number; windowSeconds: number; mean: number };
+  /** With failUsers: per URL path, the events of the users without failures delivered (2xx) and their latency; the failing users' answers. */
+  paths?: Record<string, PathStats>;
+}
+
+export interface PathStats {
+  /** Events of users without failures answered 200. */
+  delivered: number;
+  /** When the last of them arrived (CLOCK_MONOTONIC ms). */
+  lastAtMs: number;
+  /** The failing users' requests: answered 500 (first attempt of an event) and 200 (a retry). */
+  failedFirst: number;
+  retriedOk: number;
+  latency: { count: number; p50: number; p90: number; p99: number; max: number; mean: number };
 }
 
 export type SinkMessage =
@@ -35,7 +51,7 @@ const ERROR_BODY = '{"error":"bench sink answers 500"}';
 
 const nowMs = (): number => Number(process.hrtime.bigint()) / 1e6;
 
-let status = 200;
+let configuredStatus = 200;
 let requests = 0;
 let events = 0;
 let byStatus: Record<string, number> = {};
@@ -47,6 +63,9 @@ let latencyCount = 0;
 let recordRate = false;
 let arrivals: Float64Array = new Float64Array(1 << 16);
 let arrivalCount = 0;
+let failUsers: Set<string> | undefined;
+/** Per URL path: failing users' events already answered 500 once, and the other users' figures. */
+let byPath = new Map<string, { failed: Set<string>; delivered: number; lastAtMs: number; failedFirst: number; retriedOk: number; latencies: Float64Array; latencyCount: number }>();
 
 function push(array: Float64Array, count: number, value: number): Float64Array {
   if (count === array.length) {
@@ -73,6 +92,31 @@ function readLatencies(body: Buffer, now: number): void {
   }
 }
 
+/** With failUsers: 500 for the first request of a failing user's event (per path); the others' latency per path. */
+function answerByUser(path: string, body: Buffer, now: number): number {
+  let entry = byPath.get(path);
+  if (entry === undefined) {
+    entry = { failed: new Set(), delivered: 0, lastAtMs: 0, failedFirst: 0, retriedOk: 0, latencies: new Float64Array(1 << 16), latencyCount: 0 };
+    byPath.set(path, entry);
+  }
+  const event = JSON.parse(body.toString()) as { user?: string; insert_id?: string; properties?: { sent_at?: number } };
+  if (failUsers!.has(event.user ?? '')) {
+    const id = event.insert_id ?? '';
+    if (entry.failed.has(id)) {
+      entry.retriedOk++;
+      return 200;
+    }
+    entry.failed.add(id);
+    entry.failedFirst++;
+    return 500;
+  }
+  entry.delivered++;
+  entry.lastAtMs = now;
+  const sentAt = event.properties?.sent_at;
+  if (recordLatency && typeof sentAt === 'number' && sentAt >= latencyFromMs) entry.latencies = push(entry.latencies, entry.latencyCount++, now - sentAt);
+  return 200;
+}
+
 const server = createServer((request, response) => {
   const chunks: Buffer[] = [];
   request.on('data', (chunk: Buffer) => chunks.push(chunk));
@@ -80,8 +124,9 @@ const server = createServer((request, response) => {
     const now = nowMs();
     const body = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks);
     requests++;
+    const status = failUsers === undefined ? configuredStatus : answerByUser((request.url ?? '/').split('/')[1] ?? '', body, now);
     events += countMarks(body, MARK_EVENT);
-    if (recordLatency) readLatencies(body, now);
+    if (recordLatency && failUsers === undefined) readLatencies(body, now);
     if (recordRate) arrivals = push(arrivals, arrivalCount++, now);
     byStatus[status] = (byStatus[status] ?? 0) + 1;
     while (milestones.length > 0 && events >= milestones[0]) {
@@ -103,8 +148,8 @@ function percentile(sorted: Float64Array, p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))];
 }
 
-function latencyStats(): SinkStats['latency'] {
-  const sorted = latencies.slice(0, latencyCount).sort();
+function latencyStats(values = latencies, count = latencyCount): NonNullable<SinkStats['latency']> {
+  const sorted = values.slice(0, count).sort();
   let sum = 0;
   for (const value of sorted) sum += value;
   return { count: sorted.length, p50: percentile(sorted, 50), p90: percentile(sorted, 90), p99: percentile(sorted, 99), max: sorted[sorted.length - 1] ?? NaN, mean: sum / sorted.length };
@@ -132,7 +177,9 @@ function rateStats(fromMs: number, toMs: number): SinkStats['rate'] {
 process.on('message', (message: SinkCommand) => {
   switch (message.cmd) {
     case 'configure':
-      status = message.status;
+      configuredStatus = message.status;
+      failUsers = message.failUsers && new Set(message.failUsers);
+      byPath = new Map();
       requests = 0;
       events = 0;
       byStatus = {};
@@ -148,6 +195,12 @@ process.on('message', (message: SinkCommand) => {
       const stats: SinkStats = { requests, events, byStatus: { ...byStatus } };
       if (recordLatency) stats.latency = latencyStats();
       if (recordRate) stats.rate = rateStats(message.windowFromMs ?? 0, message.windowToMs ?? nowMs());
+      if (failUsers !== undefined) {
+        stats.paths = {};
+        for (const [path, entry] of byPath) {
+          stats.paths[path] = { delivered: entry.delivered, lastAtMs: entry.lastAtMs, failedFirst: entry.failedFirst, retriedOk: entry.retriedOk, latency: latencyStats(entry.latencies, entry.latencyCount) };
+        }
+      }
       process.send?.({ type: 'reply', id: message.id, stats } satisfies SinkMessage);
       break;
     }

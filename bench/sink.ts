@@ -23,6 +23,8 @@ export interface SinkOptions {
   latencyFromMs?: number;
   rate?: boolean;
   milestones?: number[];
+  /** The first request of each event of these users is answered 500 (per URL path); figures per path (SinkStats.paths). */
+  failUsers?: string[];
 }
 
 export class BenchSink {
@@ -84,7 +86,7 @@ export class BenchSink {
   /** Resets every counter and sets what to answer and record. */
   async configure(options: SinkOptions = {}): Promise<void> {
     this.reached = [];
-    await this.request({ cmd: 'configure', status: options.status ?? 200, latency: options.latency, latencyFromMs: options.latencyFromMs, rate: options.rate, milestones: options.milestones });
+    await this.request({ cmd: 'configure', status: options.status ?? 200, latency: options.latency, latencyFromMs: options.latencyFromMs, rate: options.rate, milestones: options.milestones, failUsers: options.failUsers });
   }
 
   async stats(window?: { fromMs: number; toMs: number }): Promise<SinkStats> {

@@ -1,19 +1,20 @@
 // The daemon: connect, make sure the streams exist, load the destinations folder, run one
 // SyncRunner per enabled sync; reload on request; drain and stop.
 import { join } from 'node:path';
-import { jetstream, jetstreamManager, type ConsumerInfo, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
+import { jetstream, jetstreamManager, type ConsumerInfo, type JetStreamClient, type JetStreamManager, type StreamInfo } from '@nats-io/jetstream';
 import type { DaemonSettings } from './config/index.js';
-import { InFlightGate, SyncRunner } from './consumer/index.js';
+import { Handovers, handoverSubject, InFlightGate, SyncRunner } from './consumer/index.js';
 import { DEFAULT_SHARED_DECODES_MAX_BYTES, DEFAULT_SHARED_DECODES_MAX_ENTRIES } from './defaults.js';
 import { SharedDecodes, type SharedDecodeCounts } from './events/index.js';
 import type { Logger } from './log.js';
 import { DeadLetterReader, maxPayloadOf } from './dead-letter/index.js';
 import { RateShare, rateShareSubject } from './limit/index.js';
-import { connectNats, ensureStreams, untilJetStreamAnswers, type NatsSession } from './nats/index.js';
-import { formatProblem, loadDestinations, sameSyncTls, syncEgressHosts, syncTlsProblems, type LoadedDestination, type LoadedSync, type LoadProblem } from './registry/index.js';
+import { connectNats, ensureStreams, planStorage, StateRepair, untilJetStreamAnswers, type NatsSession, type StoragePlan } from './nats/index.js';
+import { catalogFacts, formatProblem, loadDestinations, sameSyncTls, syncEgressHosts, syncTlsProblems, type LoadedDestination, type LoadedSync, type LoadProblem } from './registry/index.js';
 import { HttpSender } from './send/index.js';
-import { signingSecretProblems } from './signing/index.js';
+import { authSettingsProblems } from './auth/index.js';
 import { SyncStats, type DaemonView, type DaemonViewSource } from './telemetry/index.js';
+import type { GitopsView } from './gitops/index.js';
 
 export class DestinationsInvalidError extends Error {
   override name = 'DestinationsInvalidError';
@@ -46,6 +47,8 @@ export class Daemon implements DaemonViewSource {
   private readonly gates = new Map<string, InFlightGate>();
   /** Which other daemons run the same syncs: each sync's limiter paces at its share of the rate. */
   private rateShare: RateShare | undefined;
+  /** ordering "user": what this daemon's runners and the other daemons' tell each other they hand back. */
+  private handovers: Handovers | undefined;
   /** The running syncs' decoded events, shared (none with one sync); made again when a reload changes who runs. */
   private decodes: SharedDecodes | undefined;
   /** Shared decodes' hits and misses, for /metrics (kept across reloads). */
@@ -57,8 +60,16 @@ export class Daemon implements DaemonViewSource {
   readonly startedAt = new Date();
   lastReload: (ReloadResult & { at: Date }) | undefined;
   private stopping = false;
+  /** The branch of the config repository this daemon follows, when it follows one (set by the run path). */
+  gitops: (() => GitopsView) | undefined;
   /** The console's read of the DEAD stream, through this daemon's connection (newest first). */
   readonly deadLetters: DeadLetterReader;
+  /** What the dead-letter stream reserves, sized to the server's JetStream store at start. */
+  storage: StoragePlan | undefined;
+  /** When the events stream this daemon reads was made (a stream made again has another time). */
+  private eventsCreated: string | undefined;
+  /** Notices that NATS lost the streams or consumers, and makes them again. */
+  private readonly repair: StateRepair;
 
   constructor(
     readonly settings: DaemonSettings,
@@ -66,6 +77,7 @@ export class Daemon implements DaemonViewSource {
   ) {
     this.deadLetters = new DeadLetterReader(() => this.jsm, settings.stream.deadLetterStream);
     this.sender = new HttpSender({ connectTimeoutMs: settings.connectTimeoutMs, requestTimeoutMs: settings.requestTimeoutMs, allowedHosts: settings.egressAllowList });
+    this.repair = new StateRepair({ repair: () => this.repairState(), connected: () => this.connected, log });
   }
 
   /** Every secret value of every loaded sync, for the logger's redaction (asked on every log line,
@@ -97,7 +109,8 @@ export class Daemon implements DaemonViewSource {
       // For the console's catalog:
       category: destination.definition.category,
       summary: destination.definition.summary,
-      logoFile: join(destination.dir, destination.definition.logo ?? 'logo.png'),
+      logoFile: destination.logoFile,
+      catalog: catalogFacts(destination),
       version: destination.version,
       requests: { inFlight: this.gates.get(destination.slug)?.inFlight ?? 0, max: this.settings.maxInFlightPerDestination },
       syncs: destination.syncs.map((sync) => {
@@ -125,22 +138,47 @@ export class Daemon implements DaemonViewSource {
         ? 'starting: not connected to NATS yet'
         : !connected
           ? `NATS disconnected${disconnectedAt ? ` since ${disconnectedAt.toISOString()}` : ''}`
-          : notConsuming.length > 0
+          : this.repair.failing !== undefined
+            ? this.repair.failing
+            : notConsuming.length > 0
             ? `not consuming: ${notConsuming.join(', ')}`
             : deadLettersFailing.length > 0
               ? `dead letters cannot be written (the dead-letter stream refuses them) for ${deadLettersFailing.map((sync) => `${sync.id} since ${sync.deadLettersFailingSince!.toISOString()}`).join(', ')}`
-              : undefined;
-    return { startedAt: this.startedAt, connected, ready: notReady === undefined, notReady, reloads: this.reloads, lastReload: this.lastReload, sharedDecodes: this.decodeCounts, destinations };
+              : this.repair.checking;
+    return { startedAt: this.startedAt, connected, ready: notReady === undefined, notReady, reloads: this.reloads, lastReload: this.lastReload, sharedDecodes: this.decodeCounts, gitops: this.gitops?.(), destinations };
   }
 
   consumerInfo(syncId: string): Promise<ConsumerInfo | undefined> {
     return this.runners.get(syncId)?.consumerInfo() ?? Promise.resolve(undefined);
   }
 
+  countAgedOut(syncId: string, consumer: ConsumerInfo, firstSeq: number): void {
+    this.runners.get(syncId)?.countAgedOut(consumer, firstSeq);
+  }
+
+  async eventStreamInfo(): Promise<StreamInfo | undefined> {
+    // Not connected yet (jsm is set once JetStream answers at start).
+    if (this.jsm === undefined) return undefined;
+    return this.jsm.streams.info(this.settings.stream.name);
+  }
+
+  async eventPublishedAt(seq: number): Promise<Date | undefined> {
+    if (this.jsm === undefined) return undefined;
+    const message = await this.jsm.streams.getMessage(this.settings.stream.name, { seq }).catch(() => null);
+    return message?.time;
+  }
+
+  /** The errors that keep a destinations folder from running here: what start refuses and a reload
+   *  rejects (schema, templates, secrets and CA bundles this environment cannot resolve). */
+  async problemsOf(dir: string): Promise<LoadProblem[]> {
+    const loaded = await loadDestinations(dir, { resolveSecrets: true, variables: this.settings.variables });
+    return [...loaded.problems.filter((problem) => problem.severity === 'error'), ...unresolvedSecretProblems(loaded.destinations).values()].flat();
+  }
+
   async start(): Promise<void> {
     // Load first: a bad folder is fatal at start-up, before anything connects.
-    const loaded = await loadDestinations(this.settings.destinationsDir, { resolveSecrets: true });
-    const problems = [...loaded.problems.filter((problem) => problem.severity === 'error'), ...unresolvedSecretProblems(loaded.destinations)];
+    const loaded = await loadDestinations(this.settings.destinationsDir, { resolveSecrets: true, variables: this.settings.variables });
+    const problems = [...loaded.problems.filter((problem) => problem.severity === 'error'), ...unresolvedSecretProblems(loaded.destinations).values()].flat();
     if (problems.length > 0) throw new DestinationsInvalidError(problems);
     for (const destination of loaded.destinations) this.destinations.set(destination.slug, destination);
     this.secrets = undefined;
@@ -148,16 +186,37 @@ export class Daemon implements DaemonViewSource {
       destinations: loaded.destinations.map((destination) => ({ slug: destination.slug, version: destination.version, syncs: destination.syncs.map((sync) => sync.name) })),
     });
 
-    this.session = await connectNats(this.settings.nats, this.log, this.settings.baseDir);
-    this.js = jetstream(this.session.connection);
+    const session = (this.session = await connectNats(this.settings.nats, this.log, this.settings.baseDir, this.settings.file));
+    try {
+      await this.startOn(session);
+    } catch (error) {
+      // Nothing was taken yet: the process ends (a storage budget that does not fit, say) without a connection that reconnects forever.
+      this.session = undefined;
+      await session.close().catch(() => undefined);
+      throw error;
+    }
+    this.log.info('daemon ready', { syncs: [...this.runners.keys()] });
+  }
+
+  /** Streams, then the rate share, then one runner per enabled sync. */
+  private async startOn(session: NatsSession): Promise<void> {
+    this.js = jetstream(session.connection);
     // On a cluster in the middle of an election, JetStream answers "temporarily unavailable" or not
     // at all for a few seconds: wait that out (bounded) instead of failing the start.
-    const connection = this.session.connection;
+    const connection = session.connection;
     this.jsm = await untilJetStreamAnswers(() => jetstreamManager(connection), { what: 'JetStream', log: this.log });
-    await untilJetStreamAnswers(() => ensureStreams(this.jsm, this.settings.stream, this.log), { what: 'the streams', log: this.log });
+    // The dead-letter stream's reservation must leave the events stream room: sized to the server.
+    const storage = (this.storage = await untilJetStreamAnswers(() => planStorage(this.jsm, this.settings.stream, this.log), { what: 'the JetStream store', log: this.log }));
+    const streams = await untilJetStreamAnswers(() => ensureStreams(this.jsm, this.settings.stream, this.log, { deadLetterMaxBytes: storage.deadLetterMaxBytes }), { what: 'the streams', log: this.log });
+    this.eventsCreated = streams.events.created;
+    // Made in this same start: a sync's new consumer starts at its first message, whatever its startAt
+    // (events published between the two would otherwise be skipped).
+    const streamJustMade = streams.created.includes(this.settings.stream.name);
+    // A server may come back without its store: after each reconnect, check and make again what it lost.
+    session.onReconnect(() => this.repair.check('reconnected to NATS', true));
     // Before the first runner: a sync's share of its rate limit is known before its first request.
     this.rateShare = new RateShare(
-      this.session.connection,
+      session.connection,
       rateShareSubject(this.settings.stream.name),
       () => this.enabledSyncs().map((sync) => sync.id),
       (shares) => {
@@ -166,10 +225,11 @@ export class Daemon implements DaemonViewSource {
       this.log,
     );
     await this.rateShare.start();
+    this.handovers = new Handovers(session.connection, handoverSubject(this.settings.stream.name), this.settings.stream.ackWaitMs, this.log);
+    this.handovers.start();
     const enabled = this.enabledSyncs();
     this.decodes = this.sharedDecodes(enabled.length);
-    for (const sync of enabled) await this.startRunner(sync);
-    this.log.info('daemon ready', { syncs: [...this.runners.keys()] });
+    for (const sync of enabled) await this.startRunner(sync, streamJustMade);
   }
 
   private enabledSyncs(): LoadedSync[] {
@@ -182,11 +242,24 @@ export class Daemon implements DaemonViewSource {
     return new SharedDecodes({ readers, maxEntries: DEFAULT_SHARED_DECODES_MAX_ENTRIES, maxBytes: DEFAULT_SHARED_DECODES_MAX_BYTES, counts: this.decodeCounts });
   }
 
-  private async startRunner(sync: LoadedSync): Promise<void> {
+  /**
+   * Checks the streams and every running sync's consumer (and identify memory), making again what is
+   * missing: a stream made again is read from its first message. Returns what it made (StateRepair logs it).
+   */
+  private async repairState(): Promise<string[]> {
+    const streams = await ensureStreams(this.jsm, this.settings.stream, this.log, { deadLetterMaxBytes: this.storage?.deadLetterMaxBytes, onlyMissing: true });
+    const made = streams.created.map((name) => `stream ${name}`);
+    const replaced = streams.events.created !== this.eventsCreated;
+    this.eventsCreated = streams.events.created;
+    for (const runner of this.runners.values()) made.push(...(await runner.repair(replaced)));
+    return made;
+  }
+
+  private async startRunner(sync: LoadedSync, streamJustMade = false): Promise<void> {
     let stats = this.syncStats.get(sync.id);
     if (!stats) this.syncStats.set(sync.id, (stats = new SyncStats()));
     let gate = this.gates.get(sync.destination.slug);
-    if (!gate) this.gates.set(sync.destination.slug, (gate = new InFlightGate(this.settings.maxInFlightPerDestination)));
+    if (!gate) this.gates.set(sync.destination.slug, (gate = new InFlightGate(this.settings.maxInFlightPerDestination, this.settings.maxInFlightPerSync)));
     const connection = this.session!.connection;
     const runner = new SyncRunner(sync, {
       js: this.js,
@@ -198,9 +271,11 @@ export class Daemon implements DaemonViewSource {
       gate,
       maxPayload: maxPayloadOf(connection),
       decodes: this.decodes,
+      lost: (why) => this.repair.check(why),
+      handovers: this.handovers,
     });
     if (this.rateShare) runner.shareRate(this.rateShare.shareOf(sync.id));
-    await runner.start();
+    await runner.start(streamJustMade);
     this.runners.set(sync.id, runner);
   }
 
@@ -223,9 +298,10 @@ export class Daemon implements DaemonViewSource {
   }
 
   private async doReload(): Promise<ReloadResult> {
-    const loaded = await loadDestinations(this.settings.destinationsDir, { resolveSecrets: true });
-    const secretProblems = unresolvedSecretProblems(loaded.destinations);
-    const badSlugs = new Set([...loaded.rejected, ...secretProblems.map((problem) => slugOfProblem(problem, loaded.destinations))]);
+    const loaded = await loadDestinations(this.settings.destinationsDir, { resolveSecrets: true, variables: this.settings.variables });
+    const secretProblemsBySlug = unresolvedSecretProblems(loaded.destinations);
+    const secretProblems = [...secretProblemsBySlug.values()].flat();
+    const badSlugs = new Set([...loaded.rejected, ...secretProblemsBySlug.keys()]);
     const next = new Map<string, LoadedDestination>();
     for (const destination of loaded.destinations) if (!badSlugs.has(destination.slug)) next.set(destination.slug, destination);
     // A rejected folder keeps its last good version.
@@ -234,6 +310,7 @@ export class Daemon implements DaemonViewSource {
       if (previous) next.set(slug, previous);
     }
     const result: ReloadResult = { ok: badSlugs.size === 0, rejected: [...badSlugs], problems: [...loaded.problems, ...secretProblems], started: [], stopped: [], kept: [] };
+    const stopping: Array<Promise<unknown>> = [];
     const wanted = new Map<string, LoadedSync>();
     for (const destination of next.values()) for (const sync of destination.syncs) if (sync.enabled) wanted.set(sync.id, sync);
 
@@ -247,7 +324,11 @@ export class Daemon implements DaemonViewSource {
       result.stopped.push(id);
       // In-flight deliveries of the old version finish in the background; nothing is dropped.
       void runner.drain(this.settings.drainTimeoutMs).catch((error) => this.log.error('draining an old sync failed', { sync: id, error }));
+      // The replacement starts once the old one has stopped pulling and said what it still has
+      // (ordering "user": the new one holds those users' later events until they are back).
+      stopping.push(runner.stopPulling().catch(() => undefined));
     }
+    await Promise.all(stopping);
     this.destinations = next;
     // Who reads the stream changed: a new cache counts the readers, and the old one goes with the old runners.
     if (result.stopped.length > 0 || [...wanted.keys()].some((id) => !this.runners.has(id))) {
@@ -272,12 +353,15 @@ export class Daemon implements DaemonViewSource {
   async stop(): Promise<void> {
     if (this.stopping) return;
     this.stopping = true;
+    // No new checks; one running finds the runners stopping (their repair steps then do nothing).
+    this.repair.stop();
     // The others take this daemon's share of the rate limits back at once.
     await this.rateShare?.stop();
     this.log.info('stopping: draining in-flight deliveries', { drainTimeoutMs: this.settings.drainTimeoutMs });
     await Promise.all([...this.runners.values()].map((runner) => runner.drain(this.settings.drainTimeoutMs)));
     this.runners.clear();
     await this.sender.close();
+    this.handovers?.stop();
     await this.session?.close();
     this.log.info('stopped');
   }
@@ -291,19 +375,20 @@ function sameSecrets(a: LoadedSync, b: LoadedSync): boolean {
   return a.parameters.secretValues.length === b.parameters.secretValues.length && a.parameters.secretValues.every((value, index) => value === b.parameters.secretValues[index]);
 }
 
-/** The daemon cannot run a sync whose secret or CA bundle it cannot read: that is an error of its folder. */
-function unresolvedSecretProblems(destinations: LoadedDestination[]): LoadProblem[] {
-  return destinations.flatMap((destination) =>
-    destination.syncs
+/** The daemon cannot run a sync whose secret or CA bundle it cannot read: that is an error of its
+ *  folder. Keyed by the destination's slug, so a reload rejects exactly that folder (never guessed
+ *  back from a file path: `hook` is a prefix of `hook-eu`). */
+function unresolvedSecretProblems(destinations: LoadedDestination[]): Map<string, LoadProblem[]> {
+  const bySlug = new Map<string, LoadProblem[]>();
+  for (const destination of destinations) {
+    const problems = destination.syncs
       .filter((sync) => sync.enabled)
       .flatMap((sync) =>
         [...sync.parameters.unresolved]
           .map(([name, why]): LoadProblem => ({ file: sync.file, severity: 'error', pointer: `/parameters/${name}`, message: `secret parameter ${name}: ${why}` }))
-          .concat(syncTlsProblems(sync), signingSecretProblems(sync)),
-      ),
-  );
-}
-
-function slugOfProblem(problem: LoadProblem, destinations: LoadedDestination[]): string {
-  return destinations.find((destination) => problem.file.startsWith(destination.dir))?.slug ?? problem.file;
+          .concat(syncTlsProblems(sync), authSettingsProblems(sync)),
+      );
+    if (problems.length > 0) bySlug.set(destination.slug, problems);
+  }
+  return bySlug;
 }

@@ -1,7 +1,8 @@
 // preview --previous FILE: the user properties last delivered for a user, as a JSON object, read
 // like an event file (depth first, exact integers); every problem is one line naming the file.
 import { readFileSync } from 'node:fs';
-import { DEFAULT_MAX_EVENT_DEPTH } from '../daemon/events/index.js';
+
+import { DEFAULT_MAX_EVENT_DEPTH } from '../daemon/defaults.js';
 import { JSON_SCAN, jsonSyntaxError, parseJsonExact, scanJson } from '../daemon/json/index.js';
 import { terminalLine } from './terminal-text.js';
 

@@ -4,7 +4,8 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { RenderError } from '../daemon/render/index.js';
-import { checkEvent, DEFAULT_MAX_EVENT_DEPTH, type AmplitudeEvent } from '../daemon/events/index.js';
+import { checkEvent, type AmplitudeEvent } from '../daemon/events/index.js';
+import { DEFAULT_MAX_EVENT_DEPTH } from '../daemon/defaults.js';
 import { JSON_SCAN, jsonSyntaxError, parseJsonExact, scanJson, scanJsonText } from '../daemon/json/index.js';
 import { formatProblem, listSyncFiles, loadDestinationDefinition, loadSync, type LoadedSync, type LoadProblem } from '../daemon/registry/index.js';
 import { UsageError } from './commands/usage.js';

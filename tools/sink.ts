@@ -2,6 +2,10 @@
 // `destinations sink [--port 3000]`, also started by the quick start. It is a token endpoint too, for
 // destinations with OAuth2: a POST to a path ending in /token is answered with a demo bearer token.
 import { createServer, type Server } from 'node:http';
+import { DEFAULT_SINK_PORT } from '../daemon/defaults.js';
+
+/** The variable of destinations/variables.json the shipped syncs build their URLs on: the quick start sets it to its sink. */
+export const SINK_VARIABLE = 'quickstart_sink';
 
 export interface SinkOptions {
   port?: number;
@@ -35,7 +39,7 @@ export async function startSink(options: SinkOptions = {}): Promise<{ server: Se
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(options.port ?? 3000, options.host ?? '127.0.0.1', () => resolve());
+    server.listen(options.port ?? DEFAULT_SINK_PORT, options.host ?? '127.0.0.1', () => resolve());
   });
   const address = server.address();
   return {

@@ -44,7 +44,7 @@ export class AdminAccess {
       try {
         token = resolveSecretRef(settings.token, { baseDir });
       } catch (error) {
-        throw new AdminAccessError(`admin.token: ${(error as Error).message}`);
+        throw new AdminAccessError(`admin.token: ${(error as Error).message}`, { cause: error });
       }
       this.#token = digest(token);
       this.#session = createHmac('sha256', token).update('destinations console session').digest('base64url');
@@ -84,10 +84,14 @@ export class AdminAccess {
     return false;
   }
 
-  /** Without a token: the Host header names a loopback address or the configured host. */
+  /**
+   * Without a token: the Host header names a loopback address or the configured host. A request
+   * without one (HTTP/1.0, which Node's server lets through) names no host and is refused: every
+   * browser, curl and `destinations status` sends one.
+   */
   #namesThisHost(request: IncomingMessage): boolean {
     const host = request.headers.host;
-    if (host === undefined) return true;
+    if (host === undefined) return false;
     const name = host.startsWith('[') ? host.slice(0, host.indexOf(']') + 1) : host.split(':')[0];
     return isLoopbackHost(name) || name === this.settings.host;
   }

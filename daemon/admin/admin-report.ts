@@ -2,7 +2,7 @@
 // (what `destinations status` reads).
 import type { AdminReport, LimiterReport, SyncReport } from '../../schema/generated/admin-report.js';
 import type { LimiterState } from '../limit/index.js';
-import type { DaemonView } from '../telemetry/index.js';
+import { syncHealth, type DaemonView } from '../telemetry/index.js';
 
 export function adminReport(view: DaemonView, now = Date.now()): AdminReport {
   return {
@@ -11,6 +11,7 @@ export function adminReport(view: DaemonView, now = Date.now()): AdminReport {
     ready: view.ready,
     notReady: view.notReady,
     lastReload: view.lastReload && { at: view.lastReload.at.toISOString(), ok: view.lastReload.ok, rejected: [...view.lastReload.rejected] },
+    gitops: view.gitops,
     destinations: view.destinations.map((destination) => ({
       slug: destination.slug,
       name: destination.name,
@@ -32,6 +33,7 @@ export function adminReport(view: DaemonView, now = Date.now()): AdminReport {
             openedAt: sync.circuit.openedAt === undefined ? undefined : new Date(sync.circuit.openedAt).toISOString(),
             openTooLong: sync.circuit.openTooLong,
           },
+          health: syncHealth(sync, now),
           counts: sync.stats?.toJSON(),
         }),
       ),

@@ -5,12 +5,25 @@
 // stream through the daemon's connection. Access: admin-access.ts.
 import { readFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { DeadLetterReader } from '../dead-letter/index.js';
-import { createMetricsCollector, fetchConsumerInfo, PROMETHEUS_CONTENT_TYPE, recentDeliveriesOf, type DaemonView, type DaemonViewSource, type MetricsOptions, type RecentDelivery } from '../telemetry/index.js';
+import { DeadLetterReader, type StoredLetter } from '../dead-letter/index.js';
+import {
+  createMetricsCollector,
+  fetchConsumerInfo,
+  PROMETHEUS_CONTENT_TYPE,
+  RECENT_OUTCOMES,
+  recentDeliveriesOf,
+  type DaemonView,
+  type DaemonViewSource,
+  type MetricsOptions,
+  type RecentDelivery,
+  type RecentDeliveryQuery,
+  type RecentOutcome,
+} from '../telemetry/index.js';
 import { AdminAccess, type AdminAccessSettings } from './admin-access.js';
 import { adminReport } from './admin-report.js';
 import { consoleAssets, CONSOLE_CSP, loginPage, type ConsoleAssets } from './console-assets.js';
 import { consoleState } from './console-state.js';
+import { DEFAULT_CONSOLE_CONSUMER_INFO_TIMEOUT_MS } from '../defaults.js';
 
 export type AdminRoute = (request: IncomingMessage, response: ServerResponse, url: URL) => void | Promise<void>;
 
@@ -31,8 +44,6 @@ export interface AdminSource extends DaemonViewSource {
   readonly deadLetters?: DeadLetterReader;
 }
 
-/** How long the console's state waits for the consumers' info from the server. */
-export const DEFAULT_CONSOLE_CONSUMER_INFO_TIMEOUT_MS = 1_000;
 /** A logo bigger than this is not served (the loader checked it is a PNG; this bounds the read). */
 export const MAX_LOGO_BYTES = 1024 * 1024;
 /** A /login form body bigger than this is refused. */
@@ -65,16 +76,35 @@ export async function startAdminServer(source: AdminSource, options: { metrics?:
       const consumers = await fetchConsumerInfo(source, view, DEFAULT_CONSOLE_CONSUMER_INFO_TIMEOUT_MS);
       json(response, 200, consoleState(view, consumers, { maxInFlightPerSync: source.settings.maxInFlightPerSync ?? 0 }));
     },
-    '/console/deliveries': (_request, response, url) => json(response, 200, { deliveries: recentDeliveries(source.view(), url.searchParams) }),
+    '/console/deliveries': (_request, response, url) => {
+      const query = deliveryQuery(url.searchParams);
+      if (typeof query === 'string') return json(response, 400, { error: query });
+      json(response, 200, { deliveries: recentDeliveries(source.view(), query, url.searchParams.get('sync') || undefined) });
+    },
     '/console/dead-letters': async (_request, response, url) => {
       if (!source.deadLetters) return json(response, 200, { letters: [], total: 0 });
-      const page = await source.deadLetters.page({ before: positiveInteger(url.searchParams.get('before')), limit: positiveInteger(url.searchParams.get('limit')) });
+      const sync = url.searchParams.get('sync') || undefined;
+      const reason = url.searchParams.get('reason') || undefined;
+      const where = sync || reason ? (stored: StoredLetter) => (!sync || syncOfSubject(stored.subject) === sync) && (!reason || (stored.letter?.reason ?? 'unreadable') === reason) : undefined;
+      const page = await source.deadLetters.page({ before: positiveInteger(url.searchParams.get('before')), limit: positiveInteger(url.searchParams.get('limit')), where });
       json(response, 200, { ...page, letters: page.letters.map(deadLetterSummary) });
     },
     ...options.extraRoutes,
   };
   const prefixed: Array<[prefix: string, route: AdminRoute]> = [
     ['/logos/', (_request, response, url) => logo(response, source.view(), url.pathname.slice('/logos/'.length))],
+    [
+      '/console/deliveries/',
+      async (_request, response, url) => {
+        // /console/deliveries/<sync id>/<serial>: one recent delivery with its request and response, redacted.
+        const [syncId, serialText] = url.pathname.slice('/console/deliveries/'.length).split('/').map(decodedOrEmpty);
+        const serial = positiveInteger(serialText ?? null);
+        const sync = source.view().destinations.flatMap((destination) => destination.syncs).find((candidate) => candidate.id === syncId);
+        const detail = sync?.stats && serial !== undefined ? recentDeliveriesOf(sync.stats).detail(serial) : undefined;
+        if (!detail) return json(response, 404, { error: 'no such recent delivery (the ring keeps the last few hundred per sync)' });
+        json(response, 200, { sync: sync!.id, ...detail });
+      },
+    ],
     [
       '/console/dead-letters/',
       async (_request, response, url) => {
@@ -90,7 +120,7 @@ export async function startAdminServer(source: AdminSource, options: { metrics?:
     const url = new URL(request.url ?? '/', 'http://admin.invalid');
     const path = url.pathname;
     const verdict = access.verdict(request, path);
-    if (verdict === 'wrong-host') return json(response, 403, { error: 'without admin.token the admin port answers only to a loopback host name (localhost, 127.0.0.1, [::1])' });
+    if (verdict === 'wrong-host') return json(response, 403, { error: 'without admin.token the admin port answers only to a request whose Host header names a loopback host (localhost, 127.0.0.1, [::1])' });
     if (verdict === 'unauthorized') {
       if (path === '/' && request.method === 'GET') return html(response, 401, loginPage(false));
       response.setHeader('www-authenticate', 'Bearer realm="destinations admin"');
@@ -113,17 +143,44 @@ export async function startAdminServer(source: AdminSource, options: { metrics?:
   };
 }
 
-/** Recent outcomes across syncs (or of one), newest first; with insert_id, that event's only. */
-function recentDeliveries(view: DaemonView, query: URLSearchParams): Array<RecentDelivery & { sync: string }> {
-  const syncId = query.get('sync') ?? undefined;
-  const insertId = query.get('insert_id') || undefined;
-  const limit = Math.min(positiveInteger(query.get('limit')) ?? 100, 1000);
+/** Recent outcomes across syncs (or of one), newest first, those that match `query`. */
+function recentDeliveries(view: DaemonView, query: RecentDeliveryQuery, syncId: string | undefined): Array<RecentDelivery & { sync: string }> {
+  const limit = query.limit!;
   const rows = view.destinations.flatMap((destination) =>
     destination.syncs
       .filter((sync) => sync.stats && (syncId === undefined || sync.id === syncId))
-      .flatMap((sync) => recentDeliveriesOf(sync.stats!).list({ insertId, limit }).map((delivery) => ({ sync: sync.id, ...delivery }))),
+      .flatMap((sync) => recentDeliveriesOf(sync.stats!).list(query).map((delivery) => ({ sync: sync.id, ...delivery }))),
   );
   return rows.sort((a, b) => (a.at < b.at ? 1 : a.at > b.at ? -1 : 0)).slice(0, limit);
+}
+
+/** The search's fields from the query string, or what is wrong with one of them. */
+function deliveryQuery(params: URLSearchParams): RecentDeliveryQuery | string {
+  const given = (name: string) => params.get(name) || undefined;
+  const outcome = given('outcome');
+  if (outcome !== undefined && !Object.values(RECENT_OUTCOMES).includes(outcome as RecentOutcome)) return `outcome: one of ${Object.values(RECENT_OUTCOMES).join(', ')}`;
+  const status = given('status');
+  if (status !== undefined && !/^[1-5][0-9][0-9]$/.test(status)) return 'status: an HTTP status such as 400';
+  const time = (name: string) => {
+    const text = given(name);
+    const ms = text === undefined ? undefined : /^[0-9]+$/.test(text) ? Number(text) : Date.parse(text);
+    return Number.isNaN(ms) ? null : ms;
+  };
+  const fromMs = time('from');
+  const toMs = time('to');
+  if (fromMs === null || toMs === null) return `${fromMs === null ? 'from' : 'to'}: a time (ISO 8601 with its offset, or ms since the epoch)`;
+  return {
+    insertId: given('insert_id'),
+    insertIdPrefix: given('insert_id_prefix'),
+    userId: given('user_id'),
+    deviceId: given('device_id'),
+    eventType: given('event_type'),
+    outcome: outcome as RecentOutcome | undefined,
+    status: status === undefined ? undefined : Number(status),
+    fromMs,
+    toMs,
+    limit: Math.min(positiveInteger(params.get('limit')) ?? 100, 1000),
+  };
 }
 
 function deadLetterSummary(stored: Awaited<ReturnType<DeadLetterReader['page']>>['letters'][number]) {
@@ -165,6 +222,15 @@ async function login(request: IncomingMessage, response: ServerResponse, access:
   if (!cookie) return html(response, 401, loginPage(true));
   response.writeHead(303, { location: '/', 'set-cookie': cookie, 'cache-control': 'no-store' });
   response.end();
+}
+
+/** A path segment decoded, or '' when it is not valid percent-encoding (no such sync then). */
+function decodedOrEmpty(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return '';
+  }
 }
 
 function positiveInteger(text: string | null): number | undefined {

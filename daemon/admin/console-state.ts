@@ -3,19 +3,24 @@
 // Built from the daemon's read model only (DaemonView) and the consumers' info from the server.
 // Event values pass through as data; the page writes them as text, never as markup.
 import type { ConsumerInfo } from '@nats-io/jetstream';
-import { recentDeliveriesOf, type DaemonView, type Histogram, type RecentDelivery } from '../telemetry/index.js';
+import type { GitopsView } from '../gitops/index.js';
+import { recentDeliveriesOf, syncHealth, type DaemonView, type HistoryMinute, type Histogram, type RecentDelivery, type SyncHealth } from '../telemetry/index.js';
+import { DEFAULT_CONSOLE_RECENT_FAILURES } from '../defaults.js';
+import { limitsText } from '../registry/index.js';
 
-/** Recent failures shown per sync. */
-export const DEFAULT_CONSOLE_RECENT_FAILURES = 10;
 
 export interface ConsoleState {
   generatedAt: string;
+  /** The daemon's time zone (the page shows times in the browser's and says which). */
+  daemonTimeZone: string;
   startedAt: string;
   connected: boolean;
   ready: boolean;
   notReady?: string;
   reloads: Readonly<Record<string, number>>;
   lastReload?: { at: string; ok: boolean; rejected: readonly string[] };
+  /** The config branch followed: the commit running, the last refused and why. */
+  gitops?: GitopsView;
   destinations: ConsoleDestination[];
 }
 
@@ -26,6 +31,8 @@ export interface ConsoleDestination {
   summary: string;
   version: string;
   logo: string;
+  /** The catalog's facts, from the function `destinations catalog` uses (registry/catalog-facts.ts). */
+  facts: { limits: string; auth: string[]; hashing: string[]; identify: boolean; vendor?: { reference: string; read: string } };
   requests: { inFlight: number; max: number };
   syncs: ConsoleSync[];
 }
@@ -38,6 +45,11 @@ export interface ConsoleSync {
   parkedAt?: string;
   limiter?: { state: 'running' | 'paused'; pausedUntil?: string; queued: number; running: number; rate: { requests: number; periodSeconds: number } | null; share: number; maxConcurrency: number | null };
   inFlight: { sync: number; maxPerSync: number };
+  /** The one health rule's verdict (sync-health.ts), as /destinations and `status` show it. */
+  health: SyncHealth;
+  circuit?: { state: 'closed' | 'open' | 'half_open'; since: string; openTooLong: boolean };
+  /** The last hour, minute by minute, oldest first (the charts). */
+  history: HistoryMinute[];
   /** Messages the consumer has not been given yet (num_pending), and given but not acked. */
   lag?: { pending: number; ackPending: number };
   latencySeconds?: { p50: number | null; p99: number | null; count: number };
@@ -49,12 +61,14 @@ export function consoleState(view: DaemonView, consumers: ReadonlyMap<string, Co
   const now = options.now ?? Date.now();
   return {
     generatedAt: new Date(now).toISOString(),
+    daemonTimeZone: Intl.DateTimeFormat().resolvedOptions().timeZone,
     startedAt: view.startedAt.toISOString(),
     connected: view.connected,
     ready: view.ready,
     notReady: view.notReady,
     reloads: { ...view.reloads },
     lastReload: view.lastReload && { at: view.lastReload.at.toISOString(), ok: view.lastReload.ok, rejected: [...view.lastReload.rejected] },
+    gitops: view.gitops,
     destinations: view.destinations.map((destination) => ({
       slug: destination.slug,
       name: destination.name,
@@ -62,6 +76,13 @@ export function consoleState(view: DaemonView, consumers: ReadonlyMap<string, Co
       summary: destination.summary,
       version: destination.version,
       logo: `/logos/${encodeURIComponent(destination.slug)}.png`,
+      facts: {
+        limits: limitsText(destination.catalog.limits),
+        auth: destination.catalog.auth,
+        hashing: destination.catalog.hashing,
+        identify: destination.catalog.identify,
+        vendor: destination.catalog.vendor,
+      },
       requests: { ...destination.requests },
       syncs: destination.syncs.map((sync): ConsoleSync => {
         const consumer = consumers.get(sync.id);
@@ -83,6 +104,9 @@ export function consoleState(view: DaemonView, consumers: ReadonlyMap<string, Co
             maxConcurrency: limiter.maxConcurrency,
           },
           inFlight: { sync: sync.stats?.inFlight ?? 0, maxPerSync: options.maxInFlightPerSync },
+          health: syncHealth(sync, now),
+          circuit: sync.circuit && { state: sync.circuit.state, since: new Date(sync.circuit.since).toISOString(), openTooLong: sync.circuit.openTooLong },
+          history: sync.stats ? recentDeliveriesOf(sync.stats).history.read(now) : [],
           lag: consumer && { pending: consumer.num_pending, ackPending: consumer.num_ack_pending },
           latencySeconds: sync.stats && { p50: quantile(sync.stats.latency, 0.5), p99: quantile(sync.stats.latency, 0.99), count: sync.stats.latency.count },
           counts: sync.stats?.toJSON(),

@@ -2,12 +2,12 @@
 // config that executes code), validated against schema/daemon-config.schema.json, defaults filled,
 // every error naming the file and field.
 import { readFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { Ajv } from 'ajv';
 import { cosmiconfig, defaultLoaders } from 'cosmiconfig';
 import type { DaemonConfig } from '../../schema/generated/daemon-config.js';
 import { placeOfPointer } from '../json/index.js';
-import { SCHEMA_DIR } from '../paths.js';
+import { schemaValidator } from '../schema-validator.js';
 import { adminExposureProblem } from './admin-exposure.js';
 
 export const CONFIG_NAME = 'destinations';
@@ -22,20 +22,22 @@ export class ConfigError extends Error {
 type Defaulted<T> = { [K in keyof T]-?: NonNullable<T[K]> extends object[] | string[] ? NonNullable<T[K]> : NonNullable<T[K]> extends object ? Defaulted<NonNullable<T[K]>> : NonNullable<T[K]> };
 
 /** The configuration with every default filled in and paths made absolute. */
-export type DaemonSettings = Defaulted<Omit<DaemonConfig, '$schema' | 'nats' | 'egressAllowList' | 'admin'>> & {
+export type DaemonSettings = Defaulted<Omit<DaemonConfig, '$schema' | 'nats' | 'egressAllowList' | 'admin' | 'gitops'>> & {
+  /** Absent: the daemon runs what is in destinationsDir. stateDir is absolute; the token has no default. */
+  gitops?: Defaulted<Omit<NonNullable<DaemonConfig['gitops']>, 'token'>> & Pick<NonNullable<DaemonConfig['gitops']>, 'token'>;
   /** The token has no default: absent, the admin port asks for none (and listens on loopback only). */
   admin: Defaulted<Omit<NonNullable<DaemonConfig['admin']>, 'token'>> & Pick<NonNullable<DaemonConfig['admin']>, 'token'>;
   /** Absent: requests may go to any host (no default: an empty list would allow none). */
   egressAllowList?: string[];
-  nats: Defaulted<Omit<NonNullable<DaemonConfig['nats']>, 'user' | 'password' | 'token' | 'credentialsFile'>> &
-    Pick<NonNullable<DaemonConfig['nats']>, 'user' | 'password' | 'token' | 'credentialsFile'>;
+  nats: Defaulted<Omit<NonNullable<DaemonConfig['nats']>, 'user' | 'password' | 'token' | 'nkeySeed' | 'credentialsFile'>> &
+    Pick<NonNullable<DaemonConfig['nats']>, 'user' | 'password' | 'token' | 'nkeySeed' | 'credentialsFile'>;
   /** The file it came from, or undefined when every value is a default. */
   file?: string;
   baseDir: string;
 };
 
 const ajv = new Ajv({ allErrors: true, strict: false, useDefaults: true });
-const validate = ajv.compile<DaemonConfig>(JSON.parse(readFileSync(join(SCHEMA_DIR, 'daemon-config.schema.json'), 'utf8')));
+const validate = schemaValidator<DaemonConfig>(ajv, 'daemon-config.schema.json');
 
 const explorer = cosmiconfig(CONFIG_NAME, {
   searchPlaces: ['.destinationsrc.json', '.destinationsrc.yaml', '.destinationsrc.yml', '.destinationsrc'],
@@ -50,8 +52,8 @@ export async function loadConfig(options: { file?: string; cwd?: string } = {}):
   try {
     found = options.file ? await explorer.load(resolve(cwd, options.file)) : await explorer.search(cwd);
   } catch (error) {
-    const where = options.file ? resolve(cwd, options.file) : cwd;
-    throw new ConfigError([`${where}: ${(error as Error).message.split('\n')[0]}`]);
+    const failure = loadFailure(error as NodeJS.ErrnoException);
+    throw new ConfigError([`${failure.file ?? (options.file ? resolve(cwd, options.file) : cwd)}: ${failure.message}`]);
   }
   return settingsFrom(found?.config ?? {}, found?.filepath, found ? dirname(found.filepath) : cwd);
 }
@@ -75,8 +77,15 @@ export function settingsFrom(raw: unknown, file: string | undefined, baseDir: st
   config.nats.embedded ??= {};
   config.stream ??= {};
   config.admin ??= {};
+  config.ingest ??= {};
   config.watch ??= {};
   validate(config);
+  const gitopsProblem = config.gitops && repositoryPasswordProblem(config.gitops.repository);
+  if (gitopsProblem) {
+    const text = file ? safeRead(file) : undefined;
+    const place = text && file?.endsWith('.json') ? placeOfPointer(text, '/gitops/repository') : undefined;
+    throw new ConfigError([`${place ? `${file}:${place.line}:${place.column}` : (file ?? '<config>')}: /gitops/repository: ${gitopsProblem}`]);
+  }
   const adminProblem = adminExposureProblem(config.admin as DaemonSettings['admin']);
   if (adminProblem) {
     const text = file ? safeRead(file) : undefined;
@@ -91,9 +100,27 @@ export function settingsFrom(raw: unknown, file: string | undefined, baseDir: st
       embedded: { ...(config.nats.embedded as DaemonSettings['nats']['embedded']), config: resolve(baseDir, config.nats.embedded.config!) },
       credentialsFile: config.nats.credentialsFile && resolve(baseDir, config.nats.credentialsFile),
     },
+    gitops: config.gitops && { ...(config.gitops as NonNullable<DaemonSettings['gitops']>), stateDir: resolve(baseDir, config.gitops.stateDir!) },
     file,
     baseDir,
   };
+}
+
+/** A password (or token) written into the repository URL would be in every git command line and
+ *  error: refuse it, naming where it goes instead (the URL itself is never echoed back). */
+function repositoryPasswordProblem(repository: string): string | undefined {
+  if (/^[a-z][a-z0-9+.-]*:\/\/[^/@]*:[^/@]*@/i.test(repository)) return 'the URL holds a password or token: take it out of the URL and give it by reference in gitops.token ({"env": "NAME"} or {"file": "path"})';
+  return undefined;
+}
+
+/** One line for a config file that cannot be read or parsed (cosmiconfig's message opens with "JSON Error in <path>:"). */
+function loadFailure(error: NodeJS.ErrnoException): { message: string; file?: string } {
+  if (error.code === 'ENOENT') return { message: 'no such file: give the path of a configuration (or role) file' };
+  if (error.code === 'EACCES' || error.code === 'EPERM') return { message: 'permission denied: this user may not read it' };
+  if (error.code === 'EISDIR') return { message: 'is a folder: give the path of a configuration (or role) file' };
+  const lines = error.message.split('\n').map((line) => line.trim()).filter((line) => line !== '');
+  const syntax = /^(JSON|YAML) Error in (.+):$/.exec(lines[0] ?? '');
+  return syntax ? { message: `not valid ${syntax[1]}: ${lines.slice(1).join(' ')}`, file: syntax[2] } : { message: lines[0] ?? String(error) };
 }
 
 function safeRead(file: string): string | undefined {

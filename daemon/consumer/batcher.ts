@@ -1,5 +1,7 @@
 // Groups accepted events into requests: one event per request, or, for a destination that declares
-// `batch`, up to maxEvents / maxBytes per request, each event waiting at most maxWaitMs.
+// `batch`, up to maxEvents / maxBytes per request, each event waiting at most maxWaitMs. With a
+// batch key (`batch.key`, GA4's client_id: one client per request) events of different keys never
+// share a request: each key fills and times out on its own, within the same limits.
 
 export interface BatchLimits {
   maxEvents: number;
@@ -11,36 +13,59 @@ export interface Sized {
   bytes: number;
 }
 
+/**
+ * An item's batch key: items of one key share requests. `undefined` when it has none it can give
+ * (its key did not render): it travels alone.
+ */
+export type BatchKeyOf<T> = (item: T) => string | undefined;
+
+/** What waits for one key's request. */
+interface Pending<T> {
+  items: T[];
+  bytes: number;
+  timer: NodeJS.Timeout | undefined;
+}
+
+/** Without a batch key, every item is of this one key. */
+const ONE_KEY = '';
+
 export class Batcher<T extends Sized> {
-  private pending: T[] = [];
-  private pendingBytes = 0;
-  private timer: NodeJS.Timeout | undefined;
+  /** By key, in the order each key's first waiting item came; bounded by what the sync has in hand. */
+  readonly #pending = new Map<string, Pending<T>>();
+  #size = 0;
 
   constructor(
     private readonly limits: BatchLimits | undefined,
     private readonly flushTo: (items: T[]) => void,
+    private readonly keyOf?: BatchKeyOf<T>,
   ) {}
 
+  /** Items waiting, all keys together. */
   get size(): number {
-    return this.pending.length;
+    return this.#size;
   }
 
   add(item: T): void {
     const limits = this.limits;
     if (!limits || limits.maxEvents <= 1) return this.flushTo([item]);
-    if (limits.maxBytes !== undefined && this.pending.length > 0 && this.pendingBytes + item.bytes > limits.maxBytes) this.flush();
-    this.pending.push(item);
-    this.pendingBytes += item.bytes;
-    if (this.pending.length >= limits.maxEvents || (limits.maxBytes !== undefined && this.pendingBytes >= limits.maxBytes)) {
-      this.flush();
-    } else if (!this.timer) {
-      this.timer = setTimeout(() => this.flush(), limits.maxWaitMs);
+    const key = this.keyOf ? this.keyOf(item) : ONE_KEY;
+    if (key === undefined) return this.flushTo([item]);
+    let pending = this.#pending.get(key);
+    if (pending && limits.maxBytes !== undefined && pending.items.length > 0 && pending.bytes + item.bytes > limits.maxBytes) {
+      this.#flushKey(key);
+      pending = undefined;
     }
+    pending ??= this.#open(key);
+    pending.items.push(item);
+    pending.bytes += item.bytes;
+    this.#size += 1;
+    this.#sendIfFull(key, pending, limits);
   }
 
   /**
    * Adds items that must travel in one request, in this order (one user's run, ordering "user"):
-   * what waits goes first when they would not fit beside it. The caller keeps a group within the limits.
+   * what waits goes first when they would not fit beside it. The caller keeps a group within the
+   * limits and of one key (the user barrier's `joins` asks the key too).
    */
   addGroup(items: readonly T[]): void {
     const limits = this.limits;
@@ -48,32 +73,56 @@ export class Batcher<T extends Sized> {
       for (const item of items) this.add(item);
       return;
     }
+    const key = this.keyOf ? this.keyOf(items[0]) : ONE_KEY;
+    if (key === undefined) return this.flushTo([...items]);
     let bytes = 0;
     for (const item of items) bytes += item.bytes;
-    if (this.pending.length > 0 && (this.pending.length + items.length > limits.maxEvents || (limits.maxBytes !== undefined && this.pendingBytes + bytes > limits.maxBytes))) this.flush();
-    for (const item of items) this.pending.push(item);
-    this.pendingBytes += bytes;
-    if (this.pending.length >= limits.maxEvents || (limits.maxBytes !== undefined && this.pendingBytes >= limits.maxBytes)) this.flush();
-    else if (!this.timer) this.timer = setTimeout(() => this.flush(), limits.maxWaitMs);
+    let pending = this.#pending.get(key);
+    if (pending && (pending.items.length + items.length > limits.maxEvents || (limits.maxBytes !== undefined && pending.bytes + bytes > limits.maxBytes))) {
+      this.#flushKey(key);
+      pending = undefined;
+    }
+    pending ??= this.#open(key);
+    for (const item of items) pending.items.push(item);
+    pending.bytes += bytes;
+    this.#size += items.length;
+    this.#sendIfFull(key, pending, limits);
   }
 
+  /** Sends everything that waits, one request per key. */
   flush(): void {
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = undefined;
-    if (this.pending.length === 0) return;
-    const items = this.pending;
-    this.pending = [];
-    this.pendingBytes = 0;
-    this.flushTo(items);
+    for (const key of [...this.#pending.keys()]) this.#flushKey(key);
   }
 
   /** Hands back what waits, without sending it (shutdown: those messages are released). */
   takePending(): T[] {
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = undefined;
-    const items = this.pending;
-    this.pending = [];
-    this.pendingBytes = 0;
+    const items: T[] = [];
+    for (const pending of this.#pending.values()) {
+      if (pending.timer) clearTimeout(pending.timer);
+      for (const item of pending.items) items.push(item);
+    }
+    this.#pending.clear();
+    this.#size = 0;
     return items;
+  }
+
+  #open(key: string): Pending<T> {
+    const pending: Pending<T> = { items: [], bytes: 0, timer: undefined };
+    this.#pending.set(key, pending);
+    return pending;
+  }
+
+  #sendIfFull(key: string, pending: Pending<T>, limits: BatchLimits): void {
+    if (pending.items.length >= limits.maxEvents || (limits.maxBytes !== undefined && pending.bytes >= limits.maxBytes)) this.#flushKey(key);
+    else pending.timer ??= setTimeout(() => this.#flushKey(key), limits.maxWaitMs);
+  }
+
+  #flushKey(key: string): void {
+    const pending = this.#pending.get(key);
+    if (!pending) return;
+    if (pending.timer) clearTimeout(pending.timer);
+    this.#pending.delete(key);
+    this.#size -= pending.items.length;
+    if (pending.items.length > 0) this.flushTo(pending.items);
   }
 }

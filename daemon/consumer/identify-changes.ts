@@ -5,13 +5,14 @@
 // remember() before it acks.
 import type { JsMsg } from '@nats-io/jetstream';
 import type { Logger } from '../log.js';
+import { FILTER_REASONS } from '../reasons.js';
 import type { DeliveryItem } from './delivery-item.js';
 import { changedOperations, type UserOperations } from '../events/index.js';
 import { userOf, type IdentifyMemory, type MemoryRead } from './identify-memory.js';
 import { UserBarrier } from './user-barrier.js';
 
 /** The reason an identify that changes nothing is filtered with (stats, metrics, status). */
-export const UNCHANGED = 'unchanged';
+export const UNCHANGED = FILTER_REASONS.unchanged;
 
 /** What an identify read from the memory, carried by its delivery item to remember() after a 2xx. */
 export interface IdentifyRecall {
@@ -28,8 +29,10 @@ export interface IdentifyChangesOptions {
   onward(item: DeliveryItem): void;
   /** Nothing changed: acked and counted as filtered "unchanged". */
   unchanged(msg: JsMsg): void;
-  /** The memory could not be read (or the sync stopped meanwhile): back to JetStream; `error` undefined on a stop. */
-  handBack(msg: JsMsg, error?: unknown): void;
+  /** The sync stopped before the identify was compared: back to JetStream, unsent. */
+  released(msg: JsMsg): void;
+  /** The memory could not be read (or comparing threw): back to JetStream, to be compared again later. */
+  unread(msg: JsMsg, error: unknown): void;
 }
 
 export class IdentifyChanges {
@@ -40,18 +43,18 @@ export class IdentifyChanges {
 
   constructor(private readonly options: IdentifyChangesOptions) {}
 
-  /** Takes an accepted identify (already in hand); it leaves through onward, unchanged or handBack. */
+  /** Takes an accepted identify (already in hand); it leaves through onward, unchanged, released or unread. */
   take(item: DeliveryItem): void {
     const user = userOf(item.context.input);
     if (user === undefined || this.options.memory() === undefined) return this.options.onward(item); // the schema requires an id; no bucket: sent whole
-    if (this.#stopped) return this.options.handBack(item.msg);
+    if (this.#stopped) return this.options.released(item.msg);
     this.#turns.take(user, item);
   }
 
   /** Its turn: compares with the memory. */
   #compare(item: DeliveryItem): void {
     // A bug past this point must not become an unhandled rejection (it would end the daemon): the message goes back.
-    this.#read(item).catch((error: unknown) => this.options.handBack(item.msg, error));
+    this.#read(item).catch((error: unknown) => this.options.unread(item.msg, error));
   }
 
   async #read(item: DeliveryItem): Promise<void> {
@@ -62,9 +65,9 @@ export class IdentifyChanges {
     try {
       base = await memory.read(user);
     } catch (error) {
-      return this.options.handBack(msg, error);
+      return this.options.unread(msg, error);
     }
-    if (this.#stopped) return this.options.handBack(msg);
+    if (this.#stopped) return this.options.released(msg);
     const changed = changedOperations(base.memory, context.input.user_properties);
     if (changed === undefined) return this.options.unchanged(msg);
     // Only input.user_properties is narrowed: mappedFields and mappedProperties (identifiers,
@@ -104,6 +107,6 @@ export class IdentifyChanges {
   /** Identifies waiting for their turn go back to JetStream at once; one reading the memory, when its read ends. */
   stop(): void {
     this.#stopped = true;
-    for (const item of this.#turns.stop()) this.options.handBack(item.msg);
+    for (const item of this.#turns.stop()) this.options.released(item.msg);
   }
 }

@@ -3,13 +3,12 @@
 // restart or another daemon finds them). Written only after a 2xx, by revision: a write made from
 // an older read fails, is merged with the newer entry, and tried again.
 import { createHash } from 'node:crypto';
-import { JetStreamApiCodes, JetStreamApiError, type JetStreamClient } from '@nats-io/jetstream';
+import { JetStreamApiCodes, JetStreamApiError, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
 import { Kvm, type KV } from '@nats-io/kv';
 import type { DaemonSettings } from '../config/index.js';
 import { afterDelivery, decodeMemory, encodeMemory, mergeMemories, type AmplitudeEvent, type UserMemory, type UserOperations } from '../events/index.js';
+import { DEFAULT_IDENTIFY_MEMORY_WRITE_TRIES } from '../defaults.js';
 
-/** A write that meets a newer entry is merged and tried again this many times, then given up (the message goes back). */
-export const DEFAULT_IDENTIFY_MEMORY_WRITE_TRIES = 5;
 
 const DAY_MS = 24 * 60 * 60 * 1_000;
 
@@ -37,6 +36,17 @@ export class IdentifyMemory {
       description: 'destinations: the user properties each sync last delivered, for identifyForwarding "changes"',
     });
     return new IdentifyMemory(kv, scope);
+  }
+
+  /** Whether the bucket is gone (a server back without its store): the runner opens it again, which makes it. */
+  static async missing(jsm: JetStreamManager, settings: DaemonSettings): Promise<boolean> {
+    try {
+      await jsm.streams.info(`KV_${settings.stream.identifyMemoryBucket}`);
+      return false;
+    } catch (error) {
+      if (error instanceof JetStreamApiError && error.code === JetStreamApiCodes.StreamNotFound) return true;
+      throw error;
+    }
   }
 
   /** `scope`: the sync (its consumer name: KV key characters only). */

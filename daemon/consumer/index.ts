@@ -5,3 +5,4 @@ export { Intake, type IntakeHandler, type MessagesInHand, type ParkedAt } from '
 export { Outcomes, type DeadLetterCause, type OutcomesOptions, type SettledDelivery } from './outcomes.js';
 export { SyncDelivery, type SyncDeliveryServices } from './sync-delivery.js';
 export type { DeliveryItem } from './delivery-item.js';
+export { Handovers, handoverSubject, type HandoverNotice, type HandoverReceiver, type PendingEvent } from './handover.js';

@@ -1,52 +1,33 @@
 // One sync's life: the intake takes messages from its durable consumer, the runner decides what
 // each one is (not ours, invalid, filtered, or an event to deliver), batches events into requests,
-// and runs a delivery machine per request; Outcomes settles the messages.
+// and runs a delivery machine per request; Outcomes settles the messages. Its parts are made and
+// joined in sync-wiring.ts.
 import type { ConsumerInfo, JetStreamClient, JetStreamManager, JsMsg } from '@nats-io/jetstream';
 import type { DaemonSettings } from '../config/index.js';
-import { DEFAULT_IDLE_DELIVERY_ACTORS, DEFAULT_MAX_IN_PROCESS_RETRIES, DEFAULT_MULTI_STATUS_BODY_BYTES } from '../defaults.js';
-import { CircuitBreaker, DeliveryActors, resolveCircuitBreaker, resolveRetryPolicy, type CircuitState, type DeliveryRules } from '../delivery/index.js';
+import type { CircuitBreaker, CircuitListener, CircuitOpening, CircuitState, DeliveryActors } from '../delivery/index.js';
+import { DEFAULT_ABORTED_SETTLE_MS } from '../defaults.js';
 import { decodeEvent, type SharedDecodes } from '../events/index.js';
 import type { Logger } from '../log.js';
-import { SyncLimiter, type LimiterState } from '../limit/index.js';
+import type { LimiterState, SyncLimiter } from '../limit/index.js';
 import { requestKindOf, type LoadedSync, type RequestKind } from '../registry/index.js';
 import { buildEventContext, EventContextError, type EventContext } from '../render/index.js';
-import type { HttpSender } from '../send/index.js';
-import { SyncStats, SyncTracer, type DeliveryTrace } from '../telemetry/index.js';
-import { Batcher } from './batcher.js';
-import { InFlightGate } from './in-flight-gate.js';
-import { FailureLog } from './failure-log.js';
-import { IdentifyChanges, UNCHANGED } from './identify-changes.js';
-import { IdentifyMemory, userOf } from './identify-memory.js';
-import { Intake, type MessagesInHand, type ParkedAt } from './intake.js';
-import { Outcomes } from './outcomes.js';
-import { replayTarget } from './replay-target.js';
+import type { SyncStats } from '../telemetry/index.js';
+import type { Batcher } from './batcher.js';
 import type { DeliveryItem } from './delivery-item.js';
-import { SyncDelivery } from './sync-delivery.js';
-import { UserBarrier } from './user-barrier.js';
+import type { FailureLog } from './failure-log.js';
+import type { Handovers, PendingEvent } from './handover.js';
+import type { IdentifyChanges } from './identify-changes.js';
+import { IdentifyMemory, userOf } from './identify-memory.js';
+import type { Intake, ParkedAt } from './intake.js';
+import type { Outcomes } from './outcomes.js';
+import { replayTarget } from './replay-target.js';
+import { wireSync, type HeldMessages, type RunnerServices } from './sync-wiring.js';
+import type { UserBarrier } from './user-barrier.js';
 
 /** Set by `dead replay` for daemons older than replay subjects; ignored (a publisher could set it too). */
 export const REPLAY_SYNC_HEADER = 'Destinations-Replay-Sync';
 
-export interface RunnerServices {
-  js: JetStreamClient;
-  jsm: JetStreamManager;
-  settings: DaemonSettings;
-  sender: HttpSender;
-  log: Logger;
-  /** The sync's counters, when they should outlive this runner (the daemon keeps one per sync id). */
-  stats?: SyncStats;
-  /** The destination's in-flight gate, shared by its syncs (the daemon keeps one per destination). */
-  gate?: InFlightGate;
-  /** The server's max_payload, which a dead letter must fit. */
-  maxPayload?: number;
-  /** Decoded events shared with the other syncs on the stream (none when this sync reads it alone). */
-  decodes?: SharedDecodes;
-}
-
-/** ordering "user": events one user may have held in hand behind its earlier ones; past it they go back to the stream. */
-export const DEFAULT_ORDERING_MAX_HELD_PER_USER = 1_000;
-/** ordering "user": events the sync may hold, all users together (max_ack_pending bounds it first, by default). */
-export const DEFAULT_ORDERING_MAX_HELD = 10_000;
+export type { RunnerServices } from './sync-wiring.js';
 
 /** Durable consumer names allow letters, digits, - and _. */
 export function consumerName(sync: LoadedSync): string {
@@ -57,12 +38,10 @@ export class SyncRunner {
   readonly stats: SyncStats;
   readonly consumerName: string;
   readonly #limiter: SyncLimiter;
-  readonly #tracer: SyncTracer;
   readonly #intake: Intake;
   readonly #outcomes: Outcomes;
   readonly #actors: DeliveryActors;
   readonly #batchers: Record<RequestKind, Batcher<DeliveryItem>>;
-  readonly #deliveryServices: ConstructorParameters<typeof SyncDelivery>[0];
   readonly #maxEventBytes: number;
   readonly #failures: FailureLog;
   readonly #breaker: CircuitBreaker;
@@ -70,156 +49,116 @@ export class SyncRunner {
   readonly #log: Logger;
   /** identifyForwarding "changes": the step between accepting an identify and batching it. */
   readonly #identifyChanges: IdentifyChanges | undefined;
+  readonly #identifyMemory: { current: IdentifyMemory | undefined };
   /** ordering "user": each user's events go in stream order, a user's later events held behind its earlier ones. */
   readonly #ordering: UserBarrier<DeliveryItem> | undefined;
-  #identifyMemory: IdentifyMemory | undefined;
-  /** The intake, and the identify turns of the messages it lets go. */
-  readonly #hand: MessagesInHand;
+  /** What settling tells the steps that hold messages (sync-wiring.ts). */
+  readonly #held: HeldMessages;
   readonly #js: JetStreamClient;
+  readonly #jsm: JetStreamManager;
   readonly #settings: DaemonSettings;
   #decodes: SharedDecodes | undefined;
+  /** ordering "user": the daemon's end of the handover between the sync's readers, and this runner's name in it. */
+  readonly #handovers: Handovers | undefined;
+  readonly #handoverId: string | undefined;
+  /** The users of what the stop hands back, by stream sequence (for the "handed back" notice). */
+  readonly #handoverUsers = new Map<number, string>();
+  #stopping: Promise<void> | undefined;
+  /** The last stream sequence countAgedOut has accounted for. */
+  #agedOutUpTo: number | undefined;
+
+  /** The runner's reactions to its circuit breaker: they act on every part, so the breaker (made first) is given them. */
+  readonly #circuit: CircuitListener = {
+    opened: (details) => void this.#holdOff(details),
+    halfOpened: () => {
+      this.#log.info('circuit half-open: probing the destination with one request');
+      void this.#intake.unpause();
+    },
+    closed: (openForMs) => {
+      this.#log.info('circuit closed: the destination answers again; the sync takes messages at its paced rate', { openForMs });
+      this.#limiter.rampUp();
+      this.#intake.wake();
+    },
+  };
 
   constructor(
     readonly sync: LoadedSync,
     services: RunnerServices,
   ) {
-    const definition = sync.destination.definition;
-    const settings = services.settings;
     this.consumerName = consumerName(sync);
-    this.#log = services.log.child({ sync: sync.id, version: sync.destination.version });
-    this.stats = services.stats ?? new SyncStats();
-    this.#tracer = new SyncTracer(sync, this.consumerName);
-    this.#limiter = new SyncLimiter({ name: sync.id, rate: definition.limits?.rate, maxConcurrency: definition.limits?.maxConcurrency });
-    const rules: DeliveryRules = {
-      policy: resolveRetryPolicy(definition.retry),
-      maxInProcessWaitMs: settings.maxInProcessWaitMs,
-      maxInProcessRetries: DEFAULT_MAX_IN_PROCESS_RETRIES,
-    };
-    this.#failures = new FailureLog(this.#log);
-    this.#breaker = new CircuitBreaker(resolveCircuitBreaker(definition.circuitBreaker), {
-      opened: (details) => void this.#holdOff(details),
-      halfOpened: () => {
-        this.#log.info('circuit half-open: probing the destination with one request');
-        void this.#intake.unpause();
-      },
-      closed: (openForMs) => {
-        this.#log.info('circuit closed: the destination answers again; the sync takes messages at its paced rate', { openForMs });
-        this.#limiter.rampUp();
-        this.#intake.wake();
-      },
-    });
-    this.#intake = new Intake({
-      js: services.js,
-      jsm: services.jsm,
-      settings,
-      consumerName: this.consumerName,
-      startAt: sync.definition.startAt ?? 'new',
-      stats: this.stats,
-      gate: services.gate ?? new InFlightGate(Infinity),
-      circuitAdmits: () => this.#breaker.admits,
-      log: this.#log,
-    });
+    const parts = wireSync(sync, services, this.consumerName, this.#circuit);
+    this.stats = parts.stats;
+    this.#log = parts.log;
+    this.#limiter = parts.limiter;
+    this.#failures = parts.failures;
+    this.#breaker = parts.breaker;
+    this.#held = parts.held;
+    this.#outcomes = parts.outcomes;
+    this.#actors = parts.actors;
+    this.#batchers = parts.batchers;
+    this.#identifyChanges = parts.changes;
+    this.#identifyMemory = parts.identifyMemory;
+    this.#ordering = parts.ordering;
+    this.#intake = parts.intake;
+    this.#maxEventBytes = parts.maxEventBytes;
     this.#js = services.js;
-    this.#settings = settings;
-    this.#identifyChanges = sync.identifyChanges
-      ? new IdentifyChanges({
-          memory: () => this.#identifyMemory,
-          log: this.#log,
-          onward: (item) => this.#batchers.identify.add(item),
-          unchanged: (msg) => {
-            this.stats.countFiltered(UNCHANGED);
-            this.#outcomes.skip(msg);
-            this.#hand.letGo([msg]);
-          },
-          handBack: (msg, error) => (error === undefined ? (this.#outcomes.release([msg]), this.#hand.letGo([msg])) : this.#outcomes.handBackLater(msg, error)),
-        })
-      : undefined;
-    const changes = this.#identifyChanges;
-    const batch = definition.batch && { maxEvents: definition.batch.maxEvents, maxBytes: definition.batch.maxBytes, maxWaitMs: definition.batch.maxWaitMs ?? 100 };
-    const ordering = (this.#ordering =
-      sync.definition.ordering === 'user'
-        ? new UserBarrier<DeliveryItem>({
-            onward: (items) => this.#onward(items),
-            joins: (group, next) => joinsRequest(group, next, batch, changes !== undefined),
-            handBack: (item, delayMs) => this.#outcomes.returnUnsent(item.msg, delayMs),
-            maxHeldPerUser: DEFAULT_ORDERING_MAX_HELD_PER_USER,
-            // Held, in-flight and owed events all count against max_ack_pending: JetStream stops handing
-            // out new ones at that cap, which is the backpressure (handing back below it would churn).
-            maxHeld: Math.min(DEFAULT_ORDERING_MAX_HELD, settings.stream.maxAckPending),
-            // An owed message not back by then went elsewhere (another daemon, a lost nak): its user goes on.
-            graceMs: settings.stream.ackWaitMs,
-            gauges: this.stats,
-          })
-        : undefined);
-    this.#hand =
-      changes || ordering
-        ? {
-            letGo: (msgs) => {
-              this.#intake.letGo(msgs);
-              changes?.done(msgs);
-              ordering?.done(msgs);
-            },
-            requestEnded: () => this.#intake.requestEnded(),
-          }
-        : this.#intake;
-    this.#outcomes = new Outcomes(sync, {
-      js: services.js,
-      settings,
-      stats: this.stats,
-      log: this.#log,
-      rules,
-      hand: this.#hand,
-      maxPayload: services.maxPayload,
-      remember: changes && ((items) => changes.remember(items)),
-      returned: ordering && ((msg, delayMs) => ordering.returned(msg, delayMs)),
-      holdingBack: () => this.#breaker.holdMs,
-    });
-    this.#actors = new DeliveryActors({ keepIdle: Math.min(settings.maxInFlightPerSync, DEFAULT_IDLE_DELIVERY_ACTORS) });
-    this.#deliveryServices = {
-      sync,
-      rules,
-      stats: this.stats,
-      limiter: this.#limiter,
-      sender: services.sender,
-      settings,
-      outcomes: this.#outcomes,
-      log: this.#log,
-      slots: this.#intake,
-      failures: this.#failures,
-      breaker: this.#breaker,
-      responseBytes: definition.batch && (definition.request.multiStatus || definition.identify?.multiStatus) ? DEFAULT_MULTI_STATUS_BODY_BYTES : undefined,
-    };
-    this.#batchers = {
-      track: new Batcher(batch, (items) => this.#deliver(items, 'track')),
-      identify: new Batcher(batch, (items) => this.#deliver(items, 'identify')),
-    };
-    this.#streamName = settings.stream.name;
-    this.#maxEventBytes = Math.min(definition.limits?.maxEventBytes ?? Infinity, settings.maxEventBytes);
+    this.#jsm = services.jsm;
+    this.#settings = services.settings;
+    this.#streamName = services.settings.stream.name;
     this.#decodes = services.decodes;
+    this.#handovers = this.#ordering && services.handovers;
+    this.#handoverId = this.#handovers?.runnerId();
   }
 
-  /** Creates (or updates) the durable consumer and starts pulling. */
-  async start(): Promise<void> {
-    if (this.#identifyChanges) this.#identifyMemory = await IdentifyMemory.open(this.#js, this.#settings, this.consumerName);
-    await this.#intake.start({
-      take: (msg) => this.#accept(msg),
-      handBack: (msg, error) => (error === undefined ? this.#outcomes.release([msg]) : this.#outcomes.returnAfterError(msg, error)),
-    });
+  /**
+   * Creates (or updates) the durable consumer and starts pulling. `streamJustMade`: the daemon made
+   * the events stream in this same start, so a consumer made now starts at its first message.
+   */
+  async start(streamJustMade = false): Promise<void> {
+    if (this.#identifyChanges) this.#identifyMemory.current = await IdentifyMemory.open(this.#js, this.#settings, this.consumerName);
+    // Before the first message: what another reader of the sync still has pending holds its users' later events.
+    if (this.#ordering) this.#handovers?.register(this.consumerName, this.#ordering);
+    await this.#intake.start(
+      {
+        take: (msg) => this.#accept(msg),
+        untaken: (msg) => this.#outcomes.nakReleased([msg]),
+        threw: (msg, error) => this.#outcomes.nakSpentAfterBug(msg, error),
+      },
+      streamJustMade,
+    );
     this.#log.info('sync consuming', { consumer: this.consumerName });
+  }
+
+  /**
+   * NATS may have lost the consumer or the identify memory (the daemon has just checked the stream,
+   * `streamReplaced` when it is not the one this sync read): makes again what is gone; returns what it made.
+   */
+  async repair(streamReplaced: boolean): Promise<string[]> {
+    const made: string[] = [];
+    if (streamReplaced) this.#outcomes.forgetDelivered();
+    const consumer = await this.#intake.repair(streamReplaced);
+    if (consumer !== 'kept') made.push(`consumer ${this.consumerName} (${consumer === 'made' ? 'made again' : 'bound again'})`);
+    if (this.#identifyChanges && (await IdentifyMemory.missing(this.#jsm, this.#settings))) {
+      this.#identifyMemory.current = await IdentifyMemory.open(this.#js, this.#settings, this.consumerName);
+      made.push(`identify memory ${this.#settings.stream.identifyMemoryBucket}`);
+    }
+    return made;
   }
 
   /** Decides what one message is: not ours, invalid, filtered, or an event to deliver. */
   #accept(msg: JsMsg): void {
     this.stats.received += 1;
+    // Delivered already, its ack too late or lost: not sent again after its user's later events.
+    if (this.#outcomes.ackIfDelivered(msg)) return this.#log.debug('a copy of a delivered message acked, not sent again', { sequence: msg.info.streamSequence });
     // A replay aimed at another sync: not ours, counted as filtered. Headers aim nothing (replay-target.ts).
     if (!replayTarget(msg.subject, this.#streamName, this.sync.id)) {
       this.stats.filtered += 1;
-      return this.#outcomes.skip(msg);
+      return this.#outcomes.ackFiltered(msg);
     }
     const decoded = this.#decodes === undefined ? decodeEvent(msg.data, this.#maxEventBytes) : this.#decodes.decode(msg.data, this.#maxEventBytes, msg.info);
     if (!decoded.ok) {
       this.#intake.hold(msg);
-      void this.#outcomes.refuse(msg, { reason: decoded.reason, message: decoded.message, attempts: msg.info.deliveryCount });
+      void this.#outcomes.termDeadLettered(msg, { reason: decoded.reason, message: decoded.message, attempts: msg.info.deliveryCount });
       return;
     }
     const event = decoded.event;
@@ -227,7 +166,7 @@ export class SyncRunner {
     const wanted = kind === 'identify' ? this.sync.identifyForwarding && this.sync.destination.identify !== undefined : this.sync.filter(event);
     if (!wanted) {
       this.stats.filtered += 1;
-      return this.#outcomes.skip(msg);
+      return this.#outcomes.ackFiltered(msg);
     }
     let context: EventContext;
     try {
@@ -235,7 +174,7 @@ export class SyncRunner {
     } catch (error) {
       if (!(error instanceof EventContextError)) throw error;
       this.#intake.hold(msg);
-      void this.#outcomes.refuse(msg, { reason: error.code, message: error.message, attempts: msg.info.deliveryCount, events: [event] });
+      void this.#outcomes.termDeadLettered(msg, { reason: error.code, message: error.message, attempts: msg.info.deliveryCount, events: [event] });
       return;
     }
     this.#intake.hold(msg);
@@ -245,42 +184,15 @@ export class SyncRunner {
     this.#batchers[kind].add(item);
   }
 
-  /** ordering "user": a user's turn, one kind, in stream order, within one request's limits. */
-  #onward(items: DeliveryItem[]): void {
-    const kind = requestKindOf(items[0].context.input);
-    if (kind === 'identify' && this.#identifyChanges) {
-      for (const item of items) this.#identifyChanges.take(item);
-      return;
-    }
-    this.#batchers[kind].addGroup(items);
-  }
-
-  /** Starts the delivery machine for one request carrying `items`. */
-  #deliver(items: DeliveryItem[], kind: RequestKind): void {
-    let attempt = 1;
-    for (const item of items) attempt = Math.max(attempt, this.#outcomes.attemptOf(item.msg));
-    this.#intake.requestStarted();
-    const trace = this.#tracer.start(items, kind, attempt);
-    if (this.#ordering) this.#traceHeld(items, trace);
-    this.#actors.start(new SyncDelivery(this.#deliveryServices, items, kind, attempt, trace));
-  }
-
-  /** A span event when the request's events waited behind their users' earlier events. */
-  #traceHeld(items: readonly DeliveryItem[], trace: DeliveryTrace): void {
-    let since = Infinity;
-    for (const item of items) since = Math.min(since, this.#ordering!.heldSince(item.msg) ?? Infinity);
-    if (since !== Infinity) trace.held('user_barrier', Date.now() - since);
-  }
-
   /**
    * The circuit opened: the sync stops taking messages and stops spending attempts. What is not on
    * the wire goes back to the stream at once, costing no attempt (the client's buffer, unsent
    * batches, requests queued in the limiter, requests waiting for a retry); requests on the wire
    * that fail go back the same way when they answer (SyncDelivery).
    */
-  async #holdOff(details: { failureRate: number; requests: number; probeInMs: number; reopened: boolean }): Promise<void> {
+  async #holdOff(details: CircuitOpening): Promise<void> {
     if (details.reopened) this.#log.info('circuit open again: the probe failed', { probeInMs: details.probeInMs });
-    else this.#log.warn('circuit open: the destination keeps failing, so the sync takes no messages and its events wait in the stream', details);
+    else this.#log.warn('circuit open: the destination keeps failing, so the sync takes no messages and its events wait in the stream', { ...details });
     // Held events first: what the others' release settles must not let them go on.
     this.#releaseHeld();
     this.#limiter.rejectQueued();
@@ -294,16 +206,16 @@ export class SyncRunner {
     const ordering = this.#ordering;
     if (ordering === undefined) return;
     const msgs = (stop ? ordering.stop() : ordering.takeHeld()).map((item) => item.msg);
-    this.#outcomes.release(msgs);
-    this.#hand.letGo(msgs);
+    this.#outcomes.nakReleased(msgs);
+    this.#held.letGo(msgs);
   }
 
   /** Events waiting for their batch to fill go back to the stream unsent. */
   #releaseBatches(): void {
     for (const batcher of Object.values(this.#batchers)) {
       const msgs = batcher.takePending().map((item) => item.msg);
-      this.#outcomes.release(msgs);
-      this.#hand.letGo(msgs);
+      this.#outcomes.nakReleased(msgs);
+      this.#held.letGo(msgs);
     }
   }
 
@@ -343,12 +255,22 @@ export class SyncRunner {
   }
 
   /**
-   * Stops taking messages and hands back at once, with no delay, whatever was taken but not sent:
-   * the client's buffer, unsent batches, requests queued in the limiter (a pause included) and
-   * requests waiting for an in-process retry. Requests on the wire go on.
+   * Stops taking messages and lets go of whatever was taken but not sent: the client's buffer,
+   * unsent batches, requests queued in the limiter (a pause included) and requests waiting for an
+   * in-process retry. They go back to the stream at the drain's end with no delay, all in stream
+   * order (what a stop hands back reaches the next reader in order). Requests on the wire go on.
    */
-  async stopPulling(): Promise<void> {
+  stopPulling(): Promise<void> {
+    this.#stopping ??= this.#stopPulling();
+    return this.#stopping;
+  }
+
+  async #stopPulling(): Promise<void> {
+    // Nothing goes back before the drain's end, then all of it in stream order (Outcomes.handBack).
+    this.#outcomes.holdNaks();
     await this.#intake.stop();
+    // Before the held events are let go: the barrier still knows their users.
+    this.#announceStopping();
     this.#releaseHeld(true);
     this.#identifyChanges?.stop();
     this.#releaseBatches();
@@ -362,9 +284,13 @@ export class SyncRunner {
     await this.stopPulling();
     await this.#intake.whenEmpty(timeoutMs);
     this.#actors.abortAll();
+    // The aborted requests settle (released) before what the stop hands back goes back, in order.
+    await this.#intake.whenEmpty(DEFAULT_ABORTED_SETTLE_MS);
     this.#outcomes.flushAcks();
+    this.#announceHandedBack(this.#outcomes.handBack());
     await this.#limiter.stop();
     this.#intake.close();
+    this.#outcomes.stopLogging();
     this.#failures.stop();
     this.#breaker.stop();
   }
@@ -373,15 +299,65 @@ export class SyncRunner {
   consumerInfo(): Promise<ConsumerInfo> {
     return this.#intake.consumerInfo();
   }
-}
 
-/** ordering "user": whether `next` joins its user's group in one request (same kind, within the batch's limits). */
-function joinsRequest(group: readonly DeliveryItem[], next: DeliveryItem, batch: { maxEvents: number; maxBytes?: number } | undefined, identifyChanges: boolean): boolean {
-  if (batch === undefined || group.length >= batch.maxEvents) return false;
-  const kind = requestKindOf(group[0].context.input);
-  if (requestKindOf(next.context.input) !== kind || (kind === 'identify' && identifyChanges)) return false;
-  if (batch.maxBytes === undefined) return true;
-  let bytes = next.bytes;
-  for (const item of group) bytes += item.bytes;
-  return bytes <= batch.maxBytes;
+  /**
+   * At a scrape: what the stream dropped (max_age, max_bytes, max_msgs) before this sync settled it.
+   * Two kinds, disjoint: never delivered to the consumer (between its delivered sequence and the
+   * stream's first; nats-server moves the consumer past them at its next pull, so only a scrape
+   * before that sees them: a sync held off by its circuit breaker, or not pulling), and handed back
+   * for a retry and awaited (nats-server drops them from the consumer's pending set and moves its
+   * ack floor: checked on 2.9.10). Logged and counted; they cannot be dead-lettered (the event is gone).
+   */
+  countAgedOut(consumer: ConsumerInfo, firstSeq: number): void {
+    const delivered = consumer.delivered.stream_seq;
+    const from = Math.max(this.#agedOutUpTo ?? delivered, delivered);
+    const neverDelivered = Math.max(0, firstSeq - 1 - from);
+    this.#agedOutUpTo = Math.max(from, firstSeq - 1);
+    const awaited = this.#intake.droppedWhileAwaited(firstSeq);
+    if (neverDelivered + awaited === 0) return;
+    this.stats.agedOut += neverDelivered + awaited;
+    this.#log.error('events left the stream before the sync settled them (its max_age or size limits); they are lost', { neverDelivered, waitingForRetry: awaited, firstSequence: firstSeq });
+  }
+
+  /**
+   * ordering "user": tells the sync's other readers every event this runner still has (in flight,
+   * held, handed back from the client's buffer, or gone back with a delay), so that none of them
+   * sends those users' later events first (handover.ts).
+   */
+  #announceStopping(): void {
+    const ordering = this.#ordering;
+    const handovers = this.#handovers;
+    if (ordering === undefined || handovers === undefined) return;
+    handovers.unregister(this.consumerName, ordering);
+    const events: PendingEvent[] = ordering.pending();
+    for (const [user, sequence] of events) this.#handoverUsers.set(sequence, user);
+    for (const msg of this.#outcomes.handingBack) {
+      const sequence = msg.info.streamSequence;
+      if (this.#handoverUsers.has(sequence)) continue;
+      const user = ordering.userOf(msg) ?? this.#userOfMessage(msg);
+      if (user === undefined) continue;
+      this.#handoverUsers.set(sequence, user);
+      events.push([user, sequence]);
+    }
+    handovers.announce({ from: this.#handoverId!, consumer: this.consumerName, phase: 'stopping', dueInMs: this.#settings.drainTimeoutMs + DEFAULT_ABORTED_SETTLE_MS, events });
+  }
+
+  /** The drain's end: what went back now (the rest announced was settled here, or waits out its own delay). */
+  #announceHandedBack(msgs: readonly JsMsg[]): void {
+    const handovers = this.#handovers;
+    if (handovers === undefined || this.#handoverUsers.size === 0) return;
+    const events: PendingEvent[] = [];
+    for (const msg of msgs) {
+      const sequence = msg.info.streamSequence;
+      const user = this.#handoverUsers.get(sequence) ?? this.#userOfMessage(msg);
+      if (user !== undefined) events.push([user, sequence]);
+    }
+    handovers.announce({ from: this.#handoverId!, consumer: this.consumerName, phase: 'handed back', events });
+  }
+
+  /** The user of a message the barrier never saw (the client's buffer at the stop): read from the event. */
+  #userOfMessage(msg: JsMsg): string | undefined {
+    const decoded = decodeEvent(msg.data, this.#maxEventBytes);
+    return decoded.ok ? userOf(decoded.event) : undefined;
+  }
 }

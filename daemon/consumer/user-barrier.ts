@@ -11,7 +11,13 @@
 // caps, an event of a held user goes back to the stream (costing no attempt) and is owed in turn,
 // so the order still holds. Bounded: held events per user and per sync; owed entries are messages
 // JetStream holds for us (bounded by max_ack_pending) and expire.
+//
+// Two kinds of held events: those waiting for their user's request in flight (a round trip away)
+// and those behind a retry (a user with nothing in flight, waiting for an owed event: seconds to
+// hours away). The intake counts the first against what the sync may have in hand and leaves the
+// second out (behindRetry), so users waiting out retries never stop the others being taken.
 import type { JsMsg } from '@nats-io/jetstream';
+import { DEFAULT_BARRIER_HAND_BACK_MS } from '../defaults.js';
 
 export interface BarrierItem {
   msg: JsMsg;
@@ -29,10 +35,10 @@ export interface UserBarrierOptions<T extends BarrierItem> {
   /** Whether `next` may join `group` in one request (one at a time when absent). */
   joins?(group: readonly T[], next: T): boolean;
   /** The barrier is full: this held user's event goes back to the stream for `delayMs`, costing no attempt. */
-  handBack?(item: T, delayMs: number): void;
+  overflow?(item: T, delayMs: number): void;
   /** Events one user may have held in hand (Infinity when absent). */
   maxHeldPerUser?: number;
-  /** Events the sync may have held in hand, all users together (Infinity when absent). */
+  /** Events the sync may have held in hand behind retries, all users together (Infinity when absent). */
   maxHeld?: number;
   /** How long past its expected return an owed message is waited for. */
   graceMs?: number;
@@ -40,8 +46,6 @@ export interface UserBarrierOptions<T extends BarrierItem> {
   now?: () => number;
 }
 
-/** A user's event handed back because the barrier was full returns after this long at least (and at most a minute). */
-export const DEFAULT_BARRIER_HAND_BACK_MS = 1_000;
 const MAX_HAND_BACK_MS = 60_000;
 
 interface Owed {
@@ -59,6 +63,8 @@ interface UserLine<T> {
   /** This user's messages gone back to the stream, by stream sequence. */
   readonly owed: Map<number, Owed>;
   timer?: NodeJS.Timeout;
+  /** Of `held`, how many are counted in behindRetry (all of them while the user has no turn out, else none). */
+  behindRetry: number;
 }
 
 export class UserBarrier<T extends BarrierItem> {
@@ -68,6 +74,7 @@ export class UserBarrier<T extends BarrierItem> {
   /** When the items handed onward were first held (for their trace), while they are in a turn. */
   readonly #heldSince = new WeakMap<JsMsg, number>();
   #held = 0;
+  #behindRetry = 0;
   #stopped = false;
   readonly #now: () => number;
 
@@ -80,7 +87,7 @@ export class UserBarrier<T extends BarrierItem> {
     if (user === undefined) return this.options.onward([item]);
     let line = this.#lines.get(user);
     if (line === undefined) {
-      line = { turn: new Set(), held: [], owed: new Map() };
+      line = { turn: new Set(), held: [], owed: new Map(), behindRetry: 0 };
       this.#lines.set(user, line);
     }
     const sequence = item.msg.info.streamSequence;
@@ -91,8 +98,9 @@ export class UserBarrier<T extends BarrierItem> {
       this.options.onward([item]);
       return;
     }
-    const { maxHeldPerUser = Infinity, maxHeld = Infinity, handBack } = this.options;
-    if (handBack && (line.held.length >= maxHeldPerUser || this.#held >= maxHeld)) {
+    const { maxHeldPerUser = Infinity, maxHeld = Infinity, overflow } = this.options;
+    // maxHeld bounds what waits behind retries; what waits for a turn in flight is the intake's to bound (maxAckPending).
+    if (overflow && (line.held.length >= maxHeldPerUser || (line.turn.size === 0 && this.#behindRetry >= maxHeld))) {
       // Full: the latest of the user's events goes back to the stream, owed, so what follows it
       // still waits for it. The earliest stay in hand: an owed event coming back is never turned away.
       const last = line.held.at(-1);
@@ -109,7 +117,7 @@ export class UserBarrier<T extends BarrierItem> {
   #handBack(user: string, line: UserLine<T>, item: T): void {
     this.#userOf.delete(item.msg);
     const delayMs = this.#handBackDelay(line);
-    this.options.handBack!(item, delayMs);
+    this.options.overflow!(item, delayMs);
     this.returned(item.msg, delayMs, user);
   }
 
@@ -120,6 +128,44 @@ export class UserBarrier<T extends BarrierItem> {
     if (line === undefined) return;
     const returnAt = this.#now() + delayMs;
     line.owed.set(msg.info.streamSequence, { returnAt, deadline: returnAt + (this.options.graceMs ?? 0) });
+  }
+
+  /**
+   * Another reader of the sync (a daemon stopping, the runner a reload replaced) still has the
+   * user's event `sequence`: owed here, as if it had gone back from this barrier (handover.ts).
+   */
+  expect(user: string, sequence: number, returnAt: number, deadline: number): void {
+    let line = this.#lines.get(user);
+    if (line === undefined) {
+      line = { turn: new Set(), held: [], owed: new Map(), behindRetry: 0 };
+      this.#lines.set(user, line);
+    }
+    line.owed.set(sequence, { returnAt, deadline });
+    this.#advance(user, line);
+  }
+
+  /** The other reader settled it (acked or dead-lettered there): no longer owed. */
+  unexpect(user: string, sequence: number): void {
+    const line = this.#lines.get(user);
+    if (line === undefined || !line.owed.delete(sequence)) return;
+    this.#advance(user, line);
+  }
+
+  /** Every event this barrier knows its user of and that is not settled: in a turn, held, or gone back (with how long until it is due). */
+  pending(): Array<[user: string, sequence: number, dueInMs?: number]> {
+    const now = this.#now();
+    const events: Array<[string, number, number?]> = [];
+    for (const [user, line] of this.#lines) {
+      for (const msg of line.turn) events.push([user, msg.info.streamSequence]);
+      for (const entry of line.held) events.push([user, entry.item.msg.info.streamSequence]);
+      for (const [sequence, owed] of line.owed) if (owed.deadline > now) events.push([user, sequence, Math.max(0, owed.returnAt - now)]);
+    }
+    return events;
+  }
+
+  /** The user of a message in a turn or held, if it is one. */
+  userOf(msg: JsMsg): string | undefined {
+    return this.#userOf.get(msg);
   }
 
   /** These messages are settled, or gone back to the stream: their users' next turns may go. */
@@ -152,6 +198,7 @@ export class UserBarrier<T extends BarrierItem> {
     for (const line of this.#lines.values()) {
       for (const entry of line.held) items.push(entry.item);
       this.#unhold(line, 0, line.held.length);
+      this.#recount(line);
     }
     return items;
   }
@@ -165,6 +212,18 @@ export class UserBarrier<T extends BarrierItem> {
 
   get held(): number {
     return this.#held;
+  }
+
+  /** Held events of users with no request out, waiting for an owed event to come back (a retry): not soon. */
+  get behindRetry(): number {
+    return this.#behindRetry;
+  }
+
+  /** Whether the line's held events wait behind a retry rather than for its turn in flight. */
+  #recount(line: UserLine<T>): void {
+    const behind = line.turn.size === 0 ? line.held.length : 0;
+    this.#behindRetry += behind - line.behindRetry;
+    line.behindRetry = behind;
   }
 
   #hold(line: UserLine<T>, item: T): void {
@@ -206,6 +265,11 @@ export class UserBarrier<T extends BarrierItem> {
 
   /** The user's next group goes when nothing of its turn is out and nothing owed comes before it. */
   #advance(user: string, line: UserLine<T>): void {
+    this.#advanceLine(user, line);
+    this.#recount(line);
+  }
+
+  #advanceLine(user: string, line: UserLine<T>): void {
     clearTimeout(line.timer);
     line.timer = undefined;
     if (this.#stopped || line.turn.size > 0) return;

@@ -4,18 +4,17 @@
 // building one never recurses over event data deeper than the decode limit.
 import { createHash } from 'node:crypto';
 import type { DeadLetter } from '../../schema/generated/dead-letter.js';
-import { DEFAULT_MAX_EVENT_DEPTH } from '../events/decode.js';
+import { readableFields } from '../events/readable-fields.js';
 import { JSON_SCAN, scanJson } from '../json/index.js';
 import type { RenderedRequest } from '../render/index.js';
 import { derivedSecretsOf, redactorFor } from '../secrets/index.js';
+import { DEFAULT_MAX_EVENT_DEPTH, DEFAULT_NATS_MAX_PAYLOAD } from '../defaults.js';
 
 export type { DeadLetter } from '../../schema/generated/dead-letter.js';
 
 export const DEAD_LETTER_FORMAT_VERSION = 1;
 /** A batch's body can be large; a dead letter keeps this much of it. */
 export const DEAD_LETTER_BODY_BYTES = 16_384;
-/** nats-server's default max_payload, for when the connection's server info is not known. */
-export const DEFAULT_NATS_MAX_PAYLOAD = 1_048_576;
 /** Room left in max_payload for the publish's headers (reason, sync, Nats-Msg-Id, trace context). */
 export const DEAD_LETTER_HEADER_ROOM = 2_048;
 /** When even the letter without its event is too large, message, response and body are cut to this. */
@@ -53,8 +52,10 @@ export function buildDeadLetter(input: DeadLetterInput): DeadLetter {
   const clean = (text: string | undefined) => (text === undefined ? undefined : redactor.redact(text));
   const cleanCut = (text: string | undefined) => (text === undefined ? undefined : redactor.redactCut(text));
   const kept = keepEvent(input.data, input.event);
-  // Only the top level is read, so even a too-deep decoded event is safe here.
-  const insertId = ((kept.event ?? input.event) as { insert_id?: unknown } | undefined)?.insert_id;
+  // Only the top level is read, so even a too-deep decoded event is safe here. An event kept as
+  // text (an integer a double would round) still has its insert_id read from its bytes.
+  const decoded = kept.event ?? input.event;
+  const insertId = decoded !== undefined ? (decoded as { insert_id?: unknown } | null)?.insert_id : kept.eventText !== undefined ? readableFields(input.data).insert_id : undefined;
   const letter: DeadLetter = {
     format: DEAD_LETTER_FORMAT_VERSION,
     deadAt: new Date().toISOString(),
@@ -63,6 +64,7 @@ export function buildDeadLetter(input: DeadLetterInput): DeadLetter {
     definitionVersion: input.definitionVersion,
     reason: input.reason,
     message: cleanCut(input.message),
+    detail: input.detail,
     attempts: input.attempts,
     lastStatus: input.lastStatus,
     responseExcerpt: cleanCut(input.responseExcerpt),

@@ -3,9 +3,7 @@
 // deleted. Bounded: a page looks at a fixed number of sequences (replayed letters leave gaps).
 import type { JetStreamManager } from '@nats-io/jetstream';
 import type { DeadLetter } from './dead-letter.js';
-
-/** Letters a page holds at most. */
-export const DEFAULT_DEAD_LETTER_PAGE = 50;
+import { DEFAULT_DEAD_LETTER_PAGE, DEFAULT_DEAD_LETTER_SCAN } from '../defaults.js';
 
 export interface StoredLetter {
   seq: number;
@@ -30,17 +28,23 @@ export class DeadLetterReader {
     private readonly stream: string,
   ) {}
 
-  /** Newest first, from just below `before` (or the newest); looks at most 2 × limit sequences. */
-  async page(options: { before?: number; limit?: number } = {}): Promise<DeadLetterPage> {
+  /**
+   * Newest first, from just below `before` (or the newest). Looks at most 2 × limit sequences, or
+   * DEFAULT_DEAD_LETTER_SCAN when `where` filters them (by sync, by reason): a page may then hold
+   * fewer letters than `limit` and still have a `next`, so paging with `next` reaches the start of
+   * the stream whatever the filter, each page in bounded time.
+   */
+  async page(options: { before?: number; limit?: number; where?: (stored: StoredLetter) => boolean } = {}): Promise<DeadLetterPage> {
     const jsm = this.#jsm();
     const limit = Math.min(Math.max(options.limit ?? DEFAULT_DEAD_LETTER_PAGE, 1), DEFAULT_DEAD_LETTER_PAGE);
     const { state } = await jsm.streams.info(this.stream);
     const letters: StoredLetter[] = [];
     let seq = Math.min(state.last_seq, (options.before ?? Infinity) - 1);
-    const lowest = Math.max(state.first_seq, seq - 2 * limit + 1);
+    const lookAt = options.where ? DEFAULT_DEAD_LETTER_SCAN : 2 * limit;
+    const lowest = Math.max(state.first_seq, seq - lookAt + 1);
     for (; seq >= lowest && seq >= 1 && letters.length < limit; seq--) {
       const stored = await this.#get(jsm, seq);
-      if (stored) letters.push(stored);
+      if (stored && (!options.where || options.where(stored))) letters.push(stored);
     }
     return { letters, next: seq >= state.first_seq && seq >= 1 ? seq + 1 : undefined, total: state.messages };
   }

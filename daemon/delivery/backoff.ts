@@ -38,6 +38,17 @@ export function retryDelayMs(policy: RetryPolicy, attempt: number, random: () =>
   return Math.max(0, Math.min(policy.maxDelayMs, Math.round(base * (1 + spread))));
 }
 
+/**
+ * The shortest time an event can take from its first failed attempt to its last: every wait of the
+ * schedule at its lowest (jitter drawn at its low end). A destination failing everything for less
+ * than this has used up no event's attempts (Retry-After aside: the destination sets those waits).
+ */
+export function retryScheduleSpanMs(policy: RetryPolicy): number {
+  let spanMs = 0;
+  for (let attempt = 1; attempt < policy.maxAttempts; attempt++) spanMs += retryDelayMs(policy, attempt, () => 0);
+  return spanMs;
+}
+
 /** Whether another attempt may follow attempt `attempt` (1-based). */
 export function hasAttemptsLeft(policy: RetryPolicy, attempt: number): boolean {
   return attempt < policy.maxAttempts;

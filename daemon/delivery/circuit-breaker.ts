@@ -1,34 +1,54 @@
 // A sync's circuit breaker. While a destination is down, JetStream already keeps the events: the
 // right move is to stop spending attempts and wait in the stream, not to push every event through
 // its whole retry schedule into the dead letters. Closed: requests flow and their results are
-// counted over a sliding window; enough retryable failures open it. Open: the sync takes nothing;
-// after a wait (doubling per failed probe, capped) it turns half-open. Half-open: one request
-// probes; a success closes it, a retryable failure opens it again. A permanent failure (a 4xx) is
-// the event's fault, not the destination's, and counts as an answer from a destination that is up.
+// counted; three rules open it (OPENED_BY). Open: the sync takes nothing; after a wait (doubling
+// per failed probe, capped) it turns half-open. Half-open: one request probes; a success closes
+// it, a retryable failure opens it again. A permanent failure (a 4xx) is the event's fault, not the
+// destination's, and counts as an answer from a destination that is up.
 import type { CircuitBreaker as CircuitBreakerSettings } from '../../schema/generated/destination.js';
+import { DEFAULT_CIRCUIT_BREAKER } from '../defaults.js';
+import { DEFAULT_RETRY_POLICY, retryScheduleSpanMs, type RetryPolicy } from './backoff.js';
 
 export const CIRCUIT_STATES = { closed: 'closed', open: 'open', halfOpen: 'half_open' } as const;
 export type CircuitState = (typeof CIRCUIT_STATES)[keyof typeof CIRCUIT_STATES];
 
-export type CircuitBreakerPolicy = Required<CircuitBreakerSettings>;
+/**
+ * What opened it. The failure rate over the window judges a destination that fails a share of its
+ * requests; a window full of earlier successes makes it slow to see an outage, so a run of failures
+ * in a row (no answer between) opens it too: `consecutiveFailures` of them, or, whatever that
+ * setting, a run as long as an event's whole retry schedule (as many failures as an event has
+ * attempts, over at least the schedule's shortest span), the last moment before a destination that
+ * fails everything would dead-letter an event for running out of attempts. Half-open, a failed probe opens it again.
+ */
+export const OPENED_BY = { failureRate: 'failure_rate', consecutiveFailures: 'consecutive_failures', retrySchedule: 'retry_schedule', failedProbe: 'failed_probe' } as const;
+export type OpenedBy = (typeof OPENED_BY)[keyof typeof OPENED_BY];
 
-export const DEFAULT_CIRCUIT_BREAKER: Readonly<CircuitBreakerPolicy> = Object.freeze({
-  enabled: true,
-  failureRate: 0.7,
-  minimumRequests: 20,
-  windowSeconds: 60,
-  probeIntervalMs: 5_000,
-  maxProbeIntervalMs: 300_000,
-  alertAfterSeconds: 3_600,
-});
+/** The settings with every field set, and the retry schedule the breaker must open within. */
+export type CircuitBreakerPolicy = Required<CircuitBreakerSettings> & {
+  retrySchedule: { maxAttempts: number; spanMs: number };
+};
 
-export function resolveCircuitBreaker(settings?: CircuitBreakerSettings): CircuitBreakerPolicy {
-  return { ...DEFAULT_CIRCUIT_BREAKER, ...Object.fromEntries(Object.entries(settings ?? {}).filter(([, value]) => value !== undefined)) };
+export function resolveCircuitBreaker(settings?: CircuitBreakerSettings, retry: RetryPolicy = DEFAULT_RETRY_POLICY): CircuitBreakerPolicy {
+  const set = Object.fromEntries(Object.entries(settings ?? {}).filter(([, value]) => value !== undefined));
+  return { ...DEFAULT_CIRCUIT_BREAKER, ...set, retrySchedule: { maxAttempts: retry.maxAttempts, spanMs: retryScheduleSpanMs(retry) } };
+}
+
+/** Why it opened, for the listener's log line. */
+export interface CircuitOpening {
+  openedBy: OpenedBy;
+  /** Share of the window's requests that failed. */
+  failureRate: number;
+  /** Requests in the window. */
+  requests: number;
+  /** Retryable failures in a row when it opened (0 for a failed probe). */
+  failuresInARow: number;
+  probeInMs: number;
+  reopened: boolean;
 }
 
 export interface CircuitListener {
   /** The breaker opened (or a probe failed and it opened again): stop taking messages, hand back what is not on the wire. */
-  opened(details: { failureRate: number; requests: number; probeInMs: number; reopened: boolean }): void;
+  opened(details: CircuitOpening): void;
   /** Time to probe: take one message. */
   halfOpened(): void;
   /** A probe succeeded: take messages again, at the paced rate. */
@@ -84,6 +104,8 @@ export class CircuitBreaker {
   #timer: NodeJS.Timeout | undefined;
   #probes = 0;
   readonly #window: Window;
+  /** Retryable failures since the last answer, and when the first of them came (epoch ms). */
+  #run = { failures: 0, since: 0 };
 
   constructor(
     readonly policy: CircuitBreakerPolicy,
@@ -135,7 +157,10 @@ export class CircuitBreaker {
   succeeded(): void {
     if (!this.policy.enabled) return;
     const now = this.clock();
-    if (this.#state === CIRCUIT_STATES.closed) return this.#window.add(now, false);
+    if (this.#state === CIRCUIT_STATES.closed) {
+      this.#run.failures = 0;
+      return this.#window.add(now, false);
+    }
     if (this.#state === CIRCUIT_STATES.halfOpen) this.#close(now);
   }
 
@@ -143,11 +168,25 @@ export class CircuitBreaker {
   failed(): void {
     if (!this.policy.enabled) return;
     const now = this.clock();
-    if (this.#state === CIRCUIT_STATES.halfOpen) return this.#open(now, false);
+    if (this.#state === CIRCUIT_STATES.halfOpen) return this.#open(now, false, OPENED_BY.failedProbe);
     if (this.#state !== CIRCUIT_STATES.closed) return;
     this.#window.add(now, true);
+    if (this.#run.failures === 0) this.#run.since = now;
+    this.#run.failures += 1;
+    const openedBy = this.#tripped(now);
+    if (openedBy !== undefined) this.#open(now, true, openedBy);
+  }
+
+  /** Which rule, if any, says the destination is down now. */
+  #tripped(now: number): OpenedBy | undefined {
+    const { consecutiveFailures, retrySchedule, minimumRequests, failureRate } = this.policy;
+    const run = this.#run;
+    if (run.failures >= consecutiveFailures) return OPENED_BY.consecutiveFailures;
+    // With one attempt there are no retries to save, and one failure says nothing of the destination.
+    if (retrySchedule.maxAttempts > 1 && run.failures >= retrySchedule.maxAttempts && now - run.since >= retrySchedule.spanMs) return OPENED_BY.retrySchedule;
     const { requests, failed } = this.#window.totals(now);
-    if (requests >= this.policy.minimumRequests && failed / requests >= this.policy.failureRate) this.#open(now, true, failed / requests, requests);
+    if (requests >= minimumRequests && failed / requests >= failureRate) return OPENED_BY.failureRate;
+    return undefined;
   }
 
   /** Open longer than the policy's alertAfterSeconds (a metric raises an alert). */
@@ -160,7 +199,9 @@ export class CircuitBreaker {
     this.#timer = undefined;
   }
 
-  #open(now: number, first: boolean, failureRate = 1, requests = 0): void {
+  #open(now: number, first: boolean, openedBy: OpenedBy): void {
+    const { requests, failed } = first ? this.#window.totals(now) : { requests: 0, failed: 0 };
+    const failuresInARow = first ? this.#run.failures : 0;
     if (first) {
       this.#openedAt = now;
       this.#probeIntervalMs = this.policy.probeIntervalMs;
@@ -170,10 +211,12 @@ export class CircuitBreaker {
     this.#state = CIRCUIT_STATES.open;
     this.#since = now;
     this.#probes = 0;
+    this.#run.failures = 0;
     clearTimeout(this.#timer);
     this.#timer = setTimeout(this.#halfOpen, this.#probeIntervalMs);
     this.#timer.unref();
-    this.listener.opened({ failureRate, requests, probeInMs: this.#probeIntervalMs, reopened: !first });
+    const failureRate = requests === 0 ? 1 : failed / requests;
+    this.listener.opened({ openedBy, failureRate, requests, failuresInARow, probeInMs: this.#probeIntervalMs, reopened: !first });
   }
 
   readonly #halfOpen = (): void => {

@@ -1,10 +1,13 @@
 // One pure function decides what an attempt's outcome means (contract, table-tested):
 //   2xx                                  → delivered
+//   a status the destination declared to answer item by item, when the body names items
+//                                        → delivered as a request (outcomes.ts settles each item)
 //   408, 423, 425, 429, 5xx except 501   → retryable (Retry-After honoured, capped)
 //   network errors and timeouts          → retryable
 //   TLS: certificate refused, handshake  → retryable `tls` (detail: expired, unknown_issuer, …)
 //   everything else (1xx, 3xx, 4xx, 501) → permanent
 //   a host outside the egress allow-list  → permanent egress_denied (nothing was sent)
+//   a header value HTTP cannot carry       → permanent invalid_header (nothing was sent)
 //   no OAuth2 token (error code oauth_token) → retryable oauth_token, whatever failed underneath
 import { DEFAULT_RETRY_AFTER_CAP_MS } from '../defaults.js';
 import {
@@ -27,6 +30,9 @@ export interface ResponseOutcome {
   status: number;
   headers: ResponseHeaders;
   now?: number;
+  /** The body names results per item on a status the destination declared for it (multi-status.ts read it): the request
+   *  has its answer, whatever the status; its items are settled one by one. */
+  itemized?: boolean;
 }
 
 /**
@@ -63,8 +69,9 @@ export function classify(outcome: Outcome): Classification {
   return 'error' in outcome ? classifyError(outcome.error, outcome.signal) : classifyResponse(outcome);
 }
 
-function classifyResponse({ status, headers, now }: ResponseOutcome): Classification {
+function classifyResponse({ status, headers, now, itemized }: ResponseOutcome): Classification {
   if (status >= 200 && status <= 299) return DELIVERED[status - 200];
+  if (itemized) return { kind: 'delivered', status };
   const code = RETRYABLE_STATUS.get(status) ?? (status >= 500 && status <= 599 && status !== 501 ? RETRYABLE_CODES.http5xx : undefined);
   if (code === undefined) return new PermanentDeliveryError(PERMANENT_CODES.http4xx, `HTTP ${status}`, { status });
   const retryAfterMs = parseRetryAfter(headerValue(headers, 'retry-after'), now ?? Date.now());
@@ -186,11 +193,13 @@ const INVALID_REQUEST_CODES = new Set([
 
 /** The sender's EgressDeniedError: the request was refused before it was sent. */
 const EGRESS_DENIED_CODE = 'ERR_EGRESS_DENIED';
+/** The sender's InvalidHeaderError: a header value HTTP cannot carry, refused before it was sent. */
+const INVALID_HEADER_CODE = 'ERR_INVALID_HEADER';
 
 // TLS above network: when one address family was refused and the other answered with a bad
 // certificate, the certificate is what the operator must fix.
 // A token failure names itself whatever its cause (the token endpoint's network error, TLS, timeout).
-const Rank = { unexpected: 0, invalidRequest: 1, egressDenied: 2, aborted: 3, network: 4, tls: 5, timeout: 6, oauthToken: 7, shutdown: 8 } as const;
+const Rank = { unexpected: 0, invalidRequest: 1, invalidHeader: 2, egressDenied: 3, aborted: 4, network: 5, tls: 6, timeout: 7, oauthToken: 8, shutdown: 9 } as const;
 type Rank = (typeof Rank)[keyof typeof Rank];
 
 function rankOf(candidate: object): Rank {
@@ -206,6 +215,7 @@ function rankOf(candidate: object): Rank {
   if (typeof name === 'string' && TIMEOUT_NAMES.has(name)) return Rank.timeout;
   if ((typeof code === 'string' && ABORT_CODES.has(code)) || (typeof name === 'string' && ABORT_NAMES.has(name))) return Rank.aborted;
   if (code === EGRESS_DENIED_CODE) return Rank.egressDenied;
+  if (code === INVALID_HEADER_CODE) return Rank.invalidHeader;
   if (typeof code === 'string' && INVALID_REQUEST_CODES.has(code)) return Rank.invalidRequest;
   return Rank.unexpected;
 }
@@ -243,11 +253,20 @@ function classifyError(error: unknown, signal: { readonly aborted: boolean; read
       return new RetryableDeliveryError(RETRYABLE_CODES.aborted, message, { cause: error });
     case Rank.egressDenied:
       return new PermanentDeliveryError(PERMANENT_CODES.egressDenied, message, { cause: error });
+    case Rank.invalidHeader:
+      return new PermanentDeliveryError(PERMANENT_CODES.invalidHeader, invalidHeaderMessage(error), { cause: error });
     case Rank.invalidRequest:
       return new PermanentDeliveryError(PERMANENT_CODES.invalidRequest, message, { cause: error });
     default:
       return new PermanentDeliveryError(PERMANENT_CODES.unexpected, message, { cause: error });
   }
+}
+
+/** The sender's own line (header, what it holds, the fix), without the code in front: the reason code says it. */
+function invalidHeaderMessage(error: unknown): string {
+  let message = '';
+  someInCauseChain(error, (candidate) => ((candidate as { code?: unknown }).code === INVALID_HEADER_CODE ? ((message = (candidate as Error).message), true) : false));
+  return message;
 }
 
 /** The first token failure in the chain: its own message, and the token endpoint's Retry-After. */

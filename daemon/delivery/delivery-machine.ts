@@ -3,19 +3,27 @@
 //                              → waiting → sending …   (short waits stay in process)
 //                              → deferred              (long waits go back to JetStream as nak(delay))
 //                              → dead                  (permanent failure or retries used up)
+//   A retryable failure passes through `deciding`, where what follows it is decided once.
 //   and from `released` (a delivery let go on shutdown). An actor rests in its last outcome, where
 //   the next delivery starts as it would from idle.
 // One delivery is one run of the machine from rest to an outcome. The actors that run it are kept
-// and reused (DeliveryActors): creating an XState actor cost more than running it (measured in
-// docs/decisions.md), and a delivery must stay cheap. The daemon drives the machine with events (no
+// and reused (DeliveryActors): creating an actor cost more than running it (measured in
+// docs/decisions.md), and a delivery must stay cheap. By default they run the table derived from
+// this machine (machine-table.ts, table-actor.ts: XState's semantics without its per-step Sets, Maps
+// and snapshots); `deliveryRuntime: "xstate"` runs XState's interpreter, for Stately's tools. The daemon drives the machine with events (no
 // promise child actors); what the machine asks of the world it asks through the `Delivery` it runs,
 // which is also where it records what happened (attempt, status, reason), so no `assign` copies the
 // context on every step.
 import { EventEmitter } from 'node:events';
-import { createActor, setup, type ActorOptions, type ActorRefFrom, type AnyActorRef } from 'xstate';
+import { createActor, setup } from 'xstate';
+import type { ContractViolation } from '../contract/index.js';
 import type { RenderedRequest } from '../render/index.js';
+import { DEFAULT_DELIVERY_RUNTIME } from '../defaults.js';
+import { DEAD_LETTER_REASONS, type DeliveryReason, type RenderFailureReason } from '../reasons.js';
 import { PermanentDeliveryError, RetryableDeliveryError, ShutdownError } from './errors.js';
+import { deriveMachineTable, type MachineTable } from './machine-table.js';
 import { decideRetry, RETRY_DECISIONS, type RetryDecision, type RetryRules } from './retry-decision.js';
+import { TableActor, type TableClock } from './table-actor.js';
 
 /** Cancels the request in flight when a delivery is released. An EventEmitter the HTTP sender
  *  listens to (~0.2 µs) rather than an AbortController (~7 µs to make, ~4 µs more per listener): it
@@ -46,7 +54,7 @@ export interface DeliveryProgress {
   readonly attempt: number;
   readonly requests: number;
   readonly status?: number;
-  readonly reason?: string;
+  readonly reason?: DeliveryReason;
   readonly message?: string;
   /** The wait scheduled by the last retryable failure (waiting, deferred). */
   readonly delayMs?: number;
@@ -71,13 +79,17 @@ export abstract class Delivery implements DeliveryProgress {
   request: RenderedRequest | undefined = undefined;
   status: number | undefined = undefined;
   /** Dead: the reason code (http_4xx, retries_exhausted, render_failed, …). */
-  reason: string | undefined = undefined;
+  reason: DeliveryReason | undefined = undefined;
   message: string | undefined = undefined;
+  /** Dead as contract_violation: where the request breaks the destination's contract. */
+  detail: ContractViolation | undefined = undefined;
   /** Waiting or deferred: how long until the next attempt. */
   delayMs: number | undefined = undefined;
   outcome: DeliveryOutcome | undefined = undefined;
   /** The schedule's jitter for the request in flight, drawn when it is sent (see decideRetry). */
   jitterDraw = 0;
+  /** What follows the last retryable failure, decided once when it arrived (the `deciding` state). */
+  retry: RetryDecision | undefined = undefined;
   /** Cancels whichever request is in flight when the delivery is released. */
   readonly cancel = new DeliveryCancel();
 
@@ -105,8 +117,11 @@ export abstract class Delivery implements DeliveryProgress {
 /** A request that cannot be rendered: dead with this reason (render_failed, missing_required_field, …). */
 export interface RenderFailure {
   failed: true;
-  code: string;
+  code: RenderFailureReason;
   message: string;
+  /** A request that was rendered but must not be sent (it breaks the contract): kept for the dead letter. */
+  request?: RenderedRequest;
+  detail?: ContractViolation;
 }
 
 export type SendResult = { kind: 'delivered'; status: number } | RetryableDeliveryError | PermanentDeliveryError;
@@ -118,12 +133,12 @@ export type DeliveryEvent =
 
 export type DeliveryState = 'rendering' | 'sending' | 'waiting' | DeliveryOutcome;
 
-interface DeliveryContext {
+export interface DeliveryContext {
   /** The delivery being run (undefined while idle), in a holder the actions write to: an `assign`
    *  would copy the context and the snapshot at each start and end of a run. */
   run: { delivery: Delivery | undefined };
   /** Called on reaching an outcome: the actor is free for the next delivery. */
-  onIdle: (self: AnyActorRef) => void;
+  onIdle: (self: DeliveryHandle) => void;
 }
 
 function failureOf(event: DeliveryEvent): RetryableDeliveryError | PermanentDeliveryError | undefined {
@@ -133,18 +148,8 @@ function failureOf(event: DeliveryEvent): RetryableDeliveryError | PermanentDeli
 /** Only ever called while a delivery runs, where one is always set. */
 const current = (context: DeliveryContext): Delivery => context.run.delivery!;
 
-/** What follows the retryable failure in `event` (undefined for any other event). */
-function retryOf(context: DeliveryContext, event: DeliveryEvent): RetryDecision | undefined {
-  const failure = failureOf(event);
-  if (!(failure instanceof RetryableDeliveryError)) return undefined;
-  const delivery = current(context);
-  return decideRetry(delivery.rules, {
-    attempt: delivery.attempt,
-    retriesInProcess: delivery.localRetries,
-    retryAfterMs: failure.retryAfterMs,
-    jitterDraw: delivery.jitterDraw,
-  });
-}
+/** The decision `deciding` made (only read there, after it was made). */
+const retryOf = (context: DeliveryContext): RetryDecision => current(context).retry!;
 
 /** Where a delivery starts: from idle, or from the outcome the actor's last delivery reached. */
 const nextDelivery = { deliver: { target: 'rendering', actions: 'begin' } } as const;
@@ -161,14 +166,15 @@ export const deliveryMachine = setup({
   types: {
     context: {} as DeliveryContext,
     events: {} as DeliveryEvent,
-    input: {} as { onIdle: (self: AnyActorRef) => void },
+    input: {} as { onIdle: (self: DeliveryHandle) => void },
   },
   guards: {
-    renderFailed: ({ context }) => current(context).request === undefined,
+    // A render failure records its reason (a request that breaks the contract is kept, unsent, for the dead letter).
+    renderFailed: ({ context }) => current(context).reason !== undefined,
     isDelivered: ({ event }) => event.type === 'sent' && !(event.result instanceof Error),
     isPermanent: ({ event }) => failureOf(event) instanceof PermanentDeliveryError,
-    waitsInProcess: ({ context, event }) => retryOf(context, event)?.kind === RETRY_DECISIONS.waitInProcess,
-    goesBackToStream: ({ context, event }) => retryOf(context, event)?.kind === RETRY_DECISIONS.backToStream,
+    waitsInProcess: ({ context }) => retryOf(context).kind === RETRY_DECISIONS.waitInProcess,
+    goesBackToStream: ({ context }) => retryOf(context).kind === RETRY_DECISIONS.backToStream,
   },
   actions: {
     begin: ({ context, event }) => {
@@ -184,6 +190,8 @@ export const deliveryMachine = setup({
       if ('failed' in rendered) {
         delivery.reason = rendered.code;
         delivery.message = rendered.message;
+        delivery.request = rendered.request;
+        delivery.detail = rendered.detail;
       } else {
         delivery.request = rendered;
       }
@@ -205,13 +213,24 @@ export const deliveryMachine = setup({
       delivery.reason = result instanceof Error ? result.code : undefined;
       delivery.message = result instanceof Error ? result.message : undefined;
     },
+    // The one place a retryable failure's next step is decided; the guards and actions after it read the decision.
+    decideRetry: ({ context, event }) => {
+      const failure = failureOf(event) as RetryableDeliveryError;
+      const delivery = current(context);
+      delivery.retry = decideRetry(delivery.rules, {
+        attempt: delivery.attempt,
+        retriesInProcess: delivery.localRetries,
+        retryAfterMs: failure.retryAfterMs,
+        jitterDraw: delivery.jitterDraw,
+      });
+    },
     pauseOnRetryAfter: ({ context, event }) => {
       const failure = failureOf(event);
       if (failure instanceof RetryableDeliveryError && failure.retryAfterMs !== undefined) current(context).pause(failure.retryAfterMs);
     },
-    scheduleRetry: ({ context, event }) => {
-      const decision = retryOf(context, event);
-      if (decision?.kind !== RETRY_DECISIONS.giveUp) current(context).delayMs = decision?.delayMs;
+    scheduleRetry: ({ context }) => {
+      const decision = retryOf(context);
+      if (decision.kind !== RETRY_DECISIONS.giveUp) current(context).delayMs = decision.delayMs;
     },
     // An in-process retry is an attempt too: the schedule escalates and the attempts run out.
     countLocalRetry: ({ context }) => {
@@ -219,11 +238,11 @@ export const deliveryMachine = setup({
       current(context).attempt += 1;
     },
     markExhausted: ({ context }) => {
-      current(context).reason = 'retries_exhausted';
+      current(context).reason = DEAD_LETTER_REASONS.retriesExhausted;
     },
     markPermanent: ({ context, event }) => {
       const failure = failureOf(event);
-      current(context).reason = failure?.code === 'http_4xx' || !failure ? 'http_4xx' : failure.code;
+      current(context).reason = failure instanceof PermanentDeliveryError ? failure.code : DEAD_LETTER_REASONS.http4xx;
     },
     // Settles the delivery and frees the actor: it keeps no delivery (its messages and events are
     // freed with it) and rests here until the next one.
@@ -257,12 +276,19 @@ export const deliveryMachine = setup({
         sent: [
           { guard: 'isDelivered', target: 'delivered', actions: 'recordResult' },
           { guard: 'isPermanent', target: 'dead', actions: ['recordResult', 'markPermanent'] },
-          { guard: 'waitsInProcess', target: 'waiting', actions: ['recordResult', 'pauseOnRetryAfter', 'scheduleRetry', 'countLocalRetry'] },
-          { guard: 'goesBackToStream', target: 'deferred', actions: ['recordResult', 'pauseOnRetryAfter', 'scheduleRetry'] },
-          { target: 'dead', actions: ['recordResult', 'markExhausted'] },
+          { target: 'deciding', actions: 'recordResult' },
         ],
         abort: abortToReleased,
       },
+    },
+    // A retryable failure: left at once, within the step that entered it, by the decision made on entry.
+    deciding: {
+      entry: 'decideRetry',
+      always: [
+        { guard: 'waitsInProcess', target: 'waiting', actions: ['pauseOnRetryAfter', 'scheduleRetry', 'countLocalRetry'] },
+        { guard: 'goesBackToStream', target: 'deferred', actions: ['pauseOnRetryAfter', 'scheduleRetry'] },
+        { target: 'dead', actions: 'markExhausted' },
+      ],
     },
     waiting: {
       entry: { type: 'announce', params: { state: 'waiting' } },
@@ -276,9 +302,20 @@ export const deliveryMachine = setup({
   },
 });
 
-export type DeliveryActor = ActorRefFrom<typeof deliveryMachine>;
-/** XState's clock (a SimulatedClock in tests). */
-type Clock = NonNullable<ActorOptions<typeof deliveryMachine>['clock']>;
+/** Which interpreter runs the machine: the table derived from it (machine-table.ts), or XState's own
+ *  (for inspection with Stately's tools). Both run the same definition and implementations. */
+export const DELIVERY_RUNTIMES = { derived: 'derived', xstate: 'xstate' } as const;
+export type DeliveryRuntime = (typeof DELIVERY_RUNTIMES)[keyof typeof DELIVERY_RUNTIMES];
+
+/** What the daemon and the tests see of a running delivery machine, whichever runtime runs it. */
+export interface DeliveryActor extends DeliveryHandle {
+  getSnapshot(): { readonly value: string; readonly status: string; readonly context: DeliveryContext };
+  stop(): void;
+}
+
+/** The machine as a table, derived once, when the first sync's actors are made (a machine outside the
+ *  table's subset stops the daemon's start there, naming what it uses). */
+let deliveryTable: MachineTable | undefined;
 
 /**
  * The actors that run one sync's deliveries. An actor that reaches an outcome is free and is reused;
@@ -287,12 +324,16 @@ type Clock = NonNullable<ActorOptions<typeof deliveryMachine>['clock']>;
 export class DeliveryActors {
   readonly #idle: DeliveryActor[] = [];
   readonly #running = new Map<DeliveryActor, Delivery>();
-  readonly #clock: Clock | undefined;
+  readonly #clock: TableClock | undefined;
   readonly #keepIdle: number;
+  readonly #runtime: DeliveryRuntime;
 
-  constructor(options: { keepIdle: number; clock?: Clock }) {
+  /** `clock`: XState's clock interface (a SimulatedClock in tests), for the waits of either runtime. */
+  constructor(options: { keepIdle: number; clock?: TableClock; runtime?: DeliveryRuntime }) {
     this.#keepIdle = options.keepIdle;
     this.#clock = options.clock;
+    this.#runtime = options.runtime ?? DEFAULT_DELIVERY_RUNTIME;
+    if (this.#runtime === DELIVERY_RUNTIMES.derived) deliveryTable ??= deriveMachineTable(deliveryMachine);
   }
 
   /** Runs `delivery` on an idle actor; its `settled` (or `failed`) is called at the end. */
@@ -321,23 +362,31 @@ export class DeliveryActors {
     return this.#idle.length;
   }
 
+  /** A machine error is a bug in an action: the actor is stopped and never reused. */
+  #failed(actor: DeliveryActor, error: unknown): void {
+    const delivery = this.#running.get(actor);
+    this.#running.delete(actor);
+    delivery?.failed(error);
+  }
+
   #create(): DeliveryActor {
     const input = { onIdle: this.#onIdle };
+    if (this.#runtime === DELIVERY_RUNTIMES.derived) {
+      const actor: DeliveryActor = new TableActor<DeliveryContext, DeliveryEvent>(deliveryTable!, {
+        input,
+        clock: this.#clock,
+        onError: (error) => this.#failed(actor, error),
+      });
+      return actor;
+    }
     // No `clock` key unless one was given: an explicit undefined replaces XState's default clock.
-    const actor: DeliveryActor = createActor(deliveryMachine, this.#clock ? { clock: this.#clock, input } : { input });
-    // A machine error is a bug in an action: the actor is stopped and never reused.
-    actor.subscribe({
-      error: (error: unknown) => {
-        const delivery = this.#running.get(actor);
-        this.#running.delete(actor);
-        delivery?.failed(error);
-      },
-    });
+    const actor = createActor(deliveryMachine, this.#clock ? { clock: this.#clock, input } : { input });
+    actor.subscribe({ error: (error: unknown) => this.#failed(actor, error) });
     actor.start();
     return actor;
   }
 
-  readonly #onIdle = (self: AnyActorRef): void => {
+  readonly #onIdle = (self: DeliveryHandle): void => {
     const actor = self as DeliveryActor;
     this.#running.delete(actor);
     if (this.#idle.length < this.#keepIdle) this.#idle.push(actor);

@@ -1,28 +1,9 @@
 // The two ways a delivery attempt can fail. Only classify.ts decides which one an outcome is; every
 // other part of the daemon reads `kind` / `code` and never re-derives retryability.
 
-/** Retryable failures: the same request may succeed later. */
-export const RETRYABLE_CODES = {
-  http5xx: 'http_5xx',
-  http429: 'http_429',
-  http408: 'http_408',
-  http423: 'http_423',
-  http425: 'http_425',
-  /** Connect, headers, body or whole-request timeout. */
-  timeout: 'timeout',
-  /** Connection refused or reset, DNS failure, unreachable host… */
-  network: 'network',
-  /** The server's certificate did not verify or the TLS handshake failed; `detail` says how. Retryable:
-   *  an operator renews an expired certificate within the hours the schedule spans. */
-  tls: 'tls',
-  /** The request was cancelled by its caller (not by shutdown): the outcome is unknown. */
-  aborted: 'aborted',
-  /** The daemon is stopping: release the message, do not count it as a failed attempt. */
-  shutdown: 'shutdown',
-  /** No OAuth2 token could be had for the sync (daemon/oauth): the token endpoint failed, or its answer held none. */
-  oauthToken: 'oauth_token',
-} as const;
-export type RetryableCode = (typeof RETRYABLE_CODES)[keyof typeof RETRYABLE_CODES];
+// The codes are the reasons vocabulary's (daemon/reasons.ts): a failed request is counted under its code.
+export { PERMANENT_CODES, RETRYABLE_CODES, type PermanentCode, type RetryableCode } from '../reasons.js';
+import { RETRIES_EXHAUSTED, type DeadLetterReason, type PermanentCode, type RetryableCode } from '../reasons.js';
 
 /** How a `tls` failure failed: the detail of RetryableDeliveryError and the first word of its message. */
 export const TLS_DETAILS = {
@@ -37,19 +18,6 @@ export const TLS_DETAILS = {
   handshake: 'handshake',
 } as const;
 export type TlsDetail = (typeof TLS_DETAILS)[keyof typeof TLS_DETAILS];
-
-/** Permanent failures: sending the same request again will fail again. */
-export const PERMANENT_CODES = {
-  /** Any non-2xx status that is not retryable: 4xx, 501, 3xx (redirects are not followed), 1xx. */
-  http4xx: 'http_4xx',
-  /** The request could not be built or sent as given (bad URL, invalid header value, …). */
-  invalidRequest: 'invalid_request',
-  /** The request's host is outside the operator's egress allow-list: it was not sent. */
-  egressDenied: 'egress_denied',
-  /** A thrown error nobody recognises. Permanent so a bug cannot loop for four hours. */
-  unexpected: 'unexpected',
-} as const;
-export type PermanentCode = (typeof PERMANENT_CODES)[keyof typeof PERMANENT_CODES];
 
 export interface DeliveryErrorDetails {
   status?: number;
@@ -135,4 +103,10 @@ export function someInCauseChain(error: unknown, visit: (candidate: object) => b
  */
 export function isShutdownAbort(error: unknown): boolean {
   return someInCauseChain(error, (candidate) => candidate instanceof ShutdownError || (candidate as Error).name === 'ShutdownError');
+}
+
+/** The reason a delivery that ends on this failure is dead-lettered with: a permanent failure's own
+ *  code; a retryable failure ends a delivery only when its attempts are used up. */
+export function deadLetterReasonOf(failure: RetryableDeliveryError | PermanentDeliveryError): DeadLetterReason {
+  return failure instanceof PermanentDeliveryError ? failure.code : RETRIES_EXHAUSTED;
 }

@@ -1,5 +1,8 @@
 export {
   deliveryMachine,
+  DELIVERY_RUNTIMES,
+  type DeliveryContext,
+  type DeliveryRuntime,
   Delivery,
   DeliveryActors,
   DeliveryCancel,
@@ -20,3 +23,5 @@ export * from './backoff.js';
 export * from './multi-status.js';
 export * from './retry-decision.js';
 export * from './circuit-breaker.js';
+export { deriveMachineTable, MachineOutsideTableError, type MachineTable } from './machine-table.js';
+export { TableActor, type TableClock } from './table-actor.js';

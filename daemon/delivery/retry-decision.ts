@@ -1,7 +1,7 @@
 // The one place that decides what follows a retryable failure: give up, wait in process, or hand
-// the message back to JetStream (nak with a delay). The delivery machine's guards and actions and
-// the multi-status path (failed items of a batch) both ask here. Pure: the jitter is drawn once per
-// request by the caller and passed in, so a guard and an action asking twice get the same answer.
+// the message back to JetStream (nak with a delay). The delivery machine (once per failure, on
+// entering `deciding`) and the multi-status path (failed items of a batch) both ask here. Pure: the
+// jitter is drawn once per request by the caller and passed in.
 import { hasAttemptsLeft, retryDelayMs, type RetryPolicy } from './backoff.js';
 
 /** How a sync retries: the same for each of its deliveries. */

@@ -47,10 +47,14 @@ function isSet(value: unknown): boolean {
   return value !== undefined && value !== null && value !== '';
 }
 
-/** Amplitude compares as strings ("5" is 5), and a list property "is" X when one item is X. */
+/**
+ * Amplitude compares as strings ("5" is 5), and a list property "is" X when one item is X. An object
+ * is never a value: String() of one is "[object Object]", and of one whose own `toString` is data
+ * ({"toString": 1}, which a publisher can send) a TypeError.
+ */
 function same(actual: unknown, expected: ConditionValue): boolean {
   if (Array.isArray(actual)) return actual.some((item) => same(item, expected));
-  if (actual === undefined || actual === null) return false;
+  if (actual === undefined || actual === null || typeof actual === 'object') return false;
   return actual === expected || String(actual) === String(expected);
 }
 

@@ -5,6 +5,7 @@
 // we cannot know (a list operation, an increment, a conflict), the memory forgets and the next
 // identify is sent.
 import { createHash } from 'node:crypto';
+import { DEFAULT_MAX_REMEMBERED_PROPERTIES } from '../defaults.js';
 
 /** What this sync last delivered for one property: a value (by its hash), an unset, or "set, value unknown". */
 export type Remembered = { hash: string } | { unset: true } | { present: true };
@@ -22,8 +23,6 @@ const CLEAR_ALL = '$clearAll';
 /** Operations that leave a property set to a value we cannot compute (Amplitude's list and number operations). */
 const VALUE_OPERATIONS = new Set(['$add', '$append', '$prepend', '$preInsert', '$postInsert', '$remove']);
 
-/** At most this many properties are remembered per user; past it some are forgotten (they are sent again, never dropped). */
-export const DEFAULT_MAX_REMEMBERED_PROPERTIES = 1_000;
 
 /**
  * The operations that would change something, or undefined when none would ("unchanged").

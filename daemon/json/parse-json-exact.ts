@@ -10,6 +10,11 @@ const BACKSLASH = 0x5c;
 
 /** Parses JSON text; an integer a double cannot hold exactly becomes a bigint. Throws SyntaxError like JSON.parse. */
 export function parseJsonExact(text: string): unknown {
+  // The text must be JSON as written: the scan below finds numbers by skipping strings, which is
+  // exact only for JSON, where a number is always a value. In other text it would quote a number
+  // into a valid key (`{123…: 1}`) or a leading-zero number into a bigint (`0123…`); both were
+  // accepted until the fuzzer found them. Costs a second parse on this path only (~2 µs of ~8).
+  const plain: unknown = JSON.parse(text);
   let out = '';
   let from = 0;
   let replaced = false;
@@ -33,7 +38,7 @@ export function parseJsonExact(text: string): unknown {
       i = end - 1;
     }
   }
-  if (!replaced) return JSON.parse(text);
+  if (!replaced) return plain;
   return JSON.parse(out + text.slice(from), (_key, value: unknown) =>
     typeof value === 'string' && value.startsWith(MARK) ? BigInt(value.slice(MARK.length)) : value,
   );

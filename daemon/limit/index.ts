@@ -3,11 +3,10 @@ export {
   LIMITER_ERROR_CODES,
   LimiterFullError,
   LimiterStoppedError,
-  RateShaper,
   SyncLimiter,
   type LimiterErrorCode,
   type LimiterState,
-  type RateLimit,
   type SyncLimiterOptions,
 } from './sync-limiter.js';
+export { RateShaper, type RateLimit } from './rate-shaper.js';
 export { RateShare, rateShareSubject, type RateShareOptions } from './rate-share.js';

@@ -4,9 +4,8 @@
 import { JetStreamApiError } from '@nats-io/jetstream';
 import { TimeoutError } from '@nats-io/nats-core';
 import type { Logger } from '../log.js';
+import { DEFAULT_JETSTREAM_SETTLE_MS } from '../defaults.js';
 
-/** How long a start-up waits for a cluster to elect its leaders before it gives up. */
-export const DEFAULT_JETSTREAM_SETTLE_MS = 30_000;
 /** JetStream's "JetStream system temporarily unavailable" (a stream or the cluster without a leader). */
 const TEMPORARILY_UNAVAILABLE = 10008;
 

@@ -1,13 +1,11 @@
-// Where a request meets its sync's token: the token is awaited before the request is sent and put on
-// a copy of it as Authorization: Bearer; a 401 drops that token and the request is sent once more
-// with a fresh one (a second 401 is the answer). The token is remembered with the rendered request
+// Where a request meets its sync's token (applied by the oauth2 scheme of the auth seam,
+// oauth-scheme.ts): the token is put on a copy of the request as Authorization: Bearer. The token is remembered with the rendered request
 // as a string derived from the secrets, so a dead letter, a span or a printed response that quotes
 // it is redacted. Previews never fetch one: they show OAUTH_TOKEN_PLACEHOLDER.
 import type { DestinationDefinition } from '../../schema/generated/destination.js';
 import type { RenderedRequest } from '../render/index.js';
 import { derivedSecretsOf, rememberDerivedSecrets } from '../secrets/index.js';
-import type { SendResponse } from '../send/index.js';
-import { OAuthToken, type TokenSend } from './oauth-token.js';
+import { OAuthToken } from './oauth-token.js';
 import { renderTokenRequest } from './token-request.js';
 
 /** What a preview and the examples show instead of a token (the form of a masked secret parameter). */
@@ -33,26 +31,6 @@ export function oauthTokenFor(sync: OAuthSync): OAuthToken | undefined {
     tokens.set(sync, token);
   }
   return token;
-}
-
-export interface OAuthSendOptions {
-  /** Sends the destination's request (the copy with the bearer). */
-  send: (request: RenderedRequest) => Promise<SendResponse>;
-  /** Sends the token request. */
-  sendToken: TokenSend;
-  /** Told of the 401 that is about to be retried with a fresh token (the caller ends its span). */
-  unauthorized?: (response: SendResponse) => void;
-}
-
-/** Sends `request` with the sync's bearer token; rejects with OAuthTokenError when no token can be had. */
-export async function sendWithOAuth(token: OAuthToken, request: RenderedRequest, options: OAuthSendOptions): Promise<SendResponse> {
-  const used = await token.get(options.sendToken);
-  const response = await options.send(withBearer(request, used));
-  if (response.status !== 401) return response;
-  options.unauthorized?.(response);
-  token.invalidate(used);
-  const fresh = await token.get(options.sendToken);
-  return options.send(withBearer(request, fresh));
 }
 
 /** A copy of the request with the bearer; the token joins the request's derived secrets (the copy shares them). */

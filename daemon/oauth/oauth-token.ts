@@ -6,11 +6,8 @@ import type { RenderedRequest } from '../render/index.js';
 import { redact } from '../secrets/index.js';
 import type { SendResponse } from '../send/index.js';
 import { OAuthTokenError } from './oauth-token-error.js';
+import { DEFAULT_OAUTH_REFRESH_MARGIN_MS, DEFAULT_OAUTH_TOKEN_LIFETIME_MS } from '../defaults.js';
 
-/** A token is refreshed this long before it expires (or a tenth of its lifetime, if shorter), so none expires in flight. */
-export const DEFAULT_OAUTH_REFRESH_MARGIN_MS = 60_000;
-/** How long a token without `expires_in` is kept (a 401 drops it sooner). */
-export const DEFAULT_OAUTH_TOKEN_LIFETIME_MS = 10 * 60_000;
 /** How much of a token response is read: a token (a JWT, say) and its fields fit many times over. */
 export const OAUTH_TOKEN_RESPONSE_BYTES = 64 * 1024;
 

@@ -3,19 +3,20 @@
 // rendered as the daemon renders it (renderForSync, secrets as placeholders). Each failing place
 // of a template is one problem: the template's place, how many requests fail there, the smallest
 // event (or batch) that breaks it as JSON ready for `preview --event`, and an excerpt.
+import { readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import type { AmplitudeEvent } from '../../schema/generated/event.js';
-import { jsonSyntaxError } from '../json/index.js';
-import { buildEventContext, RenderError, type RenderContext } from '../render/index.js';
+import { checkContract, describeViolation, type ContractViolation } from '../contract/index.js';
+import { jsonSyntaxError, placeOfPointer, type TextPlace } from '../json/index.js';
+import { buildEventContext, RenderError, unsendableHeader, unsendableHeaderMessage, type RenderContext, type RequestTemplates } from '../render/index.js';
 import { previewParameters } from './parameters.js';
+import { withEventFieldHint } from './event-field-hint.js';
 import type { Problems } from './problems.js';
 import { DESTINATION_FILE } from './read-definition.js';
-import { renderForSync, templatesFor, type RequestKind } from './render-for-sync.js';
+import { renderBatchKey, renderForPreview, renderForSync, templatesFor, type RequestKind } from './render-for-sync.js';
 import { generateEvents, type CorpusEvent } from './template-corpus.js';
 import type { LoadedSync } from './types.js';
 
-/** Characters a header value can hold (RFC 9110 field-value: visible ASCII, space, tab, obs-text). */
-const HEADER_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
 const EXCERPT_WIDTH = 160;
 
 interface Failure {
@@ -43,6 +44,7 @@ export function checkSyncOnCorpus(sync: LoadedSync, problems: Problems, seen: Se
     const failures = new Map<string, Failure>();
     const requests = requestsOf(events, sync.destination.definition.batch?.maxEvents);
     const parameters = previewParameters(sync.parameters, 'mask').values;
+    checkBatchKey(sync, events, kind, parameters, problems, seen);
     const origin = originOf(sync, kind, events[0], parameters);
     for (const cases of requests) {
       const found = renderOne(sync, cases, kind, parameters, origin);
@@ -61,6 +63,55 @@ export function checkSyncOnCorpus(sync: LoadedSync, problems: Problems, seen: Se
       seen.add(key);
       report(sync, failure, requests.length, problems);
     }
+  }
+}
+
+/**
+ * `batch.key` rendered for every generated event, as the daemon renders it for each event it
+ * batches. An event whose key cannot be rendered travels alone, one request each, which a folder
+ * that names a key did not mean: a warning (an error with --strict) at the key in destination.json,
+ * with the template's place, the count and the smallest event.
+ */
+function checkBatchKey(sync: LoadedSync, events: CorpusEvent[], kind: RequestKind, parameters: Record<string, unknown>, problems: Problems, seen: Set<string>): void {
+  if (sync.destination.batchKey === undefined) return;
+  const failures = new Map<string, { error: RenderError; event: CorpusEvent; count: number; size: number }>();
+  for (const event of events) {
+    try {
+      renderBatchKey(sync, buildEventContext(event.event, sync.selection), parameters);
+    } catch (error) {
+      if (!(error instanceof RenderError)) throw error;
+      const key = `${error.line ?? ''}:${error.column ?? ''}:${error.detail.slice(0, 60)}`;
+      const size = Buffer.byteLength(JSON.stringify(event.event));
+      const known = failures.get(key);
+      if (!known) failures.set(key, { error, event, count: 1, size });
+      else {
+        known.count++;
+        if (size < known.size) Object.assign(known, { error, event, size });
+      }
+    }
+  }
+  const file = join(sync.destination.dir, DESTINATION_FILE);
+  for (const [key, failure] of failures) {
+    if (seen.has(`batch key:${key}`)) continue;
+    seen.add(`batch key:${key}`);
+    const { error, event, count } = failure;
+    const where = error.line !== undefined ? ` (template line ${error.line}, column ${error.column ?? 1})` : '';
+    const lines = [
+      `batch key cannot be rendered${where}: ${withEventFieldHint(error.detail)}`,
+      `  fails for ${count} of ${events.length} generated ${kind} events of sync ${sync.name}: each travels alone, one request each; the smallest: ${event.what}`,
+      `  event (save as a file and run: destinations preview ${shown(sync.destination.dir)} --event FILE --sync ${shown(sync.file)}):`,
+      `  ${JSON.stringify(event.event)}`,
+    ];
+    problems.warning(file, `fails on generated events: ${lines.join('\n')}`, placeOfInline(file, '/batch/key'));
+  }
+}
+
+/** Where an inline template (a JSON pointer of destination.json) is, for a problem placed at it. */
+function placeOfInline(file: string, pointer: string): TextPlace | undefined {
+  try {
+    return placeOfPointer(readFileSync(file, 'utf8'), pointer);
+  } catch {
+    return undefined;
   }
 }
 
@@ -90,29 +141,55 @@ function renderOne(
   const templates = templatesFor(sync, kind);
   let request;
   try {
-    request = renderForSync(sync, cases.map((item) => buildEventContext(item.event, sync.selection)), kind, undefined, { parameters });
+    request = renderForSync(sync, cases.map((item) => buildEventContext(item.event, sync.selection)), kind, renderForPreview(parameters));
   } catch (error) {
     if (error instanceof RenderError) return { template: error.file, line: error.line, column: error.column, detail: error.detail };
     return { template: templates.body.name, detail: (error as Error).message };
   }
-  for (const [name, template] of templates.headers) {
-    const value = request.headers[name.toLowerCase()];
-    if (value !== undefined && !HEADER_VALUE.test(value)) {
-      return { template: template.name, detail: `header ${name} renders a character a header value cannot hold: write it through urlencode, or leave event data out of headers` };
-    }
+  // Event data in a header is encoded by the render; what the sender would still refuse is the template's own text.
+  const unsendable = unsendableHeader(request.headers);
+  if (unsendable !== undefined) {
+    const template = templates.headers.find(([name]) => name.toLowerCase() === unsendable.name)?.[1];
+    return { template: template?.name ?? templates.url.name, detail: unsendableHeaderMessage(unsendable) };
   }
   // The URL's origin comes from parameters only (checked on the template); a render that moves it is a bug to show.
   const origin = new URL(request.url).origin;
   if (expected !== undefined && origin !== expected) {
     return { template: templates.url.name, detail: `the URL's origin changes with the event: ${JSON.stringify(origin)} instead of ${JSON.stringify(expected)}` };
   }
+  const contract = sync.destination.contracts[kind];
+  const violation = contract && checkContract(contract, request);
+  if (violation) return { ...templatePlaceOf(templates, violation), detail: `breaks the contract: ${describeViolation(violation)}` };
   return undefined;
+}
+
+/**
+ * The template place a contract violation most likely comes from: the body template's line writing
+ * the failing key (`"name":`), the URL template's `name=`, the header's template; else the part's
+ * template as a whole. A guess by name, good enough to open the file at the right line.
+ */
+export function templatePlaceOf(templates: RequestTemplates, violation: ContractViolation): { template: string; line?: number; column?: number } {
+  const key = violation.pointer.split('/').slice(1).reverse().find((segment) => !/^\d+$/.test(segment))?.replace(/~1/g, '/').replace(/~0/g, '~');
+  const find = (template: { name: string; source: string }, needle: RegExp) => {
+    const match = needle.exec(template.source);
+    if (!match) return { template: template.name };
+    const before = template.source.slice(0, match.index).split('\n');
+    return { template: template.name, line: before.length, column: before[before.length - 1].length + 1 };
+  };
+  const escaped = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  if (violation.part === 'query') return key === undefined ? { template: templates.url.name } : find(templates.url, new RegExp(`[?&]${escaped(key)}=`));
+  if (violation.part === 'headers') {
+    const header = templates.headers.find(([name]) => name.toLowerCase() === key?.toLowerCase())?.[1];
+    return { template: (header ?? templates.url).name, ...(header ? { line: 1, column: 1 } : {}) };
+  }
+  if (violation.part === 'body' && key !== undefined) return find(templates.body, new RegExp(`"${escaped(key)}"\\s*:`));
+  return { template: templates.body.name };
 }
 
 /** The origin the base event's request goes to: every other request must go there too. */
 function originOf(sync: LoadedSync, kind: RequestKind, base: CorpusEvent, parameters: Record<string, unknown>): string | undefined {
   try {
-    return new URL(renderForSync(sync, [buildEventContext(base.event, sync.selection)], kind, undefined, { parameters }).url).origin;
+    return new URL(renderForSync(sync, [buildEventContext(base.event, sync.selection)], kind, renderForPreview(parameters)).url).origin;
   } catch {
     return undefined; // the base event fails too: reported with the others
   }
@@ -131,13 +208,14 @@ function report(sync: LoadedSync, failure: Failure, total: number, problems: Pro
   const what = batch ? `a batch of ${events.length} (the second: ${failure.cases[1].what})` : failure.cases[0].what;
   const where = inline ? ` (${failure.template.slice(DESTINATION_FILE.length + 1)}${failure.line !== undefined ? `, template line ${failure.line}` : ''})` : '';
   const lines = [
-    `${failure.detail}${where}`,
+    `${withEventFieldHint(failure.detail)}${where}`,
     `  fails for ${failure.count} of ${total} generated ${failure.kind} requests of sync ${sync.name}; the smallest: ${what}`,
     `  ${batch ? 'events' : 'event'} (save as a file and run: destinations preview ${shown(dir)} --event FILE --sync ${shown(sync.file)}):`,
     `  ${JSON.stringify(batch ? events : events[0])}`,
     ...excerpt(sync, failure),
   ];
-  const place = !inline && failure.line !== undefined ? { line: failure.line, column: failure.column ?? 1 } : undefined;
+  // A template in destination.json is placed at its key there (its own line and column are in the message).
+  const place = inline ? placeOfInline(file, failure.template.slice(DESTINATION_FILE.length + 1)) : failure.line !== undefined ? { line: failure.line, column: failure.column ?? 1 } : undefined;
   problems.error(file, `fails on generated events: ${lines.join('\n')}`, place);
 }
 

@@ -1,11 +1,11 @@
 // One event through one sync, for the authoring tools: preview (secrets masked or shown), send
-// (real secrets) and the examples (masked). It renders with renderForSync, like the daemon.
+// (real secrets, rendered for delivery: send stamps each request through the auth seam, as the
+// daemon does) and the examples (masked). It renders with renderForSync, like the daemon.
 import type { AmplitudeEvent } from '../../schema/generated/event.js';
-import { withOAuthPlaceholder } from '../oauth/index.js';
 import { buildEventContext, type RenderedRequest } from '../render/index.js';
 import { batchEvents } from './batch-events.js';
 import { previewParameters, type SecretDisplay } from './parameters.js';
-import { renderForSync, requestKindOf, templatesFor, type RequestKind } from './render-for-sync.js';
+import { RENDER_FOR_DELIVERY, renderForPreview, renderForSync, requestKindOf, templatesFor, type RenderMode, type RequestKind } from './render-for-sync.js';
 import type { LoadedSync } from './types.js';
 
 export interface EventRequest {
@@ -30,19 +30,19 @@ export function renderEventRequest(sync: LoadedSync, event: AmplitudeEvent, secr
     const why = types?.length && !types.includes(event.event_type) ? `event type ${JSON.stringify(event.event_type)} is not in filter.eventTypes` : 'a filter condition does not hold';
     warnings.push(`the sync's filter drops this event (${why}): the daemon would not send it`);
   }
-  let parameters: Record<string, unknown> | undefined;
-  if (secrets !== 'send') {
-    const preview = previewParameters(sync.parameters, secrets);
-    parameters = preview.values;
-    warnings.push(...preview.warnings);
-  }
+  const mode = renderModeOf(sync, secrets, warnings);
   const context = buildEventContext(event, sync.selection);
   // Change-based identify narrows only input.user_properties, as the daemon does (identify-changes.ts).
   if (options.userProperties) context.input = { ...event, user_properties: options.userProperties };
-  let request = renderForSync(sync, [context], kind, undefined, { parameters });
-  // A preview fetches no token: it shows where the bearer goes (send adds the real one).
-  if (secrets !== 'send') request = withOAuthPlaceholder(sync.destination.definition, request);
-  return { kind, request, warnings };
+  return { kind, request: renderForSync(sync, [context], kind, mode), warnings };
+}
+
+/** `send` renders for delivery; a preview with its masked (or shown) values, telling why a secret is a placeholder. */
+function renderModeOf(sync: LoadedSync, secrets: SecretDisplay | 'send', warnings: string[]): RenderMode {
+  if (secrets === 'send') return RENDER_FOR_DELIVERY;
+  const preview = previewParameters(sync.parameters, secrets);
+  warnings.push(...preview.warnings);
+  return renderForPreview(preview.values);
 }
 
 export interface EventsRequest extends EventRequest {
@@ -69,12 +69,7 @@ export function renderEventRequests(
   if (!sync.enabled) warnings.push(`sync ${sync.id} is disabled (enabled: false): the daemon sends nothing for it`);
   const planned = batchEvents(sync, events);
   for (const { index, why } of planned.skipped) warnings.push(`event ${index + 1} is not sent: ${why}`);
-  let parameters: Record<string, unknown> | undefined;
-  if (secrets !== 'send') {
-    const preview = previewParameters(sync.parameters, secrets);
-    parameters = preview.values;
-    warnings.push(...preview.warnings);
-  }
+  const mode = renderModeOf(sync, secrets, warnings);
   const requests = planned.requests.map(({ kind, indexes, events: carried }) => {
     const contexts = carried.map((event, at) => {
       try {
@@ -84,7 +79,7 @@ export function renderEventRequests(
         throw error;
       }
     });
-    return { kind, indexes, warnings: [], request: renderForSync(sync, contexts, kind, undefined, { parameters }) };
+    return { kind, indexes, warnings: [], request: renderForSync(sync, contexts, kind, mode) };
   });
   return { requests, warnings };
 }

@@ -4,10 +4,14 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { DestinationExample } from '../../schema/generated/example.js';
+import { checkContract, describeViolation } from '../contract/index.js';
 import { checkEvent } from '../events/index.js';
+import { isJsonContentType, unsendableHeader, unsendableHeaderMessage } from '../render/index.js';
 import { renderEventRequest } from './event-request.js';
 import { pointerOf, type JsonDocument, type Problems } from './problems.js';
 import { templatesFor } from './render-for-sync.js';
+import { isStandIn } from './read-definition.js';
+import { withEventFieldHint } from './event-field-hint.js';
 import { readJson } from './read-json.js';
 import { checkAgainstSchema, show, validateExampleFile } from './schemas.js';
 import type { LoadedDestination, LoadedSync } from './types.js';
@@ -44,7 +48,7 @@ export function checkExample(document: JsonDocument, example: DestinationExample
   try {
     rendered = renderEventRequest(sync, checked.event, 'mask');
   } catch (error) {
-    problems.at(document, '/event', `cannot render this event with sync ${name}: ${(error as Error).message}`);
+    problems.at(document, '/event', `cannot render this event with sync ${name}: ${withEventFieldHint((error as Error).message)}`);
     return;
   }
   const dropped = rendered.warnings.find((warning) => warning.startsWith("the sync's filter drops"));
@@ -53,16 +57,26 @@ export function checkExample(document: JsonDocument, example: DestinationExample
     return;
   }
   const { request } = rendered;
+  const unsendable = unsendableHeader(request.headers);
+  if (unsendable) problems.at(document, '/event', `the daemon would dead-letter this request as invalid_header: ${unsendableHeaderMessage(unsendable)}`);
+  const contract = sync.destination.contracts[rendered.kind];
+  const violation = contract && checkContract(contract, request);
+  if (violation) problems.at(document, '/event', `the daemon would dead-letter this request as contract_violation: ${describeViolation(violation)}`);
   const differences: Difference[] = [];
   const { expect } = example;
+  // A part rendered by a stand-in (its template did not compile, reported there) is not compared.
+  const templates = templatesFor(sync, rendered.kind);
+  const standInHeaders = new Set(templates.headers.filter(([, template]) => isStandIn(template)).map(([header]) => header.toLowerCase()));
   if (expect.method !== request.method) differences.push(difference('/expect/method', expect.method, request.method));
-  if (expect.url !== request.url) differences.push(difference('/expect/url', expect.url, request.url));
+  if (expect.url !== request.url && !isStandIn(templates.url)) differences.push(difference('/expect/url', expect.url, request.url));
   for (const [header, value] of Object.entries(expect.headers ?? {})) {
     const actual = request.headers[header.toLowerCase()];
-    if (actual !== value) differences.push(difference(pointerOf('expect', 'headers', header), value, actual));
+    if (actual !== value && !standInHeaders.has(header.toLowerCase())) differences.push(difference(pointerOf('expect', 'headers', header), value, actual));
   }
-  const contentType = templatesFor(sync, rendered.kind).contentType;
-  if (/[/+]json\b/i.test(contentType)) {
+  const contentType = templates.contentType;
+  if (isStandIn(templates.body)) {
+    // not compared
+  } else if (isJsonContentType(contentType)) {
     diffJson(expect.body, JSON.parse(request.body), '/expect/body', differences);
   } else if (expect.body !== request.body) {
     differences.push(difference('/expect/body', expect.body, request.body));
@@ -86,7 +100,35 @@ function label(pointer: string): string {
 
 function difference(pointer: string, expected: unknown, actual: unknown): Difference {
   if (actual === undefined) return { pointer, message: `expected ${show(expected)}, but the rendered request has no ${label(pointer)}` };
+  if (typeof expected === 'string' && typeof actual === 'string' && (JSON.stringify(expected).length > SHORT || JSON.stringify(actual).length > SHORT)) {
+    return { pointer, message: stringDifference(expected, actual) };
+  }
   return { pointer, message: `expected ${show(expected)}, rendered ${show(actual)}` };
+}
+
+/** Strings up to this long (as JSON) are shown whole; longer ones by their differing part. */
+const SHORT = 60;
+/** Characters of the common text shown on each side of the difference. */
+const CONTEXT = 20;
+
+/**
+ * Two long strings by where they differ: the common start and end cut down to CONTEXT characters
+ * around the differing middle, which is shown whole up to 2 × CONTEXT characters. Cutting both at
+ * the same length hid the difference when it came after the cut.
+ */
+export function stringDifference(expected: string, actual: string): string {
+  let start = 0;
+  while (start < expected.length && start < actual.length && expected[start] === actual[start]) start++;
+  let end = 0;
+  while (end < expected.length - start && end < actual.length - start && expected[expected.length - 1 - end] === actual[actual.length - 1 - end]) end++;
+  const excerpt = (text: string): string => {
+    const middle = text.slice(start, text.length - end);
+    const shownMiddle = middle.length > 2 * CONTEXT ? `${middle.slice(0, CONTEXT)}…${middle.slice(-CONTEXT)}` : middle;
+    const before = start > CONTEXT ? `…${text.slice(start - CONTEXT, start)}` : text.slice(0, start);
+    const after = end > CONTEXT ? `${text.slice(text.length - end, text.length - end + CONTEXT)}…` : text.slice(text.length - end);
+    return `${JSON.stringify(before).slice(0, -1)}[${JSON.stringify(shownMiddle).slice(1, -1)}]${JSON.stringify(after).slice(1)}`;
+  };
+  return `differs at character ${start + 1}: expected ${excerpt(expected)}, rendered ${excerpt(actual)} (the differing part in [ ])`;
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {

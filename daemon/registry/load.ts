@@ -3,7 +3,7 @@
 // rejected as a whole; the others load. What each file holds is read by read-definition.ts
 // (destination.json and its templates), read-sync.ts (syncs/*.json) and examples.ts.
 import { existsSync, readdirSync } from 'node:fs';
-import { basename, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import type { DestinationExample } from '../../schema/generated/example.js';
 import { checkSyncOnCorpus } from './check-corpus.js';
 import { checkExample, readExamples, warnAboutMissingExamples } from './examples.js';
@@ -11,6 +11,7 @@ import { Problems, sortProblems } from './problems.js';
 import { readDefinition } from './read-definition.js';
 import { readSync, syncNameOf, type SyncReadSettings } from './read-sync.js';
 import type { DestinationLoad, LoadedDestination, LoadedSync, LoadResult, ParameterUsage } from './types.js';
+import { declaredVariables, overridesVariables, readVariables, type Variables } from './variables.js';
 
 export const SYNCS_DIR = 'syncs';
 
@@ -24,6 +25,10 @@ export interface LoadOptions {
   /** validate's checks beyond what loading needs: every template of every sync rendered for
    *  generated events, and warnings for missing examples. Default false (the daemon). */
   authoringChecks?: boolean;
+  /** This host's values for the folder's variables (the daemon configuration's "variables"). */
+  variables?: Readonly<Record<string, string | undefined>>;
+  /** Already read by loadDestinations for every folder (with its problems reported once, there). */
+  readVariables?: Variables;
 }
 
 interface Settings extends SyncReadSettings {
@@ -31,12 +36,14 @@ interface Settings extends SyncReadSettings {
   authoringChecks: boolean;
 }
 
-function settingsOf(options: LoadOptions): Settings {
+/** `destinationsDir` is the folder holding the destination folders (and variables.json). */
+function settingsOf(options: LoadOptions, destinationsDir: string): Settings {
   return {
     resolveSecrets: options.resolveSecrets ?? true,
     env: options.env ?? process.env,
     checkExamples: options.checkExamples ?? true,
     authoringChecks: options.authoringChecks ?? false,
+    variables: options.readVariables ?? readVariables(destinationsDir, options.variables),
   };
 }
 
@@ -53,11 +60,12 @@ export async function loadDestinations(dir: string, options: LoadOptions = {}): 
     const problem = { file: root, severity: 'error' as const, message: `cannot read the destinations folder: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}` };
     return { destinations: [], problems: [problem], rejected: [], folders: [] };
   }
+  const variables = readVariables(root, options.variables);
   const folders: DestinationLoad[] = [];
-  for (const name of entries) folders.push(await loadDestination(join(root, name), options));
+  for (const name of entries) folders.push(await loadDestination(join(root, name), { ...options, readVariables: variables }));
   return {
     destinations: folders.flatMap((folder) => (folder.destination ? [folder.destination] : [])),
-    problems: folders.flatMap((folder) => folder.problems),
+    problems: [...variables.problems, ...folders.flatMap((folder) => folder.problems)],
     rejected: folders.filter((folder) => !folder.destination).map((folder) => folder.slug),
     folders,
   };
@@ -65,9 +73,11 @@ export async function loadDestinations(dir: string, options: LoadOptions = {}): 
 
 /** One destination folder, its syncs and (unless turned off) its examples. */
 export async function loadDestination(folder: string, options: LoadOptions = {}): Promise<DestinationLoad> {
-  const settings = settingsOf(options);
   const dir = resolve(folder);
+  const settings = settingsOf(options, dirname(dir));
   const problems = new Problems();
+  // Loaded on its own (validate or preview of one folder), it reports the variables file's problems itself.
+  if (!options.readVariables) problems.addAll(settings.variables.problems);
   const definition = readDefinition(dir, problems);
   const syncFiles = listSyncFiles(dir, problems);
   const byName = new Map<string, LoadedSync | undefined>();
@@ -77,9 +87,11 @@ export async function loadDestination(folder: string, options: LoadOptions = {})
   }
   const names = [...byName.keys()];
   const examples = readExamples(dir, problems);
+  // Examples are the author's: rendered with the variables file's values, not a host's.
+  const exampleSyncs = settings.checkExamples && examples.length > 0 && overridesVariables(settings.variables) ? syncsAsDeclared(definition.destination, syncFiles, settings) : byName;
   for (const document of examples) {
     if (!definition.destination || !settings.checkExamples) continue;
-    checkExample(document, document.value as DestinationExample, { names, byName }, problems);
+    checkExample(document, document.value as DestinationExample, { names, byName: exampleSyncs }, problems);
   }
   if (definition.destination && settings.authoringChecks) {
     warnAboutMissingExamples(dir, definition.destination, examples, problems);
@@ -89,6 +101,12 @@ export async function loadDestination(folder: string, options: LoadOptions = {})
   const destination = definition.destination;
   if (destination) destination.syncs.push(...[...byName.values()].filter((sync): sync is LoadedSync => sync !== undefined));
   return finish(dir, problems, destination, definition.parameterUsage);
+}
+
+/** The syncs read again with the variables file's own values (their problems were reported by the first read). */
+function syncsAsDeclared(destination: LoadedDestination | undefined, syncFiles: string[], settings: Settings): Map<string, LoadedSync | undefined> {
+  const asDeclared = { ...settings, variables: declaredVariables(settings.variables) };
+  return new Map(syncFiles.map((file) => [syncNameOf(file), readSync(destination, file, asDeclared, new Problems())]));
 }
 
 /** destination.json, its templates and logo, without syncs or examples (what preview and send need first). */
@@ -106,7 +124,9 @@ export async function loadSync(
   options: LoadOptions = {},
 ): Promise<{ sync?: LoadedSync; problems: DestinationLoad['problems'] }> {
   const problems = new Problems();
-  const sync = readSync(destination, resolve(file), settingsOf(options), problems);
+  const settings = settingsOf(options, dirname(destination.dir));
+  problems.addAll(settings.variables.problems);
+  const sync = readSync(destination, resolve(file), settings, problems);
   return { sync: problems.hasErrors ? undefined : sync, problems: sortProblems(problems.list) };
 }
 

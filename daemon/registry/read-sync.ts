@@ -4,10 +4,12 @@
 import { basename } from 'node:path';
 import type { SyncDefinition } from '../../schema/generated/sync.js';
 import { compileFilter, isIdentifyEvent, type EventPredicate } from '../events/index.js';
+import { didYouMean } from '../did-you-mean.js';
 import { isSecretRef } from '../secrets/index.js';
 import { resolveParameters } from './parameters.js';
 import { pointerOf, type Problems } from './problems.js';
 import { readJson } from './read-json.js';
+import { substituteVariables, type Variables } from './variables.js';
 import { checkAgainstSchema, show, validateSyncFile } from './schemas.js';
 import type { LoadedDestination, LoadedSync } from './types.js';
 
@@ -17,7 +19,14 @@ export const SYNC_NAME_PATTERN = /^[a-z0-9][a-z0-9_-]*$/;
 export interface SyncReadSettings {
   resolveSecrets: boolean;
   env: NodeJS.ProcessEnv;
+  /** The destinations folder's variables, for ${vars.NAME} in parameter values. */
+  variables: Variables;
 }
+
+/** A parameter name that says it holds a credential: api_secret, apiKey, access_token, password. An
+ *  identifier that is a "key" (event_definition_key, contact_key) does not: a key is a credential
+ *  alone or after api, access, private, signing, auth, client, write, master, license or app. */
+export const SOUNDS_SECRET = /secret|passw(or)?d|token|^key$|(api|access|private|signing|auth|client|write|master|license|app)[_-]?key/i;
 
 export function syncNameOf(file: string): string {
   return basename(file, '.json');
@@ -36,18 +45,34 @@ export function readSync(destination: LoadedDestination | undefined, file: strin
   const declared = definition.parameters ?? [];
   const limits = definition.limits ?? {};
 
+  // ${vars.NAME} first: every check below, and the daemon, see the values the sync runs with.
+  for (const [parameterName, value] of Object.entries(sync.parameters ?? {})) {
+    const replaced = substituteVariables(value, settings.variables, (message) => problems.at(document, pointerOf('parameters', parameterName), message));
+    if (replaced !== undefined) sync.parameters![parameterName] = replaced;
+  }
   for (const [parameterName, value] of Object.entries(sync.parameters ?? {})) {
     const pointer = pointerOf('parameters', parameterName);
     const parameter = declared.find((candidate) => candidate.name === parameterName);
     if (!parameter) {
       const known = declared.map((candidate) => candidate.name);
-      problems.at(document, pointer, `unknown parameter "${parameterName}": ${destination.slug} declares ${known.length ? known.join(', ') : 'no parameters'}`);
+      problems.at(document, pointer, `unknown parameter "${parameterName}"${didYouMean(parameterName, known)}: ${destination.slug} declares ${known.length ? known.join(', ') : 'no parameters'}`);
     } else if (parameter.secret && !isSecretRef(value)) {
       problems.at(document, pointer, `parameter "${parameterName}" is secret: give it by reference ({"env": "NAME"} or {"file": "path"}), never inline`);
+    } else if (!isSecretRef(value) && SOUNDS_SECRET.test(parameterName)) {
+      // The destination forgot "secret": true, or the author pasted a credential: a warning, an error with --strict.
+      problems.at(
+        document,
+        pointer,
+        `parameter "${parameterName}" is given inline, but its name says it is a credential: give it by reference ({"env": "NAME"} or {"file": "path"}), and mark it "secret": true in destination.json`,
+        'warning',
+      );
     }
   }
+  // Problems after which the sync cannot render an event meaningfully: its checks on generated events and examples stop.
+  let unrenderable = false;
   for (const parameter of declared) {
     if ((parameter.required ?? true) && parameter.default === undefined && sync.parameters?.[parameter.name] === undefined) {
+      unrenderable = true;
       problems.at(document, sync.parameters ? '/parameters' : '', `missing required parameter "${parameter.name}" (${parameter.displayName})`);
     }
   }
@@ -60,6 +85,7 @@ export function readSync(destination: LoadedDestination | undefined, file: strin
   }
   for (const mapping of mappings) {
     if (mapping.required && sync.fieldMappings?.[mapping.name] === undefined) {
+      unrenderable = true;
       problems.at(document, sync.fieldMappings ? '/fieldMappings' : '', `missing required mapping "${mapping.name}": map it to an event field or a user, event or group property in fieldMappings`);
     }
   }
@@ -83,6 +109,7 @@ export function readSync(destination: LoadedDestination | undefined, file: strin
       problems.at(document, '/filter/eventTypes', `${eventTypes.length} event types, but ${destination.slug} accepts at most ${limits.maxEventTypes}`);
     }
   }
+  const beforeFilter = problems.list.length;
   (sync.filter?.conditions ?? []).forEach((condition, index) => {
     const pointer = pointerOf('filter', 'conditions', index);
     const presence = condition.op === 'set' || condition.op === 'not_set';
@@ -97,6 +124,7 @@ export function readSync(destination: LoadedDestination | undefined, file: strin
     }
   });
 
+  if (problems.list.length > beforeFilter) unrenderable = true;
   if (sync.startAt !== undefined && sync.startAt !== 'new' && sync.startAt !== 'all' && Number.isNaN(Date.parse(sync.startAt))) {
     problems.at(document, '/startAt', `startAt ${show(sync.startAt)} is not a time: write "new", "all" or an ISO 8601 time such as 2026-11-30T00:00:00Z`);
   }
@@ -105,7 +133,9 @@ export function readSync(destination: LoadedDestination | undefined, file: strin
   if (identifyForwarding && !destination.identify) {
     problems.at(document, '/identifyForwarding', `${destination.slug} has no identify request, so it cannot forward identify events`);
   }
-  if (problems.list.slice(before).some((problem) => problem.severity === 'error')) return undefined;
+  // A sync with other errors is still returned, so its examples and generated events are checked in
+  // the same run; its folder is rejected all the same (load.ts), and loadSync gives no sync.
+  if (unrenderable && problems.list.slice(before).some((problem) => problem.severity === 'error')) return undefined;
 
   const parameters = resolveParameters(declared, sync.parameters, { syncFile: file, resolveSecrets: settings.resolveSecrets, env: settings.env });
   const eventFilter = compileFilter(sync.filter);

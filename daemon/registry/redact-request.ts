@@ -3,14 +3,13 @@
 // secret beyond recognition (Basic credentials are base64 of "site_id:api_key").
 import type { RenderedRequest } from '../render/index.js';
 import { derivedSecretsOf, REDACTED, redact as redactSecrets, rememberDerivedSecrets } from '../secrets/index.js';
-import { WEBHOOK_HEADERS } from '../signing/index.js';
+import { authSecretHeaders } from '../auth/index.js';
 import type { LoadedSync } from './types.js';
 
-/** Lower-cased names of the headers (event or identify request) whose templates use a secret of this sync, and the signature. */
+/** Lower-cased names of the headers (event or identify request) whose templates use a secret of this sync, and the auth schemes' secret ones. */
 export function secretHeaderNames(sync: LoadedSync): ReadonlySet<string> {
-  const names = new Set<string>();
-  // A signature is made from the signing secret: hidden whole like a header whose template uses one.
-  if (sync.destination.definition.signing) names.add(WEBHOOK_HEADERS.signature);
+  // A signature or a bearer is made from a secret: hidden whole like a header whose template uses one.
+  const names = new Set<string>(authSecretHeaders(sync.destination.definition));
   for (const row of sync.destination.parameterUsage) {
     if (!sync.parameters.secretNames.has(row.name)) continue;
     for (const label of row.usedIn) {

@@ -1,7 +1,9 @@
 // The one place that decides how a sync's request is rendered, so the daemon, preview, send and
 // the examples all produce the same request: one event gets {input, mappedProperties,
 // mappedFields, parameters}; a batched destination gets {events: [...], parameters}, whatever
-// the number of events (a preview is a one-event batch).
+// the number of events (a preview is a one-event batch). Whether it renders for delivery or for a
+// preview is the caller's explicit RenderMode; the destination's auth schemes (daemon/auth) see the
+// rendered request here, and are stamped per attempt by the sender's caller (delivery) or here (preview).
 import { createHash } from 'node:crypto';
 import type { AmplitudeEvent } from '../../schema/generated/event.js';
 import { isIdentifyEvent } from '../events/index.js';
@@ -11,13 +13,14 @@ import {
   RenderError,
   renderRequest,
   SecretTracker,
+  headerId,
   type EventContext,
   type RenderContext,
   type RenderedRequest,
   type RequestTemplates,
 } from '../render/index.js';
+import { AuthSettingsError, FOR_DELIVERY, syncAuth, type SyncAuth } from '../auth/index.js';
 import { rememberDerivedSecrets, type Redactor } from '../secrets/index.js';
-import { SigningSecretError, signingKeys, signRequest, type SigningKey } from '../signing/index.js';
 import { hasMissingSecrets, missingSecrets, SECRET_PLACEHOLDERS } from './parameters.js';
 import type { LoadedSync } from './types.js';
 
@@ -33,18 +36,44 @@ export function requestKindOf(event: AmplitudeEvent): RequestKind {
 export class RequestNotPossibleError extends Error {
   override name = 'RequestNotPossibleError';
   constructor(
-    readonly code: 'identify_not_supported' | 'identify_not_forwarded' | 'unresolved_secret' | 'signing_secret' | 'batch_size',
+    /** Or an auth scheme's AuthSettingsError code ('signing_secret'). */
+    readonly code: 'identify_not_supported' | 'identify_not_forwarded' | 'unresolved_secret' | 'batch_size' | (string & {}),
     message: string,
   ) {
     super(message);
   }
 }
 
+/**
+ * What a render is for. `delivery`: the sync's own parameter values (an unresolved secret refuses),
+ * its parameters-only templates rendered once, secrets tracked, and the auth schemes' stamps left to
+ * each attempt. `preview` (preview, send's siblings validate and plan, the examples): the parameter
+ * values given (secrets masked as <secret:NAME>, or shown), and the request stamped as its first
+ * attempt would be, with placeholders where a secret or a token would go.
+ */
+export type RenderMode = { mode: 'delivery' } | { mode: 'preview'; parameters: Record<string, unknown> };
+
+export const RENDER_FOR_DELIVERY: RenderMode = { mode: 'delivery' };
+
+export function renderForPreview(parameters: Record<string, unknown>): RenderMode {
+  return { mode: 'preview', parameters };
+}
+
 export interface RenderForSyncOptions {
-  /** Parameter values to render with instead of the sync's own (previews pass masked ones). */
-  parameters?: Record<string, unknown>;
+  /** The id sent in the idempotency header and signed (default: the events' insert_id, or their batch key). */
+  idempotencyKey?: string;
   /** Headers the daemon adds (traceparent); the destination's own headers win. */
   extraHeaders?: Record<string, string>;
+}
+
+/**
+ * An event's batch key (`batch.key`): events of different keys never share a request. Undefined when
+ * the destination declares none. Throws RenderError when the key cannot be rendered for this event.
+ * `parameters`: the sync's own (the daemon), or a preview's (validate, secrets as placeholders).
+ */
+export function renderBatchKey(sync: LoadedSync, context: EventContext, parameters: Record<string, unknown> = sync.parameters.values): string | undefined {
+  const template = sync.destination.batchKey;
+  return template === undefined ? undefined : template.render(oneEventContext(context, parameters));
 }
 
 /** The templates of a request kind; throws when the destination or the sync does not do identify. */
@@ -70,7 +99,7 @@ export function renderForSync(
   sync: LoadedSync,
   contexts: readonly EventContext[],
   kind: RequestKind,
-  idempotencyKey?: string,
+  mode: RenderMode,
   options: RenderForSyncOptions = {},
 ): RenderedRequest {
   const templates = templatesFor(sync, kind);
@@ -82,33 +111,52 @@ export function renderForSync(
       `${sync.destination.slug} takes ${batch ? `1 to ${batch.maxEvents} events` : 'one event'} per request, not ${count}`,
     );
   }
-  let parameters = options.parameters;
-  if (!parameters) {
-    if (hasMissingSecrets(sync.parameters)) {
-      const reasons = missingSecrets(sync.parameters).map((name) => `${name}: ${sync.parameters.unresolved.get(name) ?? 'not read'}`);
-      throw new RequestNotPossibleError('unresolved_secret', `sync ${sync.id} has unresolved secrets (${reasons.join('; ')})`);
-    }
-    parameters = sync.parameters.values;
+  const preview = mode.mode === 'preview';
+  if (!preview && hasMissingSecrets(sync.parameters)) {
+    const reasons = missingSecrets(sync.parameters).map((name) => `${name}: ${sync.parameters.unresolved.get(name) ?? 'not read'}`);
+    throw new RequestNotPossibleError('unresolved_secret', `sync ${sync.id} has unresolved secrets (${reasons.join('; ')})`);
   }
+  const parameters = preview ? mode.parameters : sync.parameters.values;
   const context: RenderContext = batch ? { events: [...contexts], parameters } : oneEventContext(contexts[0], parameters);
-  // With its own parameters, a sync renders its parameters-only templates once (a preview's are new each time).
-  const constants = options.parameters ? undefined : constantRendersOf(sync);
-  const keys = signingKeysFor(sync, parameters, options.parameters !== undefined);
-  // The key goes only into the idempotency header and the signature's id: a batch's is a hash of 100 insert_ids, made only when one of them is sent.
-  const needsKey = templates.idempotencyHeader !== undefined || keys.length > 0;
-  const renderOptions = { idempotencyKey: idempotencyKey ?? (needsKey ? defaultIdempotencyKey(contexts) : undefined), extraHeaders: options.extraHeaders, constants };
+  // The sync's own parameters: its parameters-only templates render once (a preview's values are new each time).
+  const constants = preview ? undefined : constantRendersOf(sync);
+  const auth = authFor(sync, mode);
+  // The key goes only into the idempotency header and the auth schemes (a signature's id): a batch's is a hash of 100 insert_ids, made only when one of them is sent.
+  // Both carry its header form (headerId), so the id signed is the id sent, and the same event gives the same key on every attempt.
+  const key = options.idempotencyKey ?? (templates.idempotencyHeader === undefined ? undefined : defaultIdempotencyKey(contexts));
+  const renderOptions = { idempotencyKey: key === undefined ? undefined : headerId(key), extraHeaders: options.extraHeaders, constants };
   const secrets = sync.parameters.secretValues;
+  let request: RenderedRequest;
   // Placeholders (a preview) or no secrets: nothing to learn, nothing to hide.
-  if (options.parameters || secrets.length === 0) return signRequest(renderRequest(templates, context, renderOptions), keys, renderOptions.idempotencyKey);
-  const tracker = new SecretTracker(secrets);
+  if (preview || secrets.length === 0) {
+    request = renderRequest(templates, context, renderOptions);
+  } else {
+    const tracker = new SecretTracker(secrets);
+    try {
+      request = tracker.run(() => renderRequest(templates, context, renderOptions));
+      rememberDerivedSecrets(request, tracker.derived);
+    } catch (error) {
+      // A render error can quote rendered output: it leaves here with every form of every secret redacted.
+      throw withoutSecrets(error, tracker.redactor());
+    }
+  }
+  if (auth === undefined) return request;
+  // After the render: the body's bytes are final. A delivery is stamped before each attempt, by whoever sends it.
+  auth.rendered(request, () => {
+    if (renderOptions.idempotencyKey !== undefined) return renderOptions.idempotencyKey;
+    const computed = defaultIdempotencyKey(contexts);
+    return computed === undefined ? undefined : headerId(computed);
+  });
+  return preview ? auth.stampForPreview(request) : request;
+}
+
+/** The sync's auth schemes, prepared for the mode; a setting they cannot use is the configuration's fault. */
+function authFor(sync: LoadedSync, mode: RenderMode): SyncAuth | undefined {
   try {
-    const request = tracker.run(() => renderRequest(templates, context, renderOptions));
-    rememberDerivedSecrets(request, tracker.derived);
-    // Signed after the render: the body's bytes are final. The consumer renews the timestamp per attempt.
-    return signRequest(request, keys, renderOptions.idempotencyKey);
+    return mode.mode === 'preview' ? syncAuth(sync, { mode: 'preview', parameters: mode.parameters, isPlaceholder }) : syncAuth(sync, FOR_DELIVERY);
   } catch (error) {
-    // A render error can quote rendered output: it leaves here with every form of every secret redacted.
-    throw withoutSecrets(error, tracker.redactor());
+    if (error instanceof AuthSettingsError) throw new RequestNotPossibleError(error.code, `sync ${sync.id}: ${error.message}`);
+    throw error;
   }
 }
 
@@ -133,20 +181,6 @@ function constantRendersOf(sync: LoadedSync): ConstantRenders {
   return constants;
 }
 
-const NO_KEYS: readonly SigningKey[] = [];
-
-/** The destination's signing keys from the values rendered with; a preview's masked secret signs as a placeholder. */
-function signingKeysFor(sync: LoadedSync, parameters: Record<string, unknown>, preview: boolean): readonly SigningKey[] {
-  const signing = sync.destination.definition.signing;
-  if (!signing) return NO_KEYS;
-  try {
-    return signingKeys(signing, parameters, preview ? isPlaceholder : undefined);
-  } catch (error) {
-    if (error instanceof SigningSecretError) throw new RequestNotPossibleError('signing_secret', `sync ${sync.id}: ${error.message}`);
-    throw error;
-  }
-}
-
 function isPlaceholder(name: string, value: unknown): boolean {
   return value === SECRET_PLACEHOLDERS.masked(name) || value === SECRET_PLACEHOLDERS.unresolved(name);
 }
@@ -163,7 +197,7 @@ function withoutSecrets(error: unknown, redactor: Redactor): unknown {
   return error;
 }
 
-/** One event's insert_id; for several, a hash of their insert_ids (absent when one lacks it). */
+/** One event's insert_id; for several, a hash of their insert_ids (absent when one lacks it). Sent as headerId() of it. */
 export function defaultIdempotencyKey(contexts: readonly EventContext[]): string | undefined {
   if (contexts.length === 1) return contexts[0].input.insert_id;
   if (contexts.some((context) => context.input.insert_id === undefined)) return undefined;
@@ -177,7 +211,7 @@ export function renderEventsForSync(
   sync: LoadedSync,
   events: readonly AmplitudeEvent[],
   kind: RequestKind = requestKindOf(events[0]),
-  options: RenderForSyncOptions = {},
+  mode: RenderMode = RENDER_FOR_DELIVERY,
 ): RenderedRequest {
-  return renderForSync(sync, events.map((event) => buildEventContext(event, sync.selection)), kind, undefined, options);
+  return renderForSync(sync, events.map((event) => buildEventContext(event, sync.selection)), kind, mode);
 }

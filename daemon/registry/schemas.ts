@@ -1,13 +1,12 @@
 // Strict validation of destination, sync and example files against schema/: unknown keys are errors,
 // nothing is coerced or removed, and every error becomes a problem at its file's line and column.
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import type { AdminReport } from '../../schema/generated/admin-report.js';
 import type { DestinationDefinition } from '../../schema/generated/destination.js';
 import type { DestinationExample } from '../../schema/generated/example.js';
 import type { SyncDefinition } from '../../schema/generated/sync.js';
-import { SCHEMA_DIR } from '../paths.js';
+import type { DestinationVariables } from '../../schema/generated/variables.js';
+import { schemaValidator } from '../schema-validator.js';
 import { pointerOf, type JsonDocument, type Problems } from './problems.js';
 
 const ajv = new Ajv({
@@ -22,13 +21,16 @@ const ajv = new Ajv({
   removeAdditional: false,
 });
 
+// Each compiled on first use: a command or test that reads no example or variables file, or no
+// admin report, does not pay for compiling their schemas.
 function compileSchema<T>(file: string): ValidateFunction<T> {
-  return ajv.compile<T>(JSON.parse(readFileSync(join(SCHEMA_DIR, file), 'utf8')));
+  return schemaValidator<T>(ajv, file);
 }
 
 export const validateDestinationFile = compileSchema<DestinationDefinition>('destination.schema.json');
 export const validateSyncFile = compileSchema<SyncDefinition>('sync.schema.json');
 export const validateExampleFile = compileSchema<DestinationExample>('example.schema.json');
+export const validateVariablesFile = compileSchema<DestinationVariables>('variables.schema.json');
 /** What a daemon's /destinations answers (read by `destinations status`). */
 export const validateAdminReport = compileSchema<AdminReport>('admin-report.schema.json');
 

@@ -3,7 +3,8 @@
 import type { DestinationDefinition } from '../../schema/generated/destination.js';
 import type { SyncDefinition } from '../../schema/generated/sync.js';
 import type { EventPredicate } from '../events/filter.js';
-import type { EventSelection, RequestTemplates } from '../render/index.js';
+import type { RequestContract } from '../contract/index.js';
+import type { CompiledTemplate, EventSelection, RequestTemplates } from '../render/index.js';
 
 /** One problem found while loading: file, place (1-based) or JSON pointer, and message. */
 export interface LoadProblem {
@@ -21,8 +22,14 @@ export interface LoadedDestination {
   /** Content hash of destination.json and its templates: traces and dead letters carry it. */
   version: string;
   definition: DestinationDefinition;
+  /** The logo's path: the definition's `logo`, or the default, resolved once when the folder loads. */
+  logoFile: string;
   track: RequestTemplates;
   identify?: RequestTemplates;
+  /** What the destination accepts, per request kind (track, identify), compiled once: checked before each send. */
+  contracts: { track?: RequestContract; identify?: RequestContract };
+  /** `batch.key`: the template that says which events may share a request (one event's context). */
+  batchKey?: CompiledTemplate;
   syncs: LoadedSync[];
   /** DECLARED vs USED: every declared or used parameter and the templates that use it. */
   parameterUsage: ParameterUsage[];

@@ -3,6 +3,7 @@
 import type { AmplitudeEvent } from '../../schema/generated/event.js';
 import type { PropertyRef, SelectedProperty } from '../../schema/generated/sync.js';
 import { readProperty } from '../events/properties.js';
+import { EVENT_CONTEXT_REASONS, type EventContextReason } from '../reasons.js';
 
 export interface FieldMapping {
   name: string;
@@ -29,11 +30,8 @@ export interface RenderContext extends Partial<EventContext> {
   events?: EventContext[];
 }
 
-export const EVENT_CONTEXT_REASONS = {
-  missingRequiredField: 'missing_required_field',
-  identifierTooLong: 'identifier_too_long',
-} as const;
-export type EventContextReason = (typeof EVENT_CONTEXT_REASONS)[keyof typeof EVENT_CONTEXT_REASONS];
+// Its reasons are the vocabulary's (daemon/reasons.ts).
+export { EVENT_CONTEXT_REASONS, type EventContextReason } from '../reasons.js';
 
 /** An event that cannot be delivered as it is: a permanent failure, dead-lettered with its reason. */
 export class EventContextError extends Error {
@@ -59,7 +57,7 @@ export function buildEventContext(event: AmplitudeEvent, selection: EventSelecti
     if (value === undefined || value === null || value === '') {
       if (field.required) {
         throw new EventContextError(
-          'missing_required_field',
+          EVENT_CONTEXT_REASONS.missingRequiredField,
           `required field ${field.name} (from ${field.source.scope} ${field.source.property}) has no value`,
         );
       }
@@ -74,5 +72,5 @@ export function buildEventContext(event: AmplitudeEvent, selection: EventSelecti
 
 function checkIdentifier(name: string, value: unknown, limit: number): void {
   const bytes = Buffer.byteLength(String(value));
-  if (bytes > limit) throw new EventContextError('identifier_too_long', `${name} is ${bytes} bytes, over the limit of ${limit}`);
+  if (bytes > limit) throw new EventContextError(EVENT_CONTEXT_REASONS.identifierTooLong, `${name} is ${bytes} bytes, over the limit of ${limit}`);
 }

@@ -1,5 +1,6 @@
 // Template filters. Templates write JSON by hand, so every value goes through `json`, which
 // produces valid JSON whatever the data holds (quotes, newlines, unicode, bigints, NaN).
+import { stringifyExact } from '../json/index.js';
 import { hmacSha256, sha256, sha256Email, sha256Phone } from './hash-filters.js';
 import { markUndefinedEntry, undefinedEntryOf, UndefinedValueError } from './undefined-values.js';
 
@@ -21,7 +22,7 @@ export function json(value: unknown, indent?: number): string {
   } catch (error) {
     // Only a bigint makes JSON.stringify throw a TypeError (a cycle cannot come from a parsed event).
     if (!(error instanceof TypeError) || !/BigInt/i.test(error.message)) throw error;
-    text = withBigints(value, indent);
+    text = stringifyExact(value, indent);
   }
   // JSON.stringify gives no text for a function (a macro, range): writing nothing would not be JSON.
   if (text === undefined) throw new Error(`json: ${typeof value === 'function' ? 'a function' : 'this value'} cannot be written as JSON`);
@@ -29,21 +30,18 @@ export function json(value: unknown, indent?: number): string {
   return LINE_SEPARATORS.test(text) ? text.replace(LINE_SEPARATORS_ALL, (ch) => (ch === '\u2028' ? '\\u2028' : '\\u2029')) : text;
 }
 
-/** A bigint keeps every digit as a JSON number rather than losing precision as a double. */
-function withBigints(value: unknown, indent: number | undefined): string {
-  const text = JSON.stringify(value, (_key, entry: unknown) => (typeof entry === 'bigint' ? `${BIGINT_MARK}${entry}${BIGINT_MARK}` : entry), indent);
-  return text.replace(BIGINT_PATTERN, '$1');
-}
-
 const LINE_SEPARATORS = /[\u2028\u2029]/;
 const LINE_SEPARATORS_ALL = /[\u2028\u2029]/g;
-const BIGINT_MARK = '\u0000bigint\u0000';
-const BIGINT_PATTERN = /"\\u0000bigint\\u0000(-?\d+)\\u0000bigint\\u0000"/g;
+/** No time is written in more characters than this; a longer string is not parsed (the date parser is slow on megabytes). */
+const LONGEST_TIME_TEXT = 64;
 
 /** Milliseconds (or an ISO string) → Date; throws on anything else so a template error is loud. */
 function toDate(value: unknown, filter: string): Date {
-  const date = typeof value === 'number' || typeof value === 'string' ? new Date(value) : undefined;
-  if (!date || Number.isNaN(date.getTime())) throw new Error(`${filter}: not a time: ${JSON.stringify(value)}`);
+  const date = typeof value === 'number' || (typeof value === 'string' && value.length <= LONGEST_TIME_TEXT) ? new Date(value) : undefined;
+  if (!date || Number.isNaN(date.getTime())) {
+    const shown = typeof value === 'string' && value.length > LONGEST_TIME_TEXT ? `a text of ${value.length} characters` : JSON.stringify(value);
+    throw new Error(`${filter}: not a time: ${shown}`);
+  }
   return date;
 }
 
@@ -110,3 +108,6 @@ export const TEMPLATE_FILTERS = {
 /** Filters whose arguments after the value are keys: their output is a keyed hash of the value, not
  *  something derived from the key, so a secret key does not make it a string to redact. */
 export const KEYED_FILTERS: ReadonlySet<string> = new Set(['hmac_sha256']);
+
+/** The filters that hash personal data before it leaves (hash-filters.ts): the catalog lists which a folder's templates use. */
+export const HASHING_FILTERS: readonly string[] = ['sha256_email', 'sha256_phone', 'sha256', 'hmac_sha256'];

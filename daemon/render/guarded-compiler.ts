@@ -5,7 +5,8 @@
 // environment: nunjucks itself, and any other Environment in the process, are left as they are.
 import { createRequire } from 'node:module';
 import nunjucks from 'nunjucks';
-import type { AstNode } from './template-safety.js';
+import { LinearPattern } from './linear-pattern.js';
+import { isTemplateName, walkTemplate, type AstNode } from './template-safety.js';
 import { FILTERS_FOR_MISSING_VALUES } from './undefined-values.js';
 
 interface CompilerBase {
@@ -94,6 +95,37 @@ class GuardedCompiler extends Base {
     this._emit('))');
   }
 
+  /** A pattern r/…/ is never a JavaScript RegExp at run time: the template names our compiled linear-time one. */
+  override compileLiteral(node: AstNode, frame: unknown): void {
+    if (node.value instanceof RegExp) {
+      this._emit(`(${place(node)}runtime.pattern(${JSON.stringify(LinearPattern.keyOf(node.value.source, node.value.flags))}))`);
+      return;
+    }
+    super.compileLiteral(node, frame);
+  }
+
+  /** Keyword arguments may hold a macro (caller=); a dict the template writes holds data only. */
+  compileKeywordArgs(node: AstNode, frame: unknown): void {
+    this._emit(`runtime.makeKeywordArgs((${place(node)}runtime.keywordArgs([`);
+    this.dictEntries(node, frame);
+    this._emit('])))');
+  }
+
+  /** `-x` and `+x` with the operand in parentheses: nunjucks writes `- -x` as `--x`, a decrement (found by the fuzzer). */
+  compileNeg(node: AstNode, frame: unknown): void {
+    this.unary('-', node, frame);
+  }
+
+  compilePos(node: AstNode, frame: unknown): void {
+    this.unary('+', node, frame);
+  }
+
+  private unary(operator: string, node: AstNode, frame: unknown): void {
+    this._emit(`${operator}(`);
+    this.compile(node.target as AstNode, frame);
+    this._emit(')');
+  }
+
   compileArray(node: AstNode, frame: unknown): void {
     this._emit(`(${place(node)}runtime.list(`);
     this._compileAggregate(node, frame, '[', ']');
@@ -103,6 +135,11 @@ class GuardedCompiler extends Base {
   /** A dict is built from [key, value, …] so a key named __proto__ is an own key, never the prototype. */
   compileDict(node: AstNode, frame: unknown): void {
     this._emit(`(${place(node)}runtime.dict([`);
+    this.dictEntries(node, frame);
+    this._emit(']))');
+  }
+
+  private dictEntries(node: AstNode, frame: unknown): void {
     (node.children as AstNode[]).forEach((pair, index) => {
       const key = pair.key as AstNode;
       if (!(key.typename === 'Symbol' || (key.typename === 'Literal' && typeof key.value === 'string'))) {
@@ -112,7 +149,13 @@ class GuardedCompiler extends Base {
       this._emit(`${JSON.stringify(key.value)}, `);
       this._compileExpression(pair.value as AstNode, frame);
     });
-    this._emit(']))');
+  }
+
+  /** As nunjucks' own, with the name written as a JSON string (nunjucks writes it between quotes as it is). */
+  compileSymbol(node: AstNode, frame: { lookup(name: string): string | undefined }): void {
+    const name = String(node.value);
+    const local = frame.lookup(name);
+    this._emit(local ? local : `runtime.contextOrFrameLookup(context, frame, ${JSON.stringify(name)})`);
   }
 
   compileLookupVal(node: AstNode, frame: unknown): void {
@@ -199,6 +242,12 @@ export function parseTemplate(source: string, options: object = {}): AstNode {
 /** The JavaScript of a parsed template: a function body returning {root, b_…}. */
 export function compileParsed(ast: AstNode, name: string): string {
   const compiler = new GuardedCompiler(name, true);
+  // nunjucks writes names (set targets, macro names and arguments, loop variables) into the code it
+  // generates without escaping them: a template whose names are not names is never compiled, with
+  // or without the static check.
+  walkTemplate(ast, (node) => {
+    if (node.typename === 'Symbol' && !isTemplateName(node.value)) compiler.fail(`${JSON.stringify(node.value)} is not a name`, node.lineno, node.colno);
+  });
   compiler.compile(transform(ast, [], name), undefined);
   return compiler.getCode();
 }

@@ -4,7 +4,9 @@
 // nothing is patched: other nunjucks environments keep nunjucks' runtime.
 import nunjucks from 'nunjucks';
 import { allowCall, FORBIDDEN_NAMES, isCallable, readMember, TemplateGuardError } from './data-guard.js';
+import { LinearPattern } from './linear-pattern.js';
 import { recordWrite } from './output-map.js';
+import { PatternRefusal } from './pattern-translation.js';
 import { budget, RenderBudgetError } from './render-budget.js';
 import { definedFilterInput, markUndefinedEntry, undefinedEntryOf } from './undefined-values.js';
 
@@ -66,9 +68,26 @@ function checkJoined(a: unknown, b: unknown, what: string): void {
   budget.text(budget.sizeOf(a) + budget.sizeOf(b), what);
 }
 
-/** A list or dict may hold data and the functions a template can call (a macro passed as caller=). */
-function checkItem(value: unknown, what: string): void {
-  if (typeof value === 'function' && !isCallable(value)) throw new TemplateGuardError(`${what} holds data, not functions`);
+/**
+ * A list or dict the template writes holds data (written as text, a function is its source); the
+ * keyword arguments of a call may hold the functions a template can call (a macro passed as caller=).
+ */
+function checkItem(value: unknown, what: string, callables: boolean): void {
+  if (typeof value === 'function' && !(callables && isCallable(value))) throw new TemplateGuardError(`${what} holds data, not functions`);
+}
+
+function buildDict(entries: unknown[], callables: boolean): Record<string, unknown> {
+  const result: Record<string, unknown> = {};
+  for (let index = 0; index < entries.length; index += 2) {
+    const key = entries[index] as string;
+    if (FORBIDDEN_NAMES.has(key)) throw new TemplateGuardError(`a dict key cannot be "${key}"`);
+    const value = entries[index + 1];
+    checkItem(value, callables ? 'keyword arguments' : 'a dict', callables);
+    if (value === undefined || undefinedEntryOf(value) !== undefined) markUndefinedEntry(result, key);
+    result[key] = value;
+  }
+  budget.value(result, 'a dict');
+  return result;
 }
 
 export function guardedRuntime(globals: Readonly<Record<string, unknown>>): object {
@@ -131,7 +150,7 @@ export function guardedRuntime(globals: Readonly<Record<string, unknown>>): obje
     list(items: unknown[]): unknown[] {
       for (let index = 0; index < items.length; index++) {
         const item = items[index];
-        checkItem(item, 'a list');
+        checkItem(item, 'a list', false);
         if (item === undefined || undefinedEntryOf(item) !== undefined) markUndefinedEntry(items, `[${index}]`);
       }
       budget.value(items, 'a list');
@@ -139,17 +158,21 @@ export function guardedRuntime(globals: Readonly<Record<string, unknown>>): obje
     },
 
     dict(entries: unknown[]): Record<string, unknown> {
-      const result: Record<string, unknown> = {};
-      for (let index = 0; index < entries.length; index += 2) {
-        const key = entries[index] as string;
-        if (FORBIDDEN_NAMES.has(key)) throw new TemplateGuardError(`a dict key cannot be "${key}"`);
-        const value = entries[index + 1];
-        checkItem(value, 'a dict');
-        if (value === undefined || undefinedEntryOf(value) !== undefined) markUndefinedEntry(result, key);
-        result[key] = value;
+      return buildDict(entries, false);
+    },
+
+    keywordArgs(entries: unknown[]): Record<string, unknown> {
+      return buildDict(entries, true);
+    },
+
+    /** A pattern r/…/, compiled for the linear-time matcher when the template compiled (or now, if it was dropped). */
+    pattern(key: string): LinearPattern {
+      try {
+        return LinearPattern.byKey(key);
+      } catch (error) {
+        if (error instanceof PatternRefusal) throw new TemplateGuardError(`the pattern r/${key.slice(key.indexOf('/') + 1)}/: ${error.message}`);
+        throw error;
       }
-      budget.value(result, 'a dict');
-      return result;
     },
 
     definedFilterInput,

@@ -1,5 +1,6 @@
 export { compileTemplate, TemplateSyntaxError, TemplateUnsafeError, TemplateMistakeError, RenderError, type CompiledTemplate, type CompileOptions } from './template.js';
-export { renderRequest, type RenderedRequest, type RequestTemplates, type RenderOptions } from './render-request.js';
+export type { TemplatePosition } from './template-hints.js';
+export { renderRequest, isJsonContentType, type RenderedRequest, type RequestTemplates, type RenderOptions } from './render-request.js';
 export {
   buildEventContext,
   EventContextError,
@@ -10,9 +11,11 @@ export {
   type FieldMapping,
   type RenderContext,
 } from './context.js';
-export { TEMPLATE_FILTERS } from './filters.js';
+export { TEMPLATE_FILTERS, HASHING_FILTERS } from './filters.js';
 export { parseTemplate } from './guarded-compiler.js';
 export { isAstNode, walkTemplate, type AstNode } from './template-safety.js';
 export { readsOnlyParameters, variablesBeyondParameters, variablesRead, type VariableRead } from './template-reads.js';
 export { SecretTracker } from './secret-tracker.js';
+export { translatePattern, PatternRefusal } from './pattern-translation.js';
 export { ConstantRenders } from './constant-renders.js';
+export { encodeHeaderText, headerId, HEADER_ID, unsendableHeader, unsendableHeaderMessage, type UnsendableHeader } from './header-values.js';

@@ -1,6 +1,7 @@
 // Rendering the HTTP request for one event or a batch: URL, headers and body from their templates.
 import type { CompiledTemplate } from './template.js';
 import { RenderError } from './template.js';
+import { encodeHeaderText } from './header-values.js';
 import { SecretTracker } from './secret-tracker.js';
 import type { ConstantRenders } from './constant-renders.js';
 import type { RenderContext } from './context.js';
@@ -25,7 +26,7 @@ export interface RequestTemplates {
 }
 
 export interface RenderOptions {
-  /** insert_id of the event (or a key for the batch), sent in the idempotency header. */
+  /** The idempotency header's value, already in its header form (headerId of the insert_id or the batch's key). */
   idempotencyKey?: string;
   /** Extra headers the daemon adds (traceparent); they never override the destination's own. */
   extraHeaders?: Record<string, string>;
@@ -42,13 +43,14 @@ export function renderRequest(templates: RequestTemplates, context: RenderContex
   if (templates.idempotencyHeader && options.idempotencyKey) headers[headerKey(templates.idempotencyHeader)] = options.idempotencyKey;
   for (const [name, value] of templates.headers) {
     const rendered = render(value).trim();
-    if (/[\r\n]/.test(rendered)) throw new RenderError(value.name, undefined, undefined, `header ${name} renders a line break`);
     // A header that renders to nothing is left out: that is how a template makes a header optional.
     if (rendered === '') continue;
-    headers[headerKey(name)] = rendered;
+    // Event data may hold any character (a line break too): it is made visible ASCII. A value from
+    // parameters alone is the operator's, sent as rendered; the sender refuses it if HTTP cannot carry it.
+    headers[headerKey(name)] = value.readsOnlyParameters ? rendered : encodeHeaderText(rendered);
   }
   const body = render(templates.body);
-  if (isJson(templates.contentType) && !templates.body.jsonByConstruction) checkJson(templates.body, context, body);
+  if (isJsonContentType(templates.contentType) && !templates.body.jsonByConstruction) checkJson(templates.body, context, body);
   return { method: templates.method, url, headers, body };
 }
 
@@ -67,9 +69,14 @@ function headerKey(name: string): string {
   return key;
 }
 
-function isJson(contentType: string): boolean {
-  return /[/+]json\b/i.test(contentType);
+/**
+ * Whether a body of this content type is JSON: application/json, any +json type, and AWS's JSON
+ * protocol types (application/x-amz-json-1.0 and 1.1, Kinesis and Firehose), which name JSON without a / or + before it.
+ */
+export function isJsonContentType(contentType: string): boolean {
+  return /[/+]json\b|\/x-amz-json-1\.[01]\b/i.test(contentType);
 }
+
 
 /** The last URL each URL template rendered, and its serialisation: most render the same URL every time. */
 const checkedUrls = new WeakMap<CompiledTemplate, { rendered: string; href: string }>();
@@ -79,6 +86,9 @@ const checkedUrls = new WeakMap<CompiledTemplate, { rendered: string; href: stri
  * between slashes or backslashes. `urlencode` leaves dots alone, and the parser would remove such a
  * segment with the one before it, so a value `..` would move the request up a level.
  */
+/** C0 controls and DEL. */
+const CONTROL = /[\u0000-\u001f\u007f]/;
+
 const DOT_SEGMENT = /[/\\]((?:\.|%2e){1,2})(?=[/\\]|$)/i;
 
 /**
@@ -89,6 +99,13 @@ function checkedUrl(template: CompiledTemplate, url: string): string {
   const cached = checkedUrls.get(template);
   if (cached?.rendered === url) return cached.href;
   const name = template.name;
+  // The WHATWG parser drops tabs and line breaks anywhere and C0 controls at the ends before it reads
+  // a URL, so "/..\u0001" or "/.\t./" would be a dot segment the check below cannot see (found by the
+  // fuzzer). No URL needs a control character: one is refused, named by its code only.
+  const control = CONTROL.exec(url);
+  if (control) {
+    throw new RenderError(name, undefined, undefined, `rendered URL holds a control character (U+${control[0].charCodeAt(0).toString(16).padStart(4, '0').toUpperCase()}): a URL template writes none`);
+  }
   let parsed: URL;
   try {
     parsed = new URL(url);

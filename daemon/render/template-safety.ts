@@ -2,7 +2,10 @@
 // the run-time guard would refuse, with its place, so `validate` rejects the template before
 // anything renders it. What cannot be told from the text (a computed name, a variable holding a
 // function) is still refused at run time by the guarded runtime.
+import { didYouMean } from '../did-you-mean.js';
 import { FORBIDDEN_NAMES } from './data-guard.js';
+import { LinearPattern, TEMPLATE_PATTERNS_MAX_LENGTH } from './linear-pattern.js';
+import { PatternRefusal } from './pattern-translation.js';
 
 /** A node of nunjucks' syntax tree (0-based lineno and colno). The one shape every walk of a template uses. */
 export interface AstNode {
@@ -42,6 +45,17 @@ export interface SafetyRules {
   tests: ReadonlySet<string>;
 }
 
+/**
+ * What a variable, macro, argument or loop name may be. nunjucks' lexer reads any run of characters
+ * up to a delimiter as a name (`a"b`, `x\\`), and its compiler writes names into the JavaScript it
+ * generates between double quotes without escaping them: a quote in a name would be code.
+ */
+const NAME = /^[\p{L}\p{N}_$]+$/u;
+
+export function isTemplateName(value: unknown): boolean {
+  return typeof value === 'string' && NAME.test(value);
+}
+
 export function isAstNode(value: unknown): value is AstNode {
   return typeof value === 'object' && value !== null && typeof (value as AstNode).typename === 'string';
 }
@@ -77,6 +91,28 @@ export function findUnsafeUses(root: AstNode, rules: SafetyRules): UnsafeUse[] {
   const found: (UnsafeUse & { rank: number })[] = [];
   const report = (node: AstNode, message: string, rank: keyof typeof RANK = 'escape') =>
     found.push({ line: node.lineno + 1, column: node.colno + 1, message, rank: RANK[rank] });
+  // Patterns are written where replace takes them, and compiled now, so a refusal names its place.
+  const patternsForReplace = new Set<AstNode>();
+  let patternsLength = 0;
+  const checkPattern = (node: AstNode, pattern: RegExp): void => {
+    const shown = `r/${pattern.source}/${pattern.flags}`;
+    if (!patternsForReplace.has(node)) {
+      report(node, `a pattern (${shown}) can only be written as the first argument of replace: x | replace(r/…/, "…")`);
+      return;
+    }
+    patternsLength += pattern.source.length;
+    if (patternsLength > TEMPLATE_PATTERNS_MAX_LENGTH) {
+      report(node, `the template's patterns are over ${TEMPLATE_PATTERNS_MAX_LENGTH} characters together: use fewer or shorter ones`);
+      return;
+    }
+    try {
+      LinearPattern.of(pattern.source, pattern.flags);
+    } catch (error) {
+      if (!(error instanceof PatternRefusal)) throw error;
+      const where = error.offset > 0 ? ` at character ${error.offset + 1}` : '';
+      report(node, `the pattern ${shown}${where}: ${error.message}`);
+    }
+  };
   const visit = (node: AstNode): void => {
     const tag = OTHER_TEMPLATES[node.typename];
     if (tag) report(node, `${tag} is not available: a destination's template is one file and cannot read others`);
@@ -86,7 +122,8 @@ export function findUnsafeUses(root: AstNode, rules: SafetyRules): UnsafeUse[] {
         report(node, 'template extensions are not available');
         break;
       case 'Symbol':
-        if (FORBIDDEN_NAMES.has(String(node.value))) report(node, `the name "${node.value}" leads to JavaScript, not data`);
+        if (!isTemplateName(node.value)) report(node, `${JSON.stringify(node.value)} is not a name: a name is letters, digits, _ and $ (a quote or a backslash in one would reach the JavaScript a template compiles to)`);
+        else if (FORBIDDEN_NAMES.has(String(node.value))) report(node, `the name "${node.value}" leads to JavaScript, not data`);
         break;
       case 'LookupVal': {
         const name = constantString(node.val as AstNode);
@@ -101,15 +138,21 @@ export function findUnsafeUses(root: AstNode, rules: SafetyRules): UnsafeUse[] {
         break;
       }
       case 'FunCall': {
-        const callee = node.name as AstNode;
-        if (callee.typename !== 'Symbol') {
+        // nunjucks parses `~(…)` as a call of nothing: its name is null.
+        const callee = isAstNode(node.name) ? node.name : node;
+        if (callee === node || callee.typename !== 'Symbol') {
           report(callee, 'only macros, caller() and the functions range and joiner can be called, not a function reached through a value', 'call');
         }
         break;
       }
+      case 'Literal':
+        if (node.value instanceof RegExp) checkPattern(node, node.value);
+        break;
       case 'Filter': {
         const name = String((node.name as AstNode).value);
-        if (!rules.filters.has(name)) report(node.name as AstNode, `unknown filter "${name}"`, 'unknown');
+        if (!rules.filters.has(name)) report(node.name as AstNode, `unknown filter "${name}"${didYouMean(name, rules.filters)}`, 'unknown');
+        const old = ((node.args as AstNode).children as AstNode[])[1];
+        if (name === 'replace' && old?.typename === 'Literal') patternsForReplace.add(old);
         // sort(attribute="constructor"), join(",", "__proto__"): a filter would read that member.
         const args = ((node.args as AstNode).children as AstNode[]).flatMap((arg) =>
           arg.typename === 'KeywordArgs' ? (arg.children as AstNode[]).map((pair) => pair.value as AstNode) : [arg],
@@ -123,7 +166,7 @@ export function findUnsafeUses(root: AstNode, rules: SafetyRules): UnsafeUse[] {
       case 'Is': {
         const right = node.right as AstNode;
         const name = String(isAstNode(right.name) ? right.name.value : right.value);
-        if (!rules.tests.has(name)) report(right, `unknown test "${name}"`, 'unknown');
+        if (!rules.tests.has(name)) report(right, `unknown test "${name}"${didYouMean(name, rules.tests)}`, 'unknown');
         break;
       }
     }

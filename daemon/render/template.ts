@@ -12,10 +12,11 @@ import { GuardedFrame, guardedRuntime } from './guarded-runtime.js';
 import { budget, DEFAULT_RENDER_LIMITS, RenderBudgetError, type RenderLimits } from './render-budget.js';
 import { TEMPLATE_GLOBALS } from './template-globals.js';
 import { placeInTemplate, type TemplatePlace } from './output-map.js';
-import { findTemplateMistakes } from './template-hints.js';
+import { findFreemarkerOperators, findTemplateMistakes, type HintOptions } from './template-hints.js';
 import { isJsonByConstruction } from './json-by-construction.js';
 import { readsOnlyParameters } from './template-reads.js';
 import { findUnsafeUses, type AstNode, type UnsafeUse } from './template-safety.js';
+import { RENDER_FAILED } from '../reasons.js';
 
 /** A template problem with its place: file, 1-based line and column where nunjucks knows them. */
 abstract class TemplateProblem extends Error {
@@ -35,9 +36,17 @@ export class TemplateSyntaxError extends TemplateProblem {
   readonly code = 'template_syntax';
 }
 
-/** A template that compiles but reaches past its data (a constructor, a method call, an include): refused before it runs. */
+/** A template that compiles but reaches past its data (a constructor, a method call, an include): refused before it runs. Every such place is in `all`. */
 export class TemplateUnsafeError extends TemplateSyntaxError {
   override name = 'TemplateUnsafeError';
+  constructor(
+    file: string,
+    readonly all: readonly UnsafeUse[],
+  ) {
+    const [first] = all;
+    const more = all.length > 1 ? ` (and ${all.length - 1} more)` : '';
+    super(file, first.line, first.column, `${first.message}${more}`);
+  }
 }
 
 /** A template that would render, but not what its author meant (Freemarker syntax, `a or {} | json`): every such place is in `all`. */
@@ -55,7 +64,7 @@ export class TemplateMistakeError extends TemplateSyntaxError {
 /** A template that failed while rendering one input (undefined value, bad filter input, budget, guard). */
 export class RenderError extends TemplateProblem {
   override name = 'RenderError';
-  readonly code = 'render_failed';
+  readonly code = RENDER_FAILED;
 }
 
 function formatPlace(file: string, line?: number, column?: number): string {
@@ -75,7 +84,7 @@ export interface CompiledTemplate {
   placeOfOutput(context: object, offset: number): TemplatePlace | undefined;
 }
 
-export interface CompileOptions {
+export interface CompileOptions extends HintOptions {
   /** Limits other than the defaults (tests, and a clock they control). */
   limits?: Partial<RenderLimits>;
 }
@@ -132,17 +141,26 @@ function parse(source: string, name: string): AstNode {
   }
 }
 
-/** Compiles a template once; throws TemplateSyntaxError (or TemplateUnsafeError) with the template's file and place. */
+/**
+ * Compiles a template once; throws TemplateSyntaxError (or TemplateUnsafeError, TemplateMistakeError)
+ * with the template's file and place. Freemarker operators are found on the tokens first, so they
+ * are named even where they break the parse; a parse error on a line after one of them is left out
+ * (it is most likely that operator, told better).
+ */
 export function compileTemplate(source: string, name: string, options: CompileOptions = {}): CompiledTemplate {
-  const ast = parse(source, name);
-  const unsafe = findUnsafeUses(ast, SAFETY_RULES);
-  if (unsafe.length > 0) {
-    const [first] = unsafe;
-    const more = unsafe.length > 1 ? ` (and ${unsafe.length - 1} more)` : '';
-    throw new TemplateUnsafeError(name, first.line, first.column, `not allowed: ${first.message}${more}`);
+  const operators = findFreemarkerOperators(source, OPTIONS, options);
+  let ast: AstNode;
+  try {
+    ast = parse(source, name);
+  } catch (error) {
+    if (operators.length > 0 && error instanceof TemplateSyntaxError && (error.line === undefined || error.line >= operators[0].line)) throw new TemplateMistakeError(name, operators);
+    throw error;
   }
-  const mistakes = findTemplateMistakes(ast);
-  if (mistakes.length > 0) throw new TemplateMistakeError(name, mistakes);
+  const mistakes = [...operators, ...findTemplateMistakes(ast, options)];
+  // A name such as x?? is not a name (unsafe), and a Freemarker operator (a mistake): told once, as the mistake.
+  const unsafe = findUnsafeUses(ast, SAFETY_RULES).filter((use) => !mistakes.some((mistake) => mistake.line === use.line && mistake.column === use.column));
+  if (unsafe.length > 0) throw new TemplateUnsafeError(name, [...unsafe.map((use) => ({ ...use, message: `not allowed: ${use.message}` })), ...mistakes]);
+  if (mistakes.length > 0) throw new TemplateMistakeError(name, mistakes.sort((a, b) => a.line - b.line || a.column - b.column));
   return build(ast, source, name, options);
 }
 
@@ -158,17 +176,17 @@ function build(ast: AstNode, source: string, name: string, options: CompileOptio
   // Read before compiling: nunjucks' transformer rewrites parts of the tree.
   const onlyParameters = readsOnlyParameters(ast);
   const alwaysJson = isJsonByConstruction(ast);
-  let code: string;
+  let properties: { root: (env: unknown, context: unknown, frame: unknown, runtime: unknown, cb: unknown) => void };
   try {
-    code = compileParsed(ast, name);
+    // The precompiled-template path of nunjucks: the code it would run, given our runtime instead of its own.
+    // Code that does not parse is the compiler's fault, but the template's error to report (a place, no stack).
+    properties = new Function(compileParsed(ast, name))();
   } catch (error) {
     const { lineno, colno } = error as { lineno?: number; colno?: number };
     const { line, column, detail } = splitNunjucksMessage(error instanceof Error ? error.message : String(error));
     throw new TemplateSyntaxError(name, lineno ?? line, colno ?? column, detail);
   }
   const limits: RenderLimits = { ...DEFAULT_RENDER_LIMITS, ...options.limits };
-  // The precompiled-template path of nunjucks: the code it would run, given our runtime instead of its own.
-  const properties = new Function(code)() as { root: (env: unknown, context: unknown, frame: unknown, runtime: unknown, cb: unknown) => void };
   const root = properties.root;
   // nunjucks' first frame is replaced by ours (a render is never given a parent frame: no includes).
   properties.root = (env, context, _frame, _runtime, cb) => root(env, context, GuardedFrame.top(), runtime, cb);

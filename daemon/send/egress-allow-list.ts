@@ -16,7 +16,7 @@ export class EgressDeniedError extends Error {
 export type EgressPolicy = (url: URL) => boolean;
 
 const PATTERN = /^(\*\.)?([A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*|\[[0-9A-Fa-f:.]+\])(?::(\d{1,5}))?$/;
-const DEFAULT_PORTS: Readonly<Record<string, string>> = { 'http:': '80', 'https:': '443' };
+const SCHEME_PORTS: Readonly<Record<string, string>> = { 'http:': '80', 'https:': '443' };
 
 interface HostPattern {
   /** Hostname as WHATWG serialises it (lower case, IPv4 normalised, IPv6 in brackets). */
@@ -34,7 +34,7 @@ interface HostPattern {
 export function egressAllowList(patterns: readonly string[]): EgressPolicy {
   const compiled = patterns.map(compilePattern);
   return (url) => {
-    const port = url.port || DEFAULT_PORTS[url.protocol] || '';
+    const port = url.port || SCHEME_PORTS[url.protocol] || '';
     return compiled.some(
       (pattern) => (pattern.port === undefined || pattern.port === port) && (pattern.subdomains ? url.hostname.endsWith(`.${pattern.host}`) : url.hostname === pattern.host),
     );

@@ -3,7 +3,8 @@
 // body excerpt). Requests go through `pool.dispatch` with our own handler (`Exchange`): the answer
 // is read straight from undici's callbacks, without a response stream per request.
 // It never retries and never follows redirects: the delivery machine is the one retry owner, and a
-// 3xx is an answer classify() turns into a permanent failure. Errors are thrown as undici raised them.
+// 3xx is an answer classify() turns into a permanent failure. Errors are thrown as undici raised them,
+// but for a header value undici would refuse, which is thrown as InvalidHeaderError naming the header.
 import { createHash } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import { StringDecoder } from 'node:string_decoder';
@@ -17,8 +18,9 @@ import {
   DEFAULT_RESPONSE_EXCERPT_BYTES,
   DEFAULT_SENDER_CLOSE_GRACE_MS,
 } from '../defaults.js';
-import type { RenderedRequest } from '../render/index.js';
+import { unsendableHeader, type RenderedRequest } from '../render/index.js';
 import { EgressDeniedError, egressAllowList, type EgressPolicy } from './egress-allow-list.js';
+import { InvalidHeaderError } from './invalid-header-error.js';
 
 
 /** What a caller cancels a request with: an EventEmitter with `aborted` and `reason` that emits
@@ -129,6 +131,9 @@ export class HttpSender {
       pathStart++;
     }
     if (authority < 3 || pathStart === authority) throw invalidUrl(url);
+    // undici would refuse it with "invalid <name> header": say which header, why, and the fix instead.
+    const unsendable = unsendableHeader(request.headers);
+    if (unsendable !== undefined) throw new InvalidHeaderError(unsendable);
     const ca = options.ca;
     const keyed = ca === undefined ? this.#pools : this.#poolsByCa.get(ca);
     const pool = keyed?.get(url.slice(0, pathStart)) ?? this.#poolFor(url.slice(0, pathStart), ca);

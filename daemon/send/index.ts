@@ -9,3 +9,4 @@ export {
   type SendResponse,
 } from './http-sender.js';
 export { EgressDeniedError, egressAllowList, type EgressPolicy } from './egress-allow-list.js';
+export { InvalidHeaderError } from './invalid-header-error.js';

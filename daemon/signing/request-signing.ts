@@ -1,8 +1,7 @@
-// Signing a rendered request as its destination's `signing` option says. The body is final once
-// rendered, so the signature is added after the render (renderForSync, for the daemon, preview and
-// send) and renewed right before each attempt (restampSignature, in the sync's send), because a
-// delivery retried in process sends the request it rendered minutes earlier, and a receiver refuses
-// a timestamp older than its tolerance (five minutes in the spec's libraries).
+// Signing a rendered request as its destination's `signing` option says: the keys, and the stamp.
+// The daemon, preview and send apply it through the auth seam (webhook-signing-scheme.ts);
+// signRequest and restampSignature are the same two steps in one call each, for a caller that holds
+// the keys (the scheme's own tests).
 import { createHash, type KeyObject } from 'node:crypto';
 import type { Signing } from '../../schema/generated/destination.js';
 import type { RenderedRequest } from '../render/index.js';
@@ -66,13 +65,14 @@ function readKeys(signing: Signing, values: Record<string, unknown>, isPlacehold
  * Adds webhook-id, webhook-timestamp and webhook-signature to a request just rendered (its own
  * headers object), and remembers the signatures as derived from a secret so that whatever is stored
  * about the request is redacted against them. Without a key (no secret given) it stays unsigned.
- * `id` is the event's insert_id or the batch's key; without one, a hash of the body, which a
+ * `id` is the event's insert_id or the batch's key in its header form (headerId: an id HTTP cannot
+ * carry is `sha256:…`), so the id signed is the id sent; without one, a hash of the body, which a
  * re-render of the same events reproduces.
  */
 export function signRequest(request: RenderedRequest, keys: readonly SigningKey[], id: string | undefined, now = Date.now()): RenderedRequest {
   if (keys.length === 0) return request;
   request.headers[WEBHOOK_HEADERS.id] = id ?? createHash('sha256').update(request.body).digest('hex').slice(0, 32);
-  stamp(request, keys, Math.floor(now / 1_000));
+  stampSignature(request, keys, Math.floor(now / 1_000));
   return request;
 }
 
@@ -86,11 +86,12 @@ export function restampSignature(sync: SigningSync, request: RenderedRequest, no
   if (signing === undefined || request.headers[WEBHOOK_HEADERS.signature] === undefined) return request;
   const seconds = Math.floor(now / 1_000);
   if (request.headers[WEBHOOK_HEADERS.timestamp] === String(seconds)) return request;
-  stamp(request, signingKeys(signing, sync.parameters.values), seconds);
+  stampSignature(request, signingKeys(signing, sync.parameters.values), seconds);
   return request;
 }
 
-function stamp(request: RenderedRequest, keys: readonly SigningKey[], seconds: number): void {
+/** Sets webhook-timestamp and webhook-signature for `seconds` (the request's webhook-id is set), in place. */
+export function stampSignature(request: RenderedRequest, keys: readonly SigningKey[], seconds: number): void {
   const id = request.headers[WEBHOOK_HEADERS.id];
   const previous = request.headers[WEBHOOK_HEADERS.signature]?.split(' ').map((signature) => signature.slice(3)) ?? [];
   const signatures: string[] = [];

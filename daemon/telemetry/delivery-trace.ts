@@ -33,6 +33,7 @@ import {
 } from '@opentelemetry/semantic-conventions';
 import type { DeliveryProgress } from '../delivery/index.js';
 import type { LoadedSync } from '../registry/index.js';
+import type { HoldReason, RenderFailureReason } from '../reasons.js';
 import { derivedSecretsOf, redact } from '../secrets/index.js';
 import { attemptSpanId, eventTraceId, eventTraceKey, idHintsActive, withIds } from './trace-ids.js';
 import { PACKAGE_VERSION, TRACER_NAME } from './tracing.js';
@@ -94,7 +95,7 @@ export interface TracedRequest {
 export interface DeliveryTrace {
   entered(state: string, progress: DeliveryProgress): void;
   renderStarted(): void;
-  renderEnded(failureCode?: string): void;
+  renderEnded(failureCode?: RenderFailureReason): void;
   /** The request joined the limiter's queue. */
   queued(): void;
   /** The limiter admitted it: returns the request to send (with traceparent when propagating). */
@@ -102,7 +103,7 @@ export interface DeliveryTrace {
   answered(status: number): void;
   failed(error: unknown): void;
   /** Its events waited before the request started: `by` what (user_barrier), the longest for `ms`. */
-  held(by: string, ms: number): void;
+  held(by: HoldReason, ms: number): void;
 }
 
 const NOOP_TRACE: DeliveryTrace = {
@@ -402,7 +403,7 @@ class RecordingDeliveryTrace implements DeliveryTrace {
     this.#attempt = undefined;
   }
 
-  held(by: string, ms: number): void {
+  held(by: HoldReason, ms: number): void {
     this.#attempt?.addEvent('held', { [DELIVERY_ATTRIBUTES.heldBy]: by, [DELIVERY_ATTRIBUTES.heldMs]: ms });
   }
 
@@ -410,7 +411,7 @@ class RecordingDeliveryTrace implements DeliveryTrace {
     this.#render = this.tracer.tracer.startSpan(SPAN_NAMES.render, undefined, this.#attemptContext);
   }
 
-  renderEnded(failureCode?: string): void {
+  renderEnded(failureCode?: RenderFailureReason): void {
     const span = this.#render;
     if (span === undefined) return;
     if (failureCode !== undefined) {

@@ -2,7 +2,19 @@
 // systemd notification.
 export { Histogram } from './histogram.js';
 export { SyncStats } from './sync-stats.js';
-export { RecentDeliveries, recentDeliveriesOf, statePath, DEFAULT_RECENT_DELIVERIES, RECENT_OUTCOMES, type RecentDelivery, type RecentOutcome } from './recent-deliveries.js';
+export {
+  RecentDeliveries,
+  recentDeliveriesOf,
+  statePath,
+  RECENT_OUTCOMES,
+  type DeliveryRedaction,
+  type RecentDelivery,
+  type RecentDeliveryDetail,
+  type RecentDeliveryQuery,
+  type RecentOutcome,
+} from './recent-deliveries.js';
+export { SyncHistory, type HistoryMinute, type HistoryTotals } from './sync-history.js';
+export { syncHealth, SYNC_HEALTH, HEALTH_WINDOW_MINUTES, DEGRADED_FAILURE_SHARE, type SyncHealth, type SyncHealthState } from './sync-health.js';
 export { Exposition, PROMETHEUS_CONTENT_TYPE, escapeLabelValue, formatValue, type Labels, type MetricType } from './prometheus.js';
 export { createMetricsCollector, fetchConsumerInfo, renderMetrics, type MetricsOptions } from './daemon-metrics.js';
 export {

@@ -3,18 +3,16 @@
 // and shut down (flushed, within a bound) when the daemon stops. With none of them set nothing is
 // installed: the API's no-op tracer answers, spans do not record, and the per-event path skips all
 // attribute work (see delivery-trace.ts).
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { diag, DiagLogLevel, trace } from '@opentelemetry/api';
 import type { SpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { DEFAULT_TELEMETRY_SHUTDOWN_TIMEOUT_MS } from '../defaults.js';
 import type { Logger } from '../log.js';
-import { PACKAGE_ROOT } from '../paths.js';
+import { PACKAGE_VERSION } from '../paths.js';
 import { deactivateIdHints } from './trace-ids.js';
 
 /** The instrumentation scope of every span the daemon starts. */
 export const TRACER_NAME = 'destinations';
-export const PACKAGE_VERSION: string = (JSON.parse(readFileSync(join(PACKAGE_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
+export { PACKAGE_VERSION };
 
 export const OTLP_PROTOCOLS = { protobuf: 'http/protobuf', json: 'http/json' } as const;
 export type OtlpProtocol = (typeof OTLP_PROTOCOLS)[keyof typeof OTLP_PROTOCOLS];

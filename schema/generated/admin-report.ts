@@ -32,7 +32,56 @@ export interface AdminReport {
      */
     rejected: string[];
   };
+  gitops?: GitopsReport;
   destinations: DestinationReport[];
+}
+/**
+ * The branch of the config repository the daemon follows (gitops in its config): the commit it runs, and the newest commit it refused and why.
+ */
+export interface GitopsReport {
+  /**
+   * The repository, any credentials in its URL replaced by [redacted].
+   */
+  repository: string;
+  branch: string;
+  /**
+   * The repository's folder holding the destination folders.
+   */
+  path: string;
+  intervalMs: number;
+  /**
+   * The commit running: validated, in place and reloaded (after a restart, the one this host applied last).
+   */
+  applied?: {
+    commit: string;
+    /**
+     * When it was applied (ISO 8601).
+     */
+    at: string;
+  };
+  /**
+   * The branch's head, when it failed validation and was not applied (cleared once a later commit is applied).
+   */
+  refused?: {
+    commit: string;
+    at: string;
+    /**
+     * One line per problem (file, place, fix).
+     */
+    why: string[];
+  };
+  /**
+   * Commits refused since the daemon started.
+   */
+  refusedCount: number;
+  /**
+   * Why the last fetch failed, while it fails (the last good commit keeps running).
+   */
+  fetchError?: string;
+  /**
+   * When the last fetch ended, good or not (ISO 8601).
+   */
+  fetchedAt?: string;
 }
 export interface DestinationReport {
   slug: string;
@@ -66,9 +115,9 @@ export interface SyncReport {
    */
   egressHosts?: string[];
   /**
-   * Set while the consumer takes no message because a cap is full, or its circuit breaker has a probe in flight.
+   * Set while the consumer takes no message because a cap is full (sync: maxInFlightPerSync; destination: maxInFlightPerDestination; hand: stream.maxAckPending messages in hand), or its circuit breaker has a probe in flight.
    */
-  parkedAt?: 'sync' | 'destination' | 'circuit';
+  parkedAt?: 'sync' | 'destination' | 'circuit' | 'hand';
   limiter?: LimiterReport;
   /**
    * The sync's circuit breaker: open while its destination keeps failing (the sync takes no messages), half_open while one request probes.
@@ -92,6 +141,16 @@ export interface SyncReport {
    * While the sync's dead letters cannot be written (the dead-letter stream refuses them): since when (ISO 8601). Its messages wait in the stream meanwhile.
    */
   deadLettersFailingSince?: string;
+  /**
+   * How the sync is doing, decided by the one rule in daemon/telemetry/sync-health.ts (docs/operations.md): the console's tiles and `destinations status` show the same. Absent from daemons older than the rule.
+   */
+  health?: {
+    state: 'healthy' | 'degraded' | 'failing' | 'circuit_open' | 'paused';
+    /**
+     * One line with the figures that decided it.
+     */
+    why: string;
+  };
   counts?: SyncCounts;
 }
 export interface LimiterReport {

@@ -26,13 +26,46 @@ export interface DeadLetter {
    */
   definitionVersion: string;
   /**
-   * Why, as a code: invalid_event, event_too_large, render_failed, permanent_failure, retries_exhausted, …
+   * Why, as a code (daemon/reasons.ts DEAD_LETTER_REASONS; docs/cli.md says what each means).
    */
-  reason: string;
+  reason:
+    | 'invalid_event'
+    | 'event_too_large'
+    | 'missing_required_field'
+    | 'identifier_too_long'
+    | 'render_failed'
+    | 'contract_violation'
+    | 'http_4xx'
+    | 'invalid_request'
+    | 'invalid_header'
+    | 'egress_denied'
+    | 'unexpected'
+    | 'retries_exhausted';
   /**
    * Why, in words; secrets redacted.
    */
   message?: string;
+  /**
+   * contract_violation: where the request breaks the destination's contract.
+   */
+  detail?: {
+    /**
+     * The contract file, relative to the destination's folder.
+     */
+    contract: string;
+    /**
+     * The part of the request that breaks it.
+     */
+    part: 'method' | 'query' | 'headers' | 'body' | 'request';
+    /**
+     * JSON pointer into that part (the body's /events/0/name); empty for the part itself.
+     */
+    pointer: string;
+    /**
+     * The failing rule in the contract (#/properties/body/.../pattern).
+     */
+    schemaPath: string;
+  };
   attempts: number;
   /**
    * The destination's last HTTP status, if it answered.

@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -38,6 +39,26 @@ function getWithHost(port: number, path: string, host: string): Promise<number> 
     });
     request.on('error', reject);
     request.end();
+  });
+}
+
+/**
+ * The status of a GET written by hand with no Host header at all: HTTP/1.0, which Node's server
+ * accepts without one (it answers 400 to an HTTP/1.1 request without Host). Neither fetch nor
+ * node:http can leave Host out.
+ */
+function getWithoutHost(port: number, path: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(port, '127.0.0.1', () => socket.end(`GET ${path} HTTP/1.0\r\n\r\n`));
+    let answer = '';
+    socket.setEncoding('latin1');
+    socket.on('data', (chunk: string) => (answer += chunk));
+    socket.on('error', reject);
+    socket.on('close', () => {
+      const status = /^HTTP\/1\.[01] (\d{3}) /.exec(answer);
+      if (status) resolve(Number(status[1]));
+      else reject(new Error(`no status line in ${JSON.stringify(answer.slice(0, 80))}`));
+    });
   });
 }
 
@@ -158,6 +179,18 @@ describe('admin access', () => {
       assert.equal(await getWithHost(admin.port, '/console/state', `[::1]:${admin.port}`), 200);
       assert.equal(await getWithHost(admin.port, '/console/state', `attacker.example:${admin.port}`), 403);
       assert.equal(await getWithHost(admin.port, '/healthz', `attacker.example:${admin.port}`), 200);
+    } finally {
+      await admin.close();
+    }
+  });
+
+  it('without a token, refuses a request with no Host header (it names no loopback host)', async () => {
+    const admin = await startAdminServer(source({}));
+    try {
+      assert.equal(await getWithoutHost(admin.port, '/console/state'), 403);
+      assert.equal(await getWithoutHost(admin.port, '/metrics'), 403);
+      // The probes stay open: a load balancer's health check may be HTTP/1.0.
+      assert.equal(await getWithoutHost(admin.port, '/healthz'), 200);
     } finally {
       await admin.close();
     }

@@ -96,6 +96,7 @@ describe('admin health and state', () => {
     assert.equal(spare.enabled, false);
     assert.equal(spare.running, false);
     assert.equal(spare.limiter, undefined);
+    assert.deepEqual([main.health?.state, spare.health?.state], ['healthy', 'paused']);
   });
 
   it('shows a sync paused by Retry-After, with the time it resumes, on /destinations and in `destinations status`', async () => {
@@ -117,6 +118,9 @@ describe('admin health and state', () => {
     assert.match(text.stdout, new RegExp(`testsink \\(Test sink\\) version ${report.destinations[0].version}`));
     assert.match(text.stdout, new RegExp(`testsink\\.main +running +limiter paused until ${main.limiter!.pausedUntil!.replace(/\./g, '\\.')}`));
     assert.match(text.stdout, /testsink\.spare +disabled/);
+    assert.equal(main.health?.state, 'paused');
+    assert.match(text.stdout, /testsink\.main .*\n    health paused: the destination asked to wait \(Retry-After\) until /);
+    assert.match(text.stdout, /requests failed 1 \(http_429 1\)/, 'the reasons requests failed');
     assert.match(text.stdout, /delivered 1 first try, 0 after retry; filtered 0; discarded 0; expired 0; in flight 0; retrying 1/);
 
     const json = await runCli(['status', '--json', '--url', `http://127.0.0.1:${admin.port}`]);
@@ -126,7 +130,7 @@ describe('admin health and state', () => {
 
   it('says so when the admin port does not answer', async () => {
     const result = await runCli(['status', '--url', `http://127.0.0.1:${await freePort()}`]);
-    assert.equal(result.code, 1);
+    assert.equal(result.code, 5, 'unreachable has its own exit status');
     assert.match(result.stderr, /cannot reach the daemon's admin port/);
   });
 

@@ -36,8 +36,9 @@ describe('bench - the daemon against the loop', () => {
 
   it('says not run when a row is missing, and judges nothing', () => {
     const list = judged({ 'baseline single': row(10_000, 100) });
-    const loop = list.filter((target) => /loop's events\/s|standing goal|RSS < 150 MB under/.test(target.target));
-    assert.equal(loop.length, 5);
+    // Issues 5 and 14's five, and issue 23's three (its share of the loop single and batched, its RSS).
+    const loop = list.filter((target) => /loop's events\/s|standing goal|RSS < 1[56]0 MB under/.test(target.target));
+    assert.equal(loop.length, 8);
     for (const target of loop) {
       assert.equal(target.pass, undefined);
       assert.equal(target.measured, 'not run');

@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { infoField, RedisBroker, redisPidFromInfo, redisTarget } from '../../bench/redis-broker.js';
-import { PEER_TARGETS, peerComparison, peerTargets } from '../../bench/targets.js';
+import { ISSUE_23_TARGETS, issue23Targets, PEER_TARGETS, peerComparison, peerTargets } from '../../bench/targets.js';
 import type { Throughput } from '../../bench/scenarios.js';
 import { freePort } from '../helpers/nats-server.js';
 
@@ -105,5 +105,25 @@ describe('bench - the BullMQ peer', () => {
     assert.match(redisTarget('rediss://127.0.0.1') as string, /only redis:\/\/ is supported/);
     assert.match(redisTarget('redis://127.0.0.1/3') as string, /database/);
     assert.match(redisTarget('127.0.0.1:6379') as string, /only redis:\/\/|not a URL/);
+  });
+
+  it('judges issue 23 one event a request: 1.2× BullMQ\'s events/s at 0.8× its CPU (brokers counted), 60 % of the loop, RSS under 160 MB', () => {
+    const peer = row(10_000, 63, 39, 'redis-server');
+    const loop = { ...row(20_000, 34, 10, 'nats-server'), peakRssMB: 150 } as Throughput;
+    const batchedLoop = row(90_000, 10, 7, 'nats-server');
+    const judge = (events: number, us: number, rss: number, batched: number) =>
+      issue23Targets({
+        throughput: {
+          'daemon single': { ...row(events, us, 12, 'nats-server'), peakRssMB: rss } as Throughput,
+          'bullmq single': peer,
+          'baseline single': loop,
+          'baseline batched': batchedLoop,
+          'daemon batched': row(batched, 20, 9, 'nats-server'),
+        },
+      }).map((target) => target.pass);
+    assert.deepEqual(ISSUE_23_TARGETS, { speed: 1.2, cpu: 0.8, singleOfLoop: 0.6, batchedOfLoop: 0.6, rssMB: 160 });
+    // 12,000/s is 1.2× and 60 % of the loop; 69 + 12 = 81 µs ≤ 0.8 × 102; 54,000 is 60 % of the batched loop.
+    assert.deepEqual(judge(12_000, 69, 159, 54_000), [true, true, true, true, true]);
+    assert.deepEqual(judge(11_999, 70, 160, 53_999), [false, false, false, false, false]);
   });
 });

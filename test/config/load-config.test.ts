@@ -33,6 +33,14 @@ describe('config', () => {
     });
   });
 
+  it('runs deliveries on the derived table by default; "xstate" selects XState\'s interpreter; anything else is named', async () => {
+    await withDir({}, async (dir) => assert.equal((await loadConfig({ cwd: dir })).deliveryRuntime, 'derived'));
+    await withDir({ '.destinationsrc.json': '{ "deliveryRuntime": "xstate" }' }, async (dir) => assert.equal((await loadConfig({ cwd: dir })).deliveryRuntime, 'xstate'));
+    await withDir({ '.destinationsrc.json': '{\n  "deliveryRuntime": "fast"\n}' }, async (dir) => {
+      await assert.rejects(loadConfig({ cwd: dir }), /\.destinationsrc\.json:2:\d+: \/deliveryRuntime: must be equal to one of the allowed values/);
+    });
+  });
+
   it('reads an egress allow-list, absent by default, and names a bad pattern with its place', async () => {
     await withDir({}, async (dir) => assert.equal((await loadConfig({ cwd: dir })).egressAllowList, undefined));
     await withDir({ '.destinationsrc.json': '{ "egressAllowList": ["api.braze.com", "*.customer.io", "127.0.0.1:3000", "[::1]:8080"] }' }, async (dir) => {

@@ -32,4 +32,21 @@ describe('consumer failure log', () => {
     failures.succeeded();
     assert.equal(lines.length, 3, 'quiet once recovered');
   });
+
+  it('reports a failure among successes in the next summary, not as a spell of its own with a line per failure and per recovery', (t) => {
+    t.mock.timers.enable({ apis: ['setInterval', 'Date'], now: 0 });
+    const { lines, log } = capture();
+    const failures = new FailureLog(log);
+    // One event in ten refused by the destination, the rest delivered.
+    for (let i = 0; i < 100; i++) {
+      if (i % 10 === 0) failures.failed('http_4xx', 400, 'HTTP 400');
+      else failures.succeeded();
+    }
+    assert.equal(lines.length, 0, 'no line per failure, none per success after one');
+    t.mock.timers.tick(FAILURE_SUMMARY_INTERVAL_MS);
+    assert.deepEqual(lines.map(({ msg, failures: counts }) => ({ msg, counts })), [{ msg: 'sync failing', counts: { 'http_4xx 400': 10 } }]);
+    failures.succeeded();
+    assert.deepEqual(lines.slice(1).map((line) => line.msg), ['sync recovered'], 'a reported spell ends with a recovery');
+    assert.equal(lines[1].failedRequests, 10);
+  });
 });

@@ -21,7 +21,7 @@ function barrier(options: Partial<UserBarrierOptions<Item>> = {}) {
   const gauges = { heldByUserBarrier: 0, usersHeldByBarrier: 0 };
   const subject = new UserBarrier<Item>({
     onward: (items) => turns.push(items.map((i) => i.name)),
-    handBack: (i, delayMs) => handedBack.push({ name: i.name, delayMs }),
+    overflow: (i, delayMs) => handedBack.push({ name: i.name, delayMs }),
     gauges,
     ...options,
   });
@@ -69,6 +69,36 @@ describe('user barrier', () => {
     assert.deepEqual(turns.at(-1), ['e11']);
   });
 
+  it('counts held events as behind a retry only while their user has nothing out and waits for an owed event', (t) => {
+    t.mock.timers.enable({ apis: ['setTimeout', 'Date'], now: 1_000_000 });
+    const { subject, turns } = barrier({ graceMs: 1_000 });
+    const first = item(1);
+    subject.take('a', first);
+    subject.take('a', item(2));
+    subject.take('a', item(3));
+    assert.equal(subject.behindRetry, 0, 'waiting for a request in flight: soon');
+    subject.returned(first.msg, 60_000); // its retry: nak(60 s)
+    subject.done([first.msg]);
+    assert.equal(subject.behindRetry, 2);
+    const other = item(4);
+    subject.take('b', other);
+    subject.take('b', item(5));
+    subject.take('a', item(6));
+    assert.deepEqual([subject.held, subject.behindRetry], [4, 3], "b's held event waits for b's request in flight");
+    const again = item(1, 'e1 again');
+    subject.take('a', again); // back from the stream: a's turn, its held events wait for it
+    assert.deepEqual(turns.at(-1), ['e1 again']);
+    assert.deepEqual([subject.held, subject.behindRetry], [4, 0]);
+    subject.returned(again.msg, 120_000);
+    subject.done([again.msg]);
+    assert.equal(subject.behindRetry, 3);
+    t.mock.timers.tick(121_001); // never came back (another daemon took it): a goes on
+    assert.deepEqual(turns.at(-1), ['e2']);
+    assert.equal(subject.behindRetry, 0);
+    subject.takeHeld();
+    assert.deepEqual([subject.held, subject.behindRetry], [0, 0]);
+  });
+
   it('stops waiting for an owed event once its expected return and the grace have passed (it went to another daemon)', (t) => {
     t.mock.timers.enable({ apis: ['setTimeout', 'Date'], now: 1_000_000 });
     const { subject, turns } = barrier({ graceMs: 2_000 });
@@ -108,15 +138,24 @@ describe('user barrier', () => {
     assert.deepEqual(turns.at(-1), ['e4']);
   });
 
-  it('counts the whole sync against maxHeld: a held user past it hands back, a user with nothing out still goes', () => {
-    const { subject, turns, handedBack } = barrier({ maxHeld: 1 });
-    subject.take('a', item(1));
-    subject.take('a', item(2)); // held: the sync is full
+  it('counts the whole sync against maxHeld behind retries: a user waiting for one hands back past it, a user with a request out holds, a user with nothing out goes', () => {
+    const { subject, turns, handedBack } = barrier({ maxHeld: 1, graceMs: 60_000 });
+    const first = item(1);
+    subject.take('a', first);
+    subject.returned(first.msg, 60_000);
+    subject.done([first.msg]);
+    subject.take('a', item(2)); // held behind a's retry: the sync is full
     subject.take('b', item(3));
-    subject.take('b', item(4)); // b would be held: handed back
-    subject.take('c', item(5)); // c has nothing out: goes
-    assert.deepEqual(turns, [['e1'], ['e3'], ['e5']]);
-    assert.deepEqual(handedBack.map((entry) => entry.name), ['e4']);
+    subject.take('b', item(4)); // waits for b's request in flight: held (the intake bounds those)
+    const second = item(5);
+    subject.take('c', second);
+    subject.returned(second.msg, 60_000);
+    subject.done([second.msg]);
+    subject.take('c', item(6)); // c would be held behind its retry: handed back
+    subject.take('d', item(7)); // d has nothing out: goes
+    assert.deepEqual(turns, [['e1'], ['e3'], ['e5'], ['e7']]);
+    assert.deepEqual(handedBack.map((entry) => entry.name), ['e6']);
+    assert.deepEqual([subject.held, subject.behindRetry], [2, 1]);
   });
 
   it('lets an event with neither user_id nor device_id go unordered', () => {

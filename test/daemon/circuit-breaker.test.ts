@@ -85,6 +85,65 @@ describe('daemon circuit breaker', () => {
     }
   });
 
+  // Issue 24, finding 7: with the window full of earlier successes, the failure rate alone opened the
+  // breaker only after events had used up their schedules. Scaled down: a 300 ms schedule (3
+  // attempts, 100 ms doubling) instead of 3 s, 200 successes, then 60 events into a destination
+  // answering 503 until the breaker has failed two probes.
+  for (const [rule, circuitBreaker, maxInFlightPerSync] of [
+    // 60 first attempts at once: the 20th failure in a row opens it.
+    ['consecutive_failures', {}, 64],
+    // 8 at a time, and 60 events × 3 attempts can neither fill the window past 70 % nor reach 1,000 in
+    // a row: only a run as long as the schedule opens it, on the first failed third attempt.
+    ['retry_schedule', { consecutiveFailures: 1_000 }, 8],
+  ] as const) {
+    it(`after a backlog of successes, opens (${rule}) before any event of an outage uses up its retries: none dead-lettered, every event delivered once the destination is back`, async () => {
+      let down = false;
+      const deliveredIds = new Set<string>();
+      const sink = await startTestSink((request) => {
+        if (down) return answer.status(503);
+        deliveredIds.add(JSON.parse(request.body).insert_id as string);
+        return answer.ok();
+      });
+      const folder = makeDestinationsDir();
+      writeDestinationFolder(folder.dir, 'outage', {
+        definition: testDefinition({
+          retry: { maxAttempts: 3, initialDelayMs: 100, multiplier: 2, jitter: 0.2 },
+          // The default window, rate and minimum; probes sooner, to keep the test short.
+          circuitBreaker: { ...circuitBreaker, probeIntervalMs: 200, maxProbeIntervalMs: 400 },
+        }),
+        syncs: { main: { parameters: { endpoint: sink.url, token: { env: 'BREAKER_TOKEN' } } } },
+      });
+      const { subject, ...stream } = nats.streams(`outage${rule === 'retry_schedule' ? 'schedule' : 'row'}`);
+      const daemon = await startTestDaemon(testSettings(nats.url, folder.dir, { stream, maxInFlightPerSync }));
+      const runner = () => daemon.daemon.runners.get('outage.main')!;
+      const delivered = () => runner().stats.deliveredFirstAttempt + runner().stats.deliveredAfterRetry;
+      try {
+        await Promise.all(Array.from({ length: 200 }, (_, i) => nats.js.publish(subject, JSON.stringify(testEvent(i)))));
+        await waitUntil(nats.connection, () => delivered() === 200, 20_000, 'the backlog delivered');
+
+        down = true;
+        await Promise.all(Array.from({ length: 60 }, (_, i) => nats.js.publish(subject, JSON.stringify(testEvent(200 + i)))));
+        await waitUntil(nats.connection, () => daemon.logs.filter((line) => line.msg === 'circuit open again: the probe failed').length >= 2, 15_000, 'two failed probes');
+        const opened = daemon.logs.filter((line) => String(line.msg).startsWith('circuit open: '));
+        assert.deepEqual(opened.map((line) => line.openedBy), [rule]);
+        assert.equal(runner().stats.expired, 0, 'no event ran out of attempts during the outage');
+
+        down = false;
+        await waitUntil(nats.connection, () => delivered() === 260, 20_000, 'every event delivered');
+        assert.equal(runner().circuit.state, 'closed');
+        assert.equal(runner().stats.expired, 0);
+        assert.equal(runner().stats.discarded.size, 0);
+        const jsm = await jetstreamManager(nats.connection);
+        assert.equal((await jsm.streams.info(stream.deadLetterStream)).state.messages, 0, 'no dead letter');
+        assert.equal(deliveredIds.size, 260);
+      } finally {
+        await daemon.stop();
+        await sink.close();
+        folder.remove();
+      }
+    });
+  }
+
   it('does not open on permanent failures: a 400 is the event\'s fault, not the destination\'s', async () => {
     const sink = await startTestSink(() => answer.status(400));
     const folder = makeDestinationsDir();

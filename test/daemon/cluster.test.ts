@@ -39,10 +39,10 @@ const DUPLICATE_BOUND = DAEMONS * (MAX_IN_FLIGHT_PER_SYNC + DEFAULT_CONSUME_BUFF
 /** A publish that fails while the stream's leader moves is tried again, this many times at most. */
 const PUBLISH_ATTEMPTS = 10;
 
-/** The `authorization { … }` block of a nats-server configuration, comments and blank lines aside. */
+/** The `accounts { … }` block of a nats-server configuration (users and permissions), comments and blank lines aside. */
 function authorizationBlock(file: string): string {
   const text = readFileSync(file, 'utf8');
-  const block = text.slice(text.indexOf('\nauthorization {') + 1);
+  const block = text.slice(text.indexOf('\naccounts {') + 1);
   return block
     .split('\n')
     .map((line) => line.trim())
@@ -76,7 +76,7 @@ function insertIds(sink: TestSink): string[] {
 describe('NATS cluster (deploy/nats-cluster)', () => {
   it('carries the authorization of deploy/nats unchanged into every server of the cluster', () => {
     const single = authorizationBlock(join(PACKAGE_ROOT, 'deploy', 'nats', 'nats-server.conf'));
-    assert.ok(single.startsWith('authorization {'), 'the single server has an authorization block');
+    assert.ok(single.startsWith('accounts {'), 'the single server has an accounts block');
     assert.equal(authorizationBlock(join(CLUSTER_DIR, 'authorization.conf')), single);
     for (const config of CONFIGS) assert.match(readFileSync(config, 'utf8'), /^include "authorization\.conf"$/m, config);
   });

@@ -54,7 +54,7 @@ describe('embedded nats-server', () => {
       const config = writeConfig(folder.dir, { nats: { servers: [`nats://127.0.0.1:${port}`] }, destinationsDir: '.', admin: { enabled: false } });
       const daemon = spawnDaemon(config);
       const exit = await daemon.exited;
-      assert.equal(exit.code, 1);
+      assert.equal(exit.code, 5, 'the exit status of an unreachable server (tools/exit-codes.ts)');
       assert.match(daemon.stderr.join(''), /cannot reach NATS at nats:\/\/127\.0\.0\.1:\d+ .*nats\.embedded\.enabled/);
     } finally {
       folder.remove();

@@ -30,8 +30,9 @@ interface Sent {
   who: unknown;
 }
 
+const nats = useNatsServer();
+
 describe('daemon - fan-out decodes each event once', () => {
-  const nats = useNatsServer();
   const { subject, ...stream } = nats.streams('fanout');
   let sink: TestSink;
   let daemon: TestDaemon;

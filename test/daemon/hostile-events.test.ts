@@ -38,8 +38,9 @@ function messageOf(entry: CorpusEntry): Buffer {
   return Buffer.from(JSON.stringify({ ...spec.event, pad: 'p'.repeat(spec.padTo! - shell) }));
 }
 
+const nats = useNatsServer();
+
 describe('daemon - hostile events', () => {
-  const nats = useNatsServer();
   let sink: TestSink;
   let daemon: TestDaemon;
   let folder: ReturnType<typeof makeDestinationsDir>;

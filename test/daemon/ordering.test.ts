@@ -1,5 +1,6 @@
 // ordering "user": one user's events reach the destination in stream order through random
 // failures and retries, a user whose event waits for its retry holds only its own later events,
+// users waiting out retries do not hold back the others however many events they hold (issue 28),
 // and a stop hands held events back at once. Real nats-server, real node:http sink.
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
@@ -77,6 +78,91 @@ describe('daemon per-user ordering', () => {
       }
     });
   }
+
+  it('keeps users without failures flowing while failing users hold more events behind their retries than maxAckPending, then delivers every user in order', async () => {
+    // The bench's ordering-failures row scaled down: 30 users, 4 of them failing until told
+    // otherwise; maxAckPending 20 is far less than what the failing users hold.
+    const failingUsers = new Set(['user-0', 'user-7', 'user-14', 'user-21']);
+    let failing = true;
+    const delivered: string[][] = [];
+    const sink = await startTestSink((request) => {
+      const body = JSON.parse(request.body) as { user: string; insert_id: string };
+      if (failing && failingUsers.has(body.user)) return answer.status(503);
+      delivered.push([body.insert_id]);
+      return answer.ok();
+    });
+    const folder = makeDestinationsDir();
+    writeDestinationFolder(folder.dir, 'ordered', {
+      // Every retry through JetStream (nak with 300 ms), as the default schedule's minute does.
+      definition: testDefinition({ retry: { maxAttempts: 100, initialDelayMs: 300, multiplier: 1, jitter: 0 }, circuitBreaker: { enabled: false } }),
+      syncs: { main: { ordering: 'user', parameters: { endpoint: sink.url, token: { env: 'ORDERING_TOKEN' } } } },
+    });
+    const { subject, ...stream } = nats.streams('orderingfailing');
+    const daemon = await startTestDaemon(testSettings(nats.url, folder.dir, { stream: { ...stream, maxAckPending: 20 }, maxInProcessWaitMs: 0 }));
+    const runner = daemon.daemon.runners.get('ordered.main')!;
+    const users = 30;
+    const ids = Array.from({ length: 600 }, (_, i) => `insert-${i}`);
+    const userOf = (i: number) => `user-${i % users}`;
+    const flowing = ids.filter((_, i) => !failingUsers.has(userOf(i)));
+    const deliveredIds = () => new Set(delivered.flat());
+    try {
+      for (let from = 0; from < ids.length; from += 100) {
+        await Promise.all(ids.slice(from, from + 100).map((_, k) => nats.js.publish(subject, JSON.stringify(testEvent(from + k, { user_id: userOf(from + k) })))));
+      }
+      await waitUntil(nats.connection, () => flowing.every((id) => deliveredIds().has(id)), 60_000, 'every event of the users without failures delivered while the others fail');
+      assert.ok(sink.requests.some((request) => failingUsers.has(JSON.parse(request.body).user)), 'the failing users were tried');
+      // The failing users hold their later events (in hand, behind their retries) and JetStream holds
+      // their first ones: far more than maxAckPending, which no longer bounds them.
+      assert.ok(runner.stats.heldByUserBarrier >= 60, `held ${runner.stats.heldByUserBarrier}`);
+      assert.ok((await runner.consumerInfo()).num_ack_pending > 20);
+
+      failing = false;
+      await waitUntil(nats.connection, () => deliveredIds().size === ids.length, 60_000, 'every event delivered once the failing users recover');
+      for (let user = 0; user < users; user++) {
+        const own = ids.filter((_, i) => i % users === user);
+        const last = lastDeliveries(delivered, own);
+        const outOfOrder = last.findIndex((index, i) => i > 0 && index < last[i - 1]);
+        assert.equal(outOfOrder, -1, `user-${user}: ${own[outOfOrder]} was last delivered before ${own[outOfOrder - 1]}`);
+      }
+      await waitUntil(nats.connection, () => runner.stats.heldByUserBarrier === 0, 10_000, 'nothing held');
+    } finally {
+      await daemon.stop();
+      await sink.close();
+      folder.remove();
+    }
+  });
+
+  it('stops taking at maxAckPending in hand when users wait for their own requests, handing nothing back, then delivers in order', async () => {
+    // A backlog without failures: each user's later events wait for its request on the wire. Those
+    // count against maxAckPending, where the sync parks: no churn through the stream.
+    const sink = await startTestSink(() => 'hold');
+    const folder = makeDestinationsDir();
+    writeDestinationFolder(folder.dir, 'ordered', { syncs: { main: { ordering: 'user', parameters: { endpoint: sink.url, token: { env: 'ORDERING_TOKEN' } } } } });
+    const { subject, ...stream } = nats.streams('orderingbacklog');
+    const daemon = await startTestDaemon(testSettings(nats.url, folder.dir, { stream: { ...stream, maxAckPending: 20 } }));
+    const runner = daemon.daemon.runners.get('ordered.main')!;
+    const ids = Array.from({ length: 90 }, (_, i) => `insert-${i}`);
+    try {
+      await Promise.all(ids.map((_, i) => nats.js.publish(subject, JSON.stringify(testEvent(i, { user_id: `user-${i % 3}` })))));
+      await waitUntil(nats.connection, () => runner.parkedAt === 'hand', 10_000, 'parked with its hands full');
+      assert.equal(runner.pendingMessages, 21, 'twenty in hand and the one at the gate');
+      assert.equal(runner.stats.heldByUserBarrier, 17, 'three on the wire, one per user');
+      sink.behave(() => answer.ok());
+      sink.release();
+      await waitUntil(nats.connection, () => runner.stats.deliveredFirstAttempt === ids.length, 20_000, 'every event delivered');
+      assert.equal(runner.stats.returnedByUserBarrier, 0, 'nothing handed back to the stream');
+      for (let user = 0; user < 3; user++) {
+        const sent = sink.requests.map((request) => JSON.parse(request.body) as { user: string; insert_id: string }).filter((body) => body.user === `user-${user}`);
+        assert.deepEqual(sent.map((body) => body.insert_id), ids.filter((_, i) => i % 3 === user));
+      }
+    } finally {
+      sink.behave(() => answer.ok());
+      sink.release();
+      await daemon.stop();
+      await sink.close();
+      folder.remove();
+    }
+  });
 
   it("lets other users' events flow while one user's event waits for its retry, holding only that user's later events; a stop hands them back at once", async () => {
     const sink = await startTestSink((request) => (JSON.parse(request.body).user === 'failing' ? answer.status(503) : answer.ok()));

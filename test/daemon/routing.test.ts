@@ -1,5 +1,6 @@
 // Syncs side by side: isolation of a failing destination, the in-flight caps per sync and per
-// destination, identify forwarding, dead-letter replay to one sync only.
+// destination, messages in hand (stream.maxAckPending) apart from retries waiting in the stream,
+// identify forwarding, dead-letter replay to one sync only.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
@@ -9,7 +10,7 @@ import { PACKAGE_ROOT } from '../../daemon/paths.js';
 import { renderMetrics } from '../../daemon/telemetry/daemon-metrics.js';
 import { useNatsServer } from '../helpers/nats-server.js';
 import { answer, startTestSink, type TestSink } from '../helpers/http-sink.js';
-import { makeDestinationsDir, testDefinition, testEvent, writeDestinationFolder } from '../helpers/destination-folder.js';
+import { makeDestinationsDir, TEST_BATCH_BODY, testDefinition, testEvent, writeDestinationFolder } from '../helpers/destination-folder.js';
 import { startTestDaemon, testSettings } from '../helpers/daemon.js';
 import { writeConfig } from '../helpers/daemon-process.js';
 import { waitForStreamCount, waitUntil } from '../helpers/wait.js';
@@ -113,6 +114,68 @@ describe('daemon routing', () => {
       shared.release();
       await daemon.stop();
       await shared.close();
+      folder.remove();
+    }
+  });
+
+  it('stops taking messages at stream.maxAckPending in hand, and goes on once they are settled', async () => {
+    const sink = await startTestSink(() => 'hold');
+    const folder = makeDestinationsDir();
+    writeDestinationFolder(folder.dir, 'batched', {
+      definition: testDefinition({ batch: { maxEvents: 5, maxWaitMs: 5 } }),
+      body: TEST_BATCH_BODY,
+      syncs: { main: syncFor(sink) },
+    });
+    const { subject, ...stream } = nats.streams('route');
+    const daemon = await startTestDaemon(testSettings(nats.url, folder.dir, { stream: { ...stream, maxAckPending: 10 } }));
+    const runner = daemon.daemon.runners.get('batched.main')!;
+    try {
+      await publish(subject, Array.from({ length: 40 }, (_, i) => testEvent(i)));
+      await waitUntil(nats.connection, () => runner.parkedAt === 'hand', 10_000, 'parked with its hands full');
+      // Ten taken (two requests of five on the wire) and the one waiting at the gate: no more.
+      assert.equal(runner.pendingMessages, 11);
+      await sink.waitForRequests(2);
+      await nats.connection.flush();
+      assert.equal(sink.requests.length, 2);
+      assert.equal(runner.pendingMessages, 11);
+      assert.equal((await runner.consumerInfo()).config.max_ack_pending, 10 + daemon.settings.stream.maxAckPendingForRetries);
+      sink.behave(() => answer.ok());
+      sink.release();
+      sink.release();
+      await waitUntil(nats.connection, () => runner.stats.deliveredFirstAttempt === 40, 10_000, 'every event delivered');
+      assert.equal(runner.parkedAt, undefined);
+    } finally {
+      sink.behave(() => answer.ok());
+      sink.release();
+      await daemon.stop();
+      await sink.close();
+      folder.remove();
+    }
+  });
+
+  it('keeps taking new events while more than stream.maxAckPending wait in the stream for their retries', async () => {
+    // The first 30 events fail and wait a minute for their retry (nak with a delay: each keeps its
+    // place in the consumer's max_ack_pending); maxAckPending is 10.
+    const sink = await startTestSink((request) => (Number(JSON.parse(request.body).insert_id.split('-')[1]) < 30 ? answer.status(503) : answer.ok()));
+    const folder = makeDestinationsDir();
+    writeDestinationFolder(folder.dir, 'retrying', {
+      definition: testDefinition({ retry: { maxAttempts: 9, initialDelayMs: 60_000, jitter: 0 }, circuitBreaker: { enabled: false } }),
+      syncs: { main: syncFor(sink) },
+    });
+    const { subject, ...stream } = nats.streams('route');
+    const daemon = await startTestDaemon(testSettings(nats.url, folder.dir, { stream: { ...stream, maxAckPending: 10 } }));
+    const runner = daemon.daemon.runners.get('retrying.main')!;
+    try {
+      await publish(subject, Array.from({ length: 30 }, (_, i) => testEvent(i)));
+      await waitUntil(nats.connection, () => runner.stats.deferred === 30, 10_000, 'the first 30 deferred');
+      await publish(subject, Array.from({ length: 30 }, (_, i) => testEvent(30 + i)));
+      await waitUntil(nats.connection, () => runner.stats.deliveredFirstAttempt === 30, 10_000, 'the next 30 delivered');
+      // The last acks leave in the next flush: wait for them, then exactly the 30 retries are pending.
+      await waitUntil(nats.connection, async () => (await runner.consumerInfo()).num_ack_pending === 30, 10_000, 'the 30 retries wait in the stream, past maxAckPending');
+      assert.equal(runner.pendingMessages, 0);
+    } finally {
+      await daemon.stop();
+      await sink.close();
       folder.remove();
     }
   });

@@ -102,6 +102,31 @@ describe('daemon sync startAt', () => {
     }
   });
 
+  it('starts a new sync at the first message of a stream the daemon has just made, so nothing published between the two is skipped', async () => {
+    const sink = await startTestSink();
+    const folder = makeDestinationsDir();
+    const { subject, ...stream } = nats.streams('startatmade');
+    writeDestinationFolder(folder.dir, 'hook', { syncs: { main: sync(sink) } });
+    // An event published the moment the stream exists, before the sync's consumer does.
+    let published: Promise<unknown> | undefined;
+    const daemon = await startTestDaemon(testSettings(nats.url, folder.dir, { stream }), (line) => {
+      if (line.msg === 'created stream' && line.stream === stream.name) published = nats.js.publish(subject, JSON.stringify(testEvent(1, { insert_id: 'in-between' })));
+    });
+    try {
+      await published;
+      const jsm = await jetstreamManager(nats.connection);
+      const consumer = await jsm.consumers.info(stream.name, daemon.daemon.runners.get('hook.main')!.consumerName);
+      assert.equal(consumer.config.deliver_policy, 'all', 'startAt "new" on a stream made in the same start reads it from its first message');
+      assert.equal(daemon.logs.find((line) => line.msg === "created the sync's consumer")?.from, "the stream's first message");
+      await sink.waitForRequests(1);
+      assert.equal(JSON.parse(sink.requests[0].body).insert_id, 'in-between');
+    } finally {
+      await daemon.stop();
+      await sink.close();
+      folder.remove();
+    }
+  });
+
   it('refuses a startAt that is not "new", "all" or a time, naming the file and field', async () => {
     const sink = await startTestSink();
     const folder = makeDestinationsDir();

@@ -34,7 +34,8 @@ describe('daemon tls', () => {
     const sink = await startHttpsSink(certificate);
     const folder = makeDestinationsDir();
     writeDestinationFolder(folder.dir, 'private', {
-      definition: testDefinition({ retry: { initialDelayMs: 150, multiplier: 1, jitter: 0, maxAttempts } }),
+      // Breaker off: one event failing every attempt, alone on its sync, is to the breaker a destination that is down.
+      definition: testDefinition({ retry: { initialDelayMs: 150, multiplier: 1, jitter: 0, maxAttempts }, circuitBreaker: { enabled: false } }),
       syncs: { main: { parameters: { endpoint: sink.origin, token: { env: 'TEST_SINK_TOKEN' } }, tls: { ca: { file: certificates.caFile } } } },
     });
     const { subject, ...stream } = nats.streams('tls');

@@ -4,7 +4,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { Ajv } from 'ajv';
-import { buildDeadLetter, DEFAULT_NATS_MAX_PAYLOAD, maxPayloadOf, type DeadLetter, type DeadLetterInput } from '../../daemon/dead-letter/index.js';
+import { buildDeadLetter, maxPayloadOf, type DeadLetter, type DeadLetterInput } from '../../daemon/dead-letter/index.js';
+import { DEFAULT_NATS_MAX_PAYLOAD } from '../../daemon/defaults.js';
 import { SCHEMA_DIR } from '../../daemon/paths.js';
 
 const validate = new Ajv({ strict: false }).compile(JSON.parse(readFileSync(join(SCHEMA_DIR, 'dead-letter.schema.json'), 'utf8')));
@@ -61,7 +62,7 @@ describe('dead letter - hostile events', () => {
     const letter = buildDeadLetter(
       input(data, {
         event,
-        reason: 'permanent_failure',
+        reason: 'http_4xx',
         lastStatus: 400,
         responseExcerpt: 'r'.repeat(16_384),
         request: { method: 'POST', url: 'http://127.0.0.1/x', headers: { 'content-type': 'application/json' }, body: JSON.stringify(event) },
@@ -88,6 +89,14 @@ describe('dead letter - hostile events', () => {
     published(letter);
     assert.equal(letter.eventText, data.toString());
     assert.equal(letter.insertId, 'i');
+  });
+
+  it('keeps the insert_id of an invalid event kept as text, read from its bytes', () => {
+    const data = Buffer.from('{"insert_id":"inv-9","time":"soon","event_properties":{"id":12345678901234567890}}');
+    const letter = buildDeadLetter(input(data));
+    assert.equal(letter.eventText, data.toString());
+    assert.equal(letter.insertId, 'inv-9');
+    assert.equal(buildDeadLetter(input(Buffer.from('null'))).insertId, undefined);
   });
 
   it('keeps an ordinary event parsed', () => {

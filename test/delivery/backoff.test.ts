@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { DEFAULT_RETRY_POLICY, hasAttemptsLeft, resolveRetryPolicy, retryDelayMs, type RetryPolicy } from '../../daemon/delivery/backoff.js';
+import { DEFAULT_RETRY_POLICY, hasAttemptsLeft, resolveRetryPolicy, retryDelayMs, retryScheduleSpanMs, type RetryPolicy } from '../../daemon/delivery/backoff.js';
 
 const MIDDLE = () => 0.5; // no jitter: 2 × 0.5 − 1 = 0
 const LOWEST = () => 0;
@@ -14,6 +14,14 @@ function schedule(policy: RetryPolicy, random: () => number): number[] {
 }
 
 describe('delivery backoff', () => {
+  it('gives the shortest span of a schedule: every wait at its lowest jitter, none with one attempt', () => {
+    const policy = resolveRetryPolicy({ maxAttempts: 4, initialDelayMs: 2_000, multiplier: 2, jitter: 0.2 });
+    assert.equal(retryScheduleSpanMs(policy), 0.8 * (2_000 + 4_000 + 8_000));
+    assert.equal(retryScheduleSpanMs(policy), schedule(policy, LOWEST).reduce((a, b) => a + b, 0));
+    for (let i = 0; i < 100; i++) assert.ok(schedule(policy, Math.random).reduce((a, b) => a + b, 0) >= retryScheduleSpanMs(policy));
+    assert.equal(retryScheduleSpanMs(resolveRetryPolicy({ maxAttempts: 1 })), 0);
+  });
+
   it('waits 60 s after the first failure and doubles up to the 2 h cap', () => {
     assert.deepEqual(schedule(DEFAULT_RETRY_POLICY, MIDDLE), [60, 120, 240, 480, 960, 1_920, 3_840, 7_200].map((s) => s * 1_000));
   });

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it, type TestContext } from 'node:test';
-import { CircuitBreaker, resolveCircuitBreaker } from '../../daemon/delivery/index.js';
+import { CircuitBreaker, resolveCircuitBreaker, resolveRetryPolicy } from '../../daemon/delivery/index.js';
 
 function breaker(t: TestContext) {
   t.mock.timers.enable({ apis: ['setTimeout', 'Date'], now: 0 });
@@ -66,5 +66,50 @@ describe('circuit breaker', () => {
     assert.equal(subject.state, 'closed');
     assert.equal(events.at(-1), 'closed after 11000');
     assert.equal(subject.openTooLong(), false);
+  });
+
+  it('opens on consecutiveFailures in a row whatever the window holds; an answer (a success or a 4xx) starts the count again', (t) => {
+    t.mock.timers.enable({ apis: ['setTimeout', 'Date'], now: 0 });
+    const openedBy: string[] = [];
+    const subject = new CircuitBreaker(resolveCircuitBreaker({ consecutiveFailures: 5 }), { opened: (details) => openedBy.push(`${details.openedBy} ${details.failuresInARow}`), halfOpened() {}, closed() {} });
+    for (let i = 0; i < 1_000; i++) subject.succeeded();
+    for (let i = 0; i < 4; i++) subject.failed();
+    subject.succeeded();
+    for (let i = 0; i < 4; i++) subject.failed();
+    assert.equal(subject.state, 'closed', 'never 5 in a row');
+    subject.failed();
+    assert.equal(subject.state, 'open');
+    assert.deepEqual(openedBy, ['consecutive_failures 5']);
+  });
+
+  it('opens on a run as long as an event\'s retry schedule: as many failures as attempts, over at least its shortest span', (t) => {
+    t.mock.timers.enable({ apis: ['setTimeout', 'Date'], now: 0 });
+    const retry = resolveRetryPolicy({ maxAttempts: 3, initialDelayMs: 1_000, multiplier: 2, jitter: 0.2 }); // shortest span 0.8 + 1.6 s
+    const openedBy: string[] = [];
+    const subject = new CircuitBreaker(resolveCircuitBreaker({}, retry), { opened: (details) => openedBy.push(details.openedBy), halfOpened() {}, closed() {} });
+    assert.equal(subject.policy.retrySchedule.spanMs, 2_400);
+    for (let i = 0; i < 1_000; i++) subject.succeeded();
+    for (let i = 0; i < 10; i++) subject.failed();
+    assert.equal(subject.state, 'closed', '10 failures in a row within the same instant: no event could have used its schedule');
+    t.mock.timers.tick(2_399);
+    subject.failed();
+    assert.equal(subject.state, 'closed', 'a millisecond short of the span');
+    t.mock.timers.tick(1);
+    subject.failed();
+    assert.deepEqual(openedBy, ['retry_schedule']);
+  });
+
+  it('does not count a run shorter than the schedule\'s attempts, and with one attempt has no retries to save', (t) => {
+    t.mock.timers.enable({ apis: ['setTimeout', 'Date'], now: 0 });
+    const threeAttempts = new CircuitBreaker(resolveCircuitBreaker({}, resolveRetryPolicy({ maxAttempts: 3, initialDelayMs: 0 })), { opened() {}, halfOpened() {}, closed() {} });
+    const oneAttempt = new CircuitBreaker(resolveCircuitBreaker({}, resolveRetryPolicy({ maxAttempts: 1 })), { opened() {}, halfOpened() {}, closed() {} });
+    threeAttempts.failed();
+    t.mock.timers.tick(60_000);
+    threeAttempts.failed();
+    oneAttempt.failed();
+    assert.equal(threeAttempts.state, 'closed', 'two failures cannot be an event of three attempts');
+    assert.equal(oneAttempt.state, 'closed', 'a single failure says nothing about the destination');
+    threeAttempts.failed();
+    assert.equal(threeAttempts.state, 'open');
   });
 });

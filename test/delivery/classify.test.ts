@@ -4,7 +4,7 @@ import { errors as undiciErrors } from 'undici';
 import { classify, parseRetryAfter, type Classification } from '../../daemon/delivery/classify.js';
 import { PermanentDeliveryError, RetryableDeliveryError, ShutdownError, isShutdownAbort } from '../../daemon/delivery/errors.js';
 import { DEFAULT_RETRY_AFTER_CAP_MS } from '../../daemon/defaults.js';
-import { EgressDeniedError } from '../../daemon/send/index.js';
+import { EgressDeniedError, InvalidHeaderError } from '../../daemon/send/index.js';
 
 const NOW = Date.UTC(2025, 0, 15, 12, 0, 0);
 
@@ -278,6 +278,17 @@ describe('delivery classify', () => {
       const denied = new EgressDeniedError('evil.example');
       assert.equal(summary(classify({ error: denied })), 'permanent egress_denied');
       assert.equal(summary(classify({ error: new Error('send failed', { cause: denied }) })), 'permanent egress_denied');
+    });
+
+    it('classifies the sender\'s refusal of a header value as permanent invalid_header, naming the header and the fix, also as a cause', () => {
+      const refused = new InvalidHeaderError({ name: 'x-tenant', holds: 'a line break' });
+      for (const error of [refused, new Error('send failed', { cause: refused })]) {
+        const result = classify({ error });
+        assert.equal(summary(result), 'permanent invalid_header');
+        assert.match((result as Error).message, /^header x-tenant holds a line break, which an HTTP header cannot carry: .*\| urlencode.*: the request was not sent$/);
+      }
+      // undici's own refusal, should one get past the sender, stays invalid_request.
+      assert.equal(summary(classify({ error: new undiciErrors.InvalidArgumentError('invalid x-tenant header') })), 'permanent invalid_request');
     });
 
     it('classifies anything else as permanent unexpected and keeps it as the cause', () => {

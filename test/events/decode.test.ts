@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { DEFAULT_MAX_EVENT_DEPTH, decodeEvent } from '../../daemon/events/decode.js';
+import { DEFAULT_MAX_EVENT_DEPTH } from '../../daemon/defaults.js';
+import { decodeEvent } from '../../daemon/events/decode.js';
 
 const MAX_BYTES = 1_048_576;
 const bytes = (text: string) => Buffer.from(text, 'utf8');
@@ -43,6 +44,17 @@ describe('events decode', () => {
     const decoded = decodeEvent(bytes('{"event_type":"x","user_id":"u","event_properties":{"id":12345678901234567890,"s":"\\u0000abc:123"}}'), MAX_BYTES);
     assert.ok(decoded.ok);
     assert.equal((decoded.event.event_properties as Record<string, unknown>).s, '\u0000abc:123');
+  });
+
+  it('refuses text with long integers that is not JSON, as JSON.parse does: a leading zero, a number where a key goes', () => {
+    // Found by the fuzzer (fuzz/regressions/event-decode/): the exact parser quoted such numbers into a bigint or a key, and accepted them.
+    for (const properties of ['{"id":01234567890123456789}', '{"id":-01234567890123456789}', '{"id":00000000000000000001}', '{-9007199254740993:{"a":1}}', '{"a":1,12345678901234567890:2}']) {
+      const decoded = decodeEvent(bytes(`{"event_type":"x","user_id":"u","event_properties":${properties}}`), MAX_BYTES);
+      assert.deepEqual(decoded.ok ? properties : [decoded.reason, decoded.message.split(':')[0]], ['invalid_event', 'not JSON']);
+    }
+    const zero = decodeEvent(bytes('{"event_type":"x","user_id":"u","event_properties":{"id":-0,"big":-12345678901234567890}}'), MAX_BYTES);
+    assert.ok(zero.ok);
+    assert.equal((zero.event.event_properties as Record<string, unknown>).big, -12345678901234567890n);
   });
 
   it('refuses bytes that are not UTF-8, and text that is not JSON, as invalid_event', () => {

@@ -125,6 +125,17 @@ describe('events filter - hostile values', () => {
     assert.equal(holds({ scope: 'event', property: 'constructor', op: 'set' }, own), false);
   });
 
+  it('an object is never "is" a value, even one whose own toString is data (which threw, and the message went back to the stream for ever)', () => {
+    // Found by review of what the fuzzer's sync-filter target feeds (fuzz/regressions/sync-filter/).
+    const hostile = JSON.parse('{"event_type":"x","user_id":"u","event_properties":{"o":{"toString":1},"p":{"a":1},"l":[{"valueOf":2},"x"]}}') as AmplitudeEvent;
+    for (const property of ['o', 'p']) {
+      assert.equal(holds({ scope: 'event', property, op: 'is', value: '[object Object]' }, hostile), false);
+      assert.equal(holds({ scope: 'event', property, op: 'is_not', value: ['x', 1] }, hostile), true);
+    }
+    assert.equal(holds({ scope: 'event', property: 'l', op: 'is', value: 'x' }, hostile), true);
+    assert.equal(holds({ scope: 'event', property: 'l', op: 'contains', value: 'x' }, hostile), true);
+  });
+
   it('is_not and does_not_contain hold on a missing or null property (documented)', () => {
     assert.equal(holds({ scope: 'event', property: 'missing', op: 'is_not', value: 'x' }), true);
     assert.equal(holds({ scope: 'event', property: 'missing', op: 'does_not_contain', value: 'x' }), true);

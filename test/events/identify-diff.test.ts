@@ -6,13 +6,13 @@ import {
   afterDelivery,
   changedOperations,
   decodeMemory,
-  DEFAULT_MAX_REMEMBERED_PROPERTIES,
   encodeMemory,
   memoryOfValues,
   mergeMemories,
   valueHash,
   type UserMemory,
 } from '../../daemon/events/index.js';
+import { DEFAULT_MAX_REMEMBERED_PROPERTIES } from '../../daemon/defaults.js';
 
 const known = (values: Record<string, unknown>) => memoryOfValues(values);
 

@@ -17,8 +17,8 @@ export interface DaemonProcess {
   child: ChildProcess;
   logs: Array<Record<string, unknown>>;
   stderr: string[];
-  /** Resolves with the first log line (from the start) whose msg matches. */
-  waitForLog(message: string | RegExp, timeoutMs?: number): Promise<Record<string, unknown>>;
+  /** Resolves with the first log line (from the start) whose msg matches, or that a predicate accepts. */
+  waitForLog(message: string | RegExp | ((line: Record<string, unknown>) => boolean), timeoutMs?: number): Promise<Record<string, unknown>>;
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
@@ -28,8 +28,18 @@ export function writeConfig(dir: string, config: Record<string, unknown>): strin
   return file;
 }
 
-export function spawnDaemon(configFile: string, env: NodeJS.ProcessEnv = {}): DaemonProcess {
-  const child = spawn(process.execPath, [join(PACKAGE_ROOT, 'dist/tools/cli.js'), 'daemon', '--config', configFile], {
+/** `executable`: another `destinations` to run (an installed one) instead of this checkout's dist/. */
+export function spawnDaemon(configFile: string, env: NodeJS.ProcessEnv = {}, executable?: string): DaemonProcess {
+  return spawnDaemonCommand([...(executable ? [executable] : CHECKOUT_COMMAND), 'daemon', '--config', configFile], env);
+}
+
+/** `destinations` as this checkout runs it: node and dist/tools/cli.js. */
+export const CHECKOUT_COMMAND = [process.execPath, join(PACKAGE_ROOT, 'dist/tools/cli.js')];
+
+/** A daemon from a whole command line (a systemd unit's ExecStart, say). */
+export function spawnDaemonCommand(argv: readonly string[], env: NodeJS.ProcessEnv = {}): DaemonProcess {
+  const [command, ...args] = argv;
+  const child = spawn(command, args, {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -68,7 +78,7 @@ export function spawnDaemon(configFile: string, env: NodeJS.ProcessEnv = {}): Da
     stderr,
     exited,
     waitForLog(message, timeoutMs = 20_000) {
-      const match = (line: Record<string, unknown>) => (typeof message === 'string' ? line.msg === message : message.test(String(line.msg)));
+      const match = (line: Record<string, unknown>) => (typeof message === 'function' ? message(line) : typeof message === 'string' ? line.msg === message : message.test(String(line.msg)));
       const found = logs.find(match);
       if (found) return Promise.resolve(found);
       return new Promise((resolve, reject) => {

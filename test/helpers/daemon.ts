@@ -28,10 +28,16 @@ export function testSettings(natsUrl: string, destinationsDir: string, overrides
   );
 }
 
-export async function startTestDaemon(settings: DaemonSettings): Promise<TestDaemon> {
+/** `onLog` sees each line as it is written (synchronously, so it can read the daemon's state at that moment). */
+export async function startTestDaemon(settings: DaemonSettings, onLog?: (line: Record<string, unknown>, daemon: Daemon) => void): Promise<TestDaemon> {
   const logs: Array<Record<string, unknown>> = [];
   let daemon: Daemon | undefined;
-  const log = createLogger({ level: 'debug', write: (line) => logs.push(JSON.parse(line)), secrets: () => daemon?.secretValues() ?? [] });
+  const write = (text: string) => {
+    const line = JSON.parse(text) as Record<string, unknown>;
+    logs.push(line);
+    onLog?.(line, daemon!);
+  };
+  const log = createLogger({ level: 'debug', write, secrets: () => daemon?.secretValues() ?? [] });
   daemon = new Daemon(settings, log);
   await daemon.start();
   return { daemon, settings, logs, stop: () => daemon!.stop() };

@@ -24,8 +24,8 @@ export interface TestSink {
   behave(behaviour: SinkBehaviour): void;
   /** Requests answered 'hold' and not released yet. */
   readonly held: number;
-  /** Answers every held request (200 by default). */
-  release(reply?: Reply): void;
+  /** Answers every held request (200 by default, or what `reply` says for each). */
+  release(reply?: Reply | ((request: RecordedRequest) => Reply)): void;
   /** Resolves when at least `count` requests have arrived; rejects after `timeoutMs`. */
   waitForRequests(count: number, timeoutMs?: number): Promise<RecordedRequest[]>;
   close(): Promise<void>;
@@ -41,7 +41,7 @@ export async function startTestSink(behaviour: SinkBehaviour = () => answer.ok()
   const requests: RecordedRequest[] = [];
   const sockets = new Set<Socket>();
   const waiters: Array<{ count: number; resolve: () => void }> = [];
-  let held: Array<(reply: Reply) => void> = [];
+  let held: Array<{ request: RecordedRequest; send: (reply: Reply) => void }> = [];
   const server: Server = createServer((request, response) => {
     const chunks: Buffer[] = [];
     request.on('data', (chunk: Buffer) => chunks.push(chunk));
@@ -65,7 +65,7 @@ export async function startTestSink(behaviour: SinkBehaviour = () => answer.ok()
         response.writeHead(answered.status, { 'content-type': 'application/json', ...answered.headers });
         response.end(answered.body ?? '');
       };
-      if (reply === 'hold') held.push(send);
+      if (reply === 'hold') held.push({ request: recorded, send });
       else send(reply);
     });
   });
@@ -88,7 +88,7 @@ export async function startTestSink(behaviour: SinkBehaviour = () => answer.ok()
     release(reply = { status: 200, body: '{"ok":true}' }) {
       const answering = held;
       held = [];
-      for (const send of answering) send(reply);
+      for (const { request, send } of answering) send(typeof reply === 'function' ? reply(request) : reply);
     },
     waitForRequests(count, timeoutMs = 20_000) {
       if (requests.length >= count) return Promise.resolve(requests);

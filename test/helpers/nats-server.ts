@@ -119,7 +119,10 @@ export interface SharedNats {
   streams(prefix: string, ackWaitMs?: number): TestStreams;
 }
 
-/** One nats-server (and a client connection) for the tests of a file: started before them, stopped after. */
+/** One nats-server (and a client connection) for the tests of a file: started before them, stopped after.
+ *  Call it at the top level of the file: after hooks run in the order they were registered, so inside a
+ *  describe the server would stop before that describe's own after hook stops a daemon, whose last
+ *  JetStream requests would then wait out their 5 s timeout. */
 export function useNatsServer(): SharedNats {
   let server: NatsServerHandle | undefined;
   let connection: NatsConnection | undefined;

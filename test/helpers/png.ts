@@ -1,6 +1,6 @@
 // Small valid PNGs for tests and for the shipped logos: one solid colour, RGB, 8 bits per channel.
 import { deflateSync } from 'node:zlib';
-import { crc32 } from '../../daemon/registry/index.js';
+import { crc32 } from '../../daemon/registry/internal.js';
 
 function chunk(type: string, data: Buffer): Buffer {
   const typed = Buffer.concat([Buffer.from(type, 'latin1'), data]);

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { DiscardPolicy, jetstreamManager, RetentionPolicy, StorageType } from '@nats-io/jetstream';
+import { headers } from '@nats-io/nats-core';
 import { settingsFrom } from '../../daemon/config/index.js';
 import { createLogger } from '../../daemon/log.js';
 import { ensureStreams } from '../../daemon/nats/index.js';
@@ -51,11 +52,57 @@ describe('nats streams', () => {
     assert.ok(lines.some((line) => line.level === 'warn' && /limits updated/.test(String(line.msg))));
   });
 
-  it('leaves an existing event stream as the operator configured it', async () => {
+  it('leaves an existing event stream as the operator configured it, and names the guards it lacks', async () => {
     const jsm = await jetstreamManager(nats.connection);
     const stream = streamSettings();
     await jsm.streams.add({ name: stream.name, subjects: stream.subjects, max_age: DAY_NS });
+    const { lines, log } = logged();
+    await ensureStreams(jsm, stream, log);
+    const { config } = await jsm.streams.info(stream.name);
+    assert.equal(config.max_age, DAY_NS);
+    assert.equal(config.deny_purge, false, 'a guard cannot be taken back, so it is not added unasked');
+    assert.equal(config.deny_delete, false);
+    const warnings = lines.filter((line) => line.level === 'warn' && String(line.msg).startsWith('stream allows'));
+    assert.deepEqual(
+      warnings.map(({ stream: name, missing, change }) => ({ stream: name, missing, change })),
+      [{ stream: stream.name, missing: ['deny_purge', 'deny_delete'], change: `nats stream edit ${stream.name} --deny-purge --deny-delete` }],
+    );
+  });
+
+  it('creates the event stream refusing purges and message deletes, and the dead-letter stream refusing purges only', async () => {
+    const jsm = await jetstreamManager(nats.connection);
+    const stream = streamSettings();
+    const { lines, log } = logged();
+    await ensureStreams(jsm, stream, log);
+    const events = (await jsm.streams.info(stream.name)).config;
+    const dead = (await jsm.streams.info(stream.deadLetterStream)).config;
+    assert.deepEqual([events.deny_purge, events.deny_delete], [true, true]);
+    assert.deepEqual([dead.deny_purge, dead.deny_delete], [true, false]);
+    const eventSeq = (await nats.js.publish(stream.subjects[0].replace('>', 'x'), '{}')).seq;
+    const letterSeq = (await nats.js.publish(`${stream.deadLetterSubjectPrefix}.hook.ok`, '{}')).seq;
+    // Refused by JetStream to a user allowed every API (this test's server has no authorization).
+    await assert.rejects(jsm.streams.purge(stream.name), /stream purge not permitted/);
+    await assert.rejects(jsm.streams.deleteMessage(stream.name, eventSeq), /message delete not permitted/);
+    await assert.rejects(jsm.streams.purge(stream.deadLetterStream), /stream purge not permitted/);
+    const rollup = headers();
+    rollup.set('Nats-Rollup', 'all');
+    await assert.rejects(nats.js.publish(stream.subjects[0].replace('>', 'x'), '{}', { headers: rollup }), /rollup not permitted/);
+    // What dead replay does after publishing the replay.
+    assert.equal(await jsm.streams.deleteMessage(stream.deadLetterStream, letterSeq), true);
+    assert.deepEqual(lines.filter((line) => line.level === 'warn'), []);
+    // Started again: the streams it made have their guards, nothing to say.
+    const again = logged();
+    await ensureStreams(jsm, stream, again.log);
+    assert.deepEqual(again.lines.filter((line) => line.level === 'warn'), []);
+  });
+
+  it('keeps the guards when it adds the replay subjects to an existing event stream', async () => {
+    const jsm = await jetstreamManager(nats.connection);
+    const stream = streamSettings();
+    await jsm.streams.add({ name: stream.name, subjects: stream.subjects, deny_purge: true, deny_delete: true });
     await ensureStreams(jsm, stream, logged().log);
-    assert.equal((await jsm.streams.info(stream.name)).config.max_age, DAY_NS);
+    const { config } = await jsm.streams.info(stream.name);
+    assert.equal(config.subjects?.length, 2, 'the replay subjects were added');
+    assert.deepEqual([config.deny_purge, config.deny_delete], [true, true]);
   });
 });

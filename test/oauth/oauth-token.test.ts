@@ -5,7 +5,9 @@ import assert from 'node:assert/strict';
 import { after, afterEach, before, describe, it } from 'node:test';
 import type { DestinationDefinition, OAuthClientCredentials } from '../../schema/generated/destination.js';
 import { classify, RetryableDeliveryError } from '../../daemon/delivery/index.js';
-import { OAuthToken, OAuthTokenError, oauthTokenFor, renderTokenRequest, sendWithOAuth, type OAuthSync } from '../../daemon/oauth/index.js';
+import { syncAuth } from '../../daemon/auth/index.js';
+import { OAuthToken, OAuthTokenError, oauthTokenFor, renderTokenRequest, type OAuthSync } from '../../daemon/oauth/index.js';
+import type { SendResponse } from '../../daemon/send/index.js';
 import type { RenderedRequest } from '../../daemon/render/index.js';
 import { derivedSecretsOf } from '../../daemon/secrets/index.js';
 import { HttpSender } from '../../daemon/send/index.js';
@@ -37,6 +39,15 @@ function syncOf(oauth: OAuthClientCredentials, authUrl: string, extra: Record<st
   };
 }
 
+/** A request with the sync's bearer, through the auth seam as the daemon and `send` make an attempt. */
+function sendThroughSeam(
+  sync: OAuthSync,
+  request: RenderedRequest,
+  io: { send: (request: RenderedRequest) => Promise<SendResponse>; sendToken: (request: RenderedRequest) => Promise<SendResponse>; unauthorized?: (response: SendResponse) => void },
+): Promise<SendResponse> {
+  return syncAuth(sync)!.send(request, { send: io.send, exchange: io.sendToken, refused: io.unauthorized });
+}
+
 describe('oauth token', () => {
   let endpoint: TestSink;
   let api: TestSink;
@@ -66,7 +77,8 @@ describe('oauth token', () => {
 
   it('fetches a token on first use with the standard form request and client credentials in HTTP Basic', async () => {
     endpoint.behave(issuing());
-    const token = oauthTokenFor(syncOf(FORM, endpoint.url))!;
+    const sync = syncOf(FORM, endpoint.url);
+    const token = oauthTokenFor(sync)!;
     assert.equal(await token.get(sendToken), 'tok-1');
     assert.equal(endpoint.requests.length, 1);
     const [request] = endpoint.requests;
@@ -87,7 +99,8 @@ describe('oauth token', () => {
 
   it('sends the JSON body Salesforce Marketing Cloud wants when bodyStyle is json', async () => {
     const json: OAuthClientCredentials = { tokenUrl: '{{ parameters.auth_url }}/v2/token', bodyStyle: 'json', clientId: '{{ parameters.client_id }}', clientSecret: '{{ parameters.client_secret }}', fields: { account_id: '{{ parameters.account_id }}' } };
-    const token = oauthTokenFor(syncOf(json, endpoint.url, { account_id: '514009882' }))!;
+    const sync = syncOf(json, endpoint.url, { account_id: '514009882' });
+    const token = oauthTokenFor(sync)!;
     assert.equal(await token.get(sendToken), 'tok-1');
     const [request] = endpoint.requests;
     assert.equal(request.url, '/v2/token');
@@ -99,7 +112,8 @@ describe('oauth token', () => {
   it('keeps the token until shortly before expires_in runs out, then fetches the next one (rotation)', async (t) => {
     t.mock.timers.enable({ apis: ['Date'], now: 1_700_000_000_000 });
     endpoint.behave(issuing(600));
-    const token = oauthTokenFor(syncOf(FORM, endpoint.url))!;
+    const sync = syncOf(FORM, endpoint.url);
+    const token = oauthTokenFor(sync)!;
     assert.equal(await token.get(sendToken), 'tok-1');
     // 600 s: refreshed 60 s early (a tenth of its life, at most a minute).
     t.mock.timers.tick(539_000);
@@ -108,7 +122,7 @@ describe('oauth token', () => {
     t.mock.timers.tick(1_000);
     assert.equal(await token.get(sendToken), 'tok-2');
     assert.equal(endpoint.requests.length, 2);
-    const sent = await sendWithOAuth(token, apiRequest(), { send, sendToken });
+    const sent = await sendThroughSeam(sync, apiRequest(), { send, sendToken });
     assert.equal(sent.status, 202);
     assert.equal(api.requests.at(-1)?.headers.authorization, 'Bearer tok-2');
   });
@@ -116,7 +130,8 @@ describe('oauth token', () => {
   it('refreshes a short-lived token early in proportion (expires_in 10 s: after 9 s)', async (t) => {
     t.mock.timers.enable({ apis: ['Date'], now: 1_700_000_000_000 });
     endpoint.behave(issuing(10));
-    const token = oauthTokenFor(syncOf(FORM, endpoint.url))!;
+    const sync = syncOf(FORM, endpoint.url);
+    const token = oauthTokenFor(sync)!;
     await token.get(sendToken);
     t.mock.timers.tick(8_999);
     assert.equal(await token.get(sendToken), 'tok-1');
@@ -126,8 +141,9 @@ describe('oauth token', () => {
 
   it('fetches once however many requests wait for the token (single flight)', async () => {
     endpoint.behave(() => 'hold');
-    const token = oauthTokenFor(syncOf(FORM, endpoint.url))!;
-    const waiting = Array.from({ length: 25 }, () => sendWithOAuth(token, apiRequest(), { send, sendToken }));
+    const sync = syncOf(FORM, endpoint.url);
+    const token = oauthTokenFor(sync)!;
+    const waiting = Array.from({ length: 25 }, () => sendThroughSeam(sync, apiRequest(), { send, sendToken }));
     await endpoint.waitForRequests(1);
     endpoint.release({ status: 200, body: JSON.stringify({ access_token: 'tok-1', token_type: 'bearer', expires_in: 3600 }) });
     const answers = await Promise.all(waiting);
@@ -141,9 +157,10 @@ describe('oauth token', () => {
   it('on a 401 drops the stale token, fetches a new one once and sends the request once more', async () => {
     // The API no longer takes tok-1 (revoked before its expiry); tok-2 is good.
     api.behave((request) => (request.headers.authorization === 'Bearer tok-2' ? { status: 202 } : { status: 401 }));
-    const token = oauthTokenFor(syncOf(FORM, endpoint.url))!;
+    const sync = syncOf(FORM, endpoint.url);
+    const token = oauthTokenFor(sync)!;
     const unauthorized: number[] = [];
-    const response = await sendWithOAuth(token, apiRequest(), { send, sendToken, unauthorized: (answer) => unauthorized.push(answer.status) });
+    const response = await sendThroughSeam(sync, apiRequest(), { send, sendToken, unauthorized: (answer) => unauthorized.push(answer.status) });
     assert.equal(response.status, 202);
     assert.deepEqual(api.requests.map((request) => request.headers.authorization), ['Bearer tok-1', 'Bearer tok-2']);
     assert.equal(endpoint.requests.length, 2);
@@ -152,8 +169,9 @@ describe('oauth token', () => {
 
   it('answers a second 401 as it is: one refresh and one retry, no loop', async () => {
     api.behave(() => ({ status: 401 }));
-    const token = oauthTokenFor(syncOf(FORM, endpoint.url))!;
-    const response = await sendWithOAuth(token, apiRequest(), { send, sendToken });
+    const sync = syncOf(FORM, endpoint.url);
+    const token = oauthTokenFor(sync)!;
+    const response = await sendThroughSeam(sync, apiRequest(), { send, sendToken });
     assert.equal(response.status, 401);
     assert.equal(api.requests.length, 2);
     assert.equal(endpoint.requests.length, 2);
@@ -172,8 +190,9 @@ describe('oauth token', () => {
 
   it('makes a failing token endpoint a retryable oauth_token failure, and fetches again once it is back', async () => {
     endpoint.behave(() => ({ status: 500, body: `{"error":"server_error","echo":"${CLIENT_SECRET}"}` }));
-    const token = oauthTokenFor(syncOf(FORM, endpoint.url))!;
-    const failure = await sendWithOAuth(token, apiRequest(), { send, sendToken }).catch((error: unknown) => error);
+    const sync = syncOf(FORM, endpoint.url);
+    const token = oauthTokenFor(sync)!;
+    const failure = await sendThroughSeam(sync, apiRequest(), { send, sendToken }).catch((error: unknown) => error);
     assert.ok(failure instanceof OAuthTokenError);
     assert.equal(api.requests.length, 0, 'nothing is sent without a token');
     const result = classify({ error: failure });
@@ -182,7 +201,7 @@ describe('oauth token', () => {
     assert.match(result.message, /^oauth_token: token endpoint 127\.0\.0\.1:\d+ answered HTTP 500: server_error$/);
     assert.ok(!result.message.includes(CLIENT_SECRET));
     endpoint.behave(issuing());
-    assert.equal((await sendWithOAuth(token, apiRequest(), { send, sendToken })).status, 202);
+    assert.equal((await sendThroughSeam(sync, apiRequest(), { send, sendToken })).status, 202);
   });
 
   it('makes an unreachable token endpoint, and an answer without a bearer token, oauth_token failures', async () => {
@@ -200,7 +219,8 @@ describe('oauth token', () => {
 
   it('shares one failure among the waiters of one fetch', async () => {
     endpoint.behave(() => 'hold');
-    const token = oauthTokenFor(syncOf(FORM, endpoint.url))!;
+    const sync = syncOf(FORM, endpoint.url);
+    const token = oauthTokenFor(sync)!;
     const waiting = Array.from({ length: 5 }, () => token.get(sendToken).catch((error: unknown) => error));
     await endpoint.waitForRequests(1);
     endpoint.release({ status: 503, body: '{}' });
@@ -210,9 +230,10 @@ describe('oauth token', () => {
   });
 
   it('remembers the token as a secret-derived string of the request, so what is stored about it is redacted', async () => {
-    const token = oauthTokenFor(syncOf(FORM, endpoint.url))!;
+    const sync = syncOf(FORM, endpoint.url);
+    const token = oauthTokenFor(sync)!;
     const request = apiRequest();
-    await sendWithOAuth(token, request, { send, sendToken });
+    await sendThroughSeam(sync, request, { send, sendToken });
     assert.deepEqual(derivedSecretsOf(request), ['tok-1']);
     assert.equal(request.headers.authorization, undefined, 'the bearer goes on a copy, never on the stored request');
   });

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { loadDestination, previewParameters, redactRequest, renderEventsForSync, type LoadedSync } from '../../daemon/registry/index.js';
+import { loadDestination, previewParameters, redactRequest, renderEventsForSync, renderForPreview, type LoadedSync } from '../../daemon/registry/internal.js';
 import type { AmplitudeEvent } from '../../daemon/events/index.js';
 import type { CompiledTemplate } from '../../daemon/render/index.js';
 import { derivedSecretsOf } from '../../daemon/secrets/index.js';
@@ -62,10 +62,10 @@ describe('registry renders of parameters-only templates', () => {
     const sync = await load('k-123');
     const masked = previewParameters(sync.parameters, 'mask').values;
     assert.equal(renderEventsForSync(sync, [event(1)]).headers.authorization, basic('k-123'));
-    const preview = renderEventsForSync(sync, [event(1)], 'track', { parameters: masked });
+    const preview = renderEventsForSync(sync, [event(1)], 'track', renderForPreview(masked));
     assert.equal(preview.headers.authorization, basic('<secret:api_key>'));
     assert.equal(renderEventsForSync(sync, [event(2)]).headers.authorization, basic('k-123'));
-    assert.equal(renderEventsForSync(sync, [event(2)], 'track', { parameters: { ...masked, api_key: 'other' } }).headers.authorization, basic('other'));
+    assert.equal(renderEventsForSync(sync, [event(2)], 'track', renderForPreview({ ...masked, api_key: 'other' })).headers.authorization, basic('other'));
   });
 
   it('renders a reloaded sync with its new secret', async () => {

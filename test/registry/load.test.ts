@@ -9,14 +9,18 @@ import {
   redactRequest,
   renderEventsForSync,
   renderForSync,
+  RENDER_FOR_DELIVERY,
   type DestinationLoad,
   type LoadedSync,
-} from '../../daemon/registry/index.js';
+} from '../../daemon/registry/internal.js';
 import { buildEventContext, EventContextError, type EventContext } from '../../daemon/render/index.js';
 import type { AmplitudeEvent } from '../../daemon/events/index.js';
 import { PACKAGE_ROOT } from '../../daemon/paths.js';
 import { baseDefinition, baseSync, BASE_BODY, destinationFiles, tempDir, writeFiles } from '../helpers/folders.js';
 import { solidPng } from '../helpers/png.js';
+
+/** The shipped folders, in the order the registry loads them (name order). */
+const SHIPPED_SLUGS = ['airship', 'amplitude', 'braze', 'clevertap', 'customerio', 'example', 'firehose', 'ga4', 'hubspot', 'intercom', 'iterable', 'kinesis', 'klaviyo', 'linkedin-conversions', 'meta-conversions', 'mixpanel', 'moengage', 'posthog', 'pubsub', 'segment', 'sfmc', 'slack', 'statsig', 'tiktok', 'userlist', 'webhook'];
 
 const purchase: AmplitudeEvent = { event_type: 'purchase', user_id: 'user-1', insert_id: 'ins-1', time: 1641490144000, event_properties: { price: 79.99 } };
 
@@ -168,6 +172,48 @@ describe('registry loading', () => {
     assert.deepEqual(places, ['/request/multiStatus', '/identify/multiStatus']);
   });
 
+  it('refuses a multiStatus that names no list, or a list whose fields do not fit its shape, naming each place', async () => {
+    const definition = baseDefinition() as { request: Record<string, unknown>; batch?: object };
+    definition.batch = { maxEvents: 10 };
+    definition.request.multiStatus = { statuses: [400], throttled: [{ path: 'throttled_users', shape: 'keys' }, { path: 'throttled_events', shape: 'indexes', messageField: 'why' }] };
+    const load = await loadDestination(folder({ 'destination.json': definition }));
+    assert.deepEqual(
+      load.problems.map((problem) => [problem.pointer, problem.message]),
+      [
+        ['/request/multiStatus/throttled/0', 'a list of shape "keys" needs eventField: the event field its keys are values of (input.user_id)'],
+        ['/request/multiStatus/throttled/1/messageField', 'messageField is for a list of shape "objects", not "indexes"'],
+      ],
+    );
+    definition.request.multiStatus = { statuses: [400], throttled: [{ path: 'throttled_users', shape: 'keys', eventField: 'user_id' }] };
+    const bare = await loadDestination(folder({ 'destination.json': definition }));
+    assert.match(messages(bare).join('\n'), /eventField "user_id" must be a dot path in the event's context: input\.…/);
+    definition.request.multiStatus = { throttled: [{ path: 'Records', shape: 'inOrder', indexField: 'i' }, { path: 'failed', errorField: 'ErrorCode' }] };
+    const inOrder = await loadDestination(folder({ 'destination.json': definition }));
+    assert.deepEqual(
+      inOrder.problems.map((problem) => [problem.pointer, problem.message]),
+      [
+        ['/request/multiStatus/throttled/0', 'a list of shape "inOrder" needs errorField: the field set in a failed entry (ErrorCode)'],
+        ['/request/multiStatus/throttled/0/indexField', 'indexField is for a list of shape "objects", not "inOrder"'],
+        ['/request/multiStatus/throttled/1/errorField', 'errorField is for a list of shape "inOrder", not "objects"'],
+      ],
+    );
+    definition.request.multiStatus = { statuses: [400], others: 'resend' };
+    const empty = await loadDestination(folder({ 'destination.json': definition }));
+    assert.match(messages(empty).join('\n'), /multiStatus names no list of items: give failedItemsPath, failed or throttled/);
+  });
+
+  it('compiles batch.key as a template of the folder: its mistakes are reported at /batch/key', async () => {
+    const definition = baseDefinition() as { batch?: object };
+    definition.batch = { maxEvents: 10, key: '{{ input.device_id ' };
+    const load = await loadDestination(folder({ 'destination.json': definition }));
+    assert.deepEqual(load.problems.map((problem) => problem.pointer), ['/batch/key']);
+    assert.match(load.problems[0].message, /batch key template/);
+    definition.batch = { maxEvents: 10, key: '{{ input.device_id }}' };
+    const good = await loadDestination(folder({ 'destination.json': definition }));
+    assert.deepEqual(good.problems, []);
+    assert.ok(good.destination?.batchKey, 'the compiled key travels with the destination');
+  });
+
   it('refuses a default on a secret parameter, and duplicate declarations', async () => {
     const definition = baseDefinition() as { parameters: object[] };
     definition.parameters = [...definition.parameters, { name: 'url', displayName: 'again' }];
@@ -220,7 +266,9 @@ describe('registry loading', () => {
   });
 
   it('ships every destination with a README, a logo, a sync and examples', () => {
-    for (const slug of ['braze', 'customerio', 'example', 'intercom', 'sfmc', 'webhook']) {
+    const shipped = readdirSync(join(PACKAGE_ROOT, 'destinations'), { withFileTypes: true }).filter((entry) => entry.isDirectory());
+    assert.ok(shipped.length >= SHIPPED_SLUGS.length);
+    for (const { name: slug } of shipped) {
       const dir = join(PACKAGE_ROOT, 'destinations', slug);
       assert.equal(pngProblem(readFileSync(join(dir, 'logo.png'))), undefined, slug);
       assert.match(readFileSync(join(dir, 'README.md'), 'utf8'), /^# .+\n[\s\S]*## Setup[\s\S]*## Limits/, slug);
@@ -232,7 +280,7 @@ describe('registry loading', () => {
   it('loads the shipped destinations without a problem', async () => {
     const result = await loadDestinations(join(PACKAGE_ROOT, 'destinations'), { resolveSecrets: false });
     assert.deepEqual(result.problems, []);
-    assert.deepEqual(result.destinations.map((destination) => destination.slug), ['braze', 'customerio', 'example', 'intercom', 'sfmc', 'webhook']);
+    assert.deepEqual(result.destinations.map((destination) => destination.slug), SHIPPED_SLUGS);
   });
 });
 
@@ -250,7 +298,7 @@ describe('registry renderForSync', () => {
 
   it('renders one event with input, mappedProperties, mappedFields and parameters', async () => {
     const sync = await syncOf({ 'syncs/default.json': { ...baseSync(), selectedProperties: [{ scope: 'event', property: 'price' }] } });
-    const request = renderForSync(sync, [buildEventContext(purchase, sync.selection)], 'track', 'key-1');
+    const request = renderForSync(sync, [buildEventContext(purchase, sync.selection)], 'track', RENDER_FOR_DELIVERY, { idempotencyKey: 'key-1' });
     assert.equal(request.url, 'http://127.0.0.1:9/test');
     assert.equal(request.headers.authorization, 'Bearer k-123');
     assert.deepEqual(JSON.parse(request.body), { id: 'user-1', event: 'purchase', properties: { price: 79.99 } });
@@ -260,9 +308,9 @@ describe('registry renderForSync', () => {
     const body = '{"ids": [{% for e in events %}{{ e.mappedFields.external_id | json }}{{ "," if not loop.last }}{% endfor %}], "n": {{ events | length }}}';
     const sync = await syncOf({ 'destination.json': { ...baseDefinition(), batch: { maxEvents: 2 } }, 'body.njk': body });
     const contexts: EventContext[] = ['a', 'b'].map((id) => buildEventContext({ ...purchase, user_id: id }, sync.selection));
-    assert.deepEqual(JSON.parse(renderForSync(sync, contexts, 'track').body), { ids: ['a', 'b'], n: 2 });
-    assert.deepEqual(JSON.parse(renderForSync(sync, contexts.slice(0, 1), 'track').body), { ids: ['a'], n: 1 });
-    assert.throws(() => renderForSync(sync, [...contexts, contexts[0]], 'track'), /takes 1 to 2 events per request, not 3/);
+    assert.deepEqual(JSON.parse(renderForSync(sync, contexts, 'track', RENDER_FOR_DELIVERY).body), { ids: ['a', 'b'], n: 2 });
+    assert.deepEqual(JSON.parse(renderForSync(sync, contexts.slice(0, 1), 'track', RENDER_FOR_DELIVERY).body), { ids: ['a'], n: 1 });
+    assert.throws(() => renderForSync(sync, [...contexts, contexts[0]], 'track', RENDER_FOR_DELIVERY), /takes 1 to 2 events per request, not 3/);
   });
 
   it('uses the identify request for identify, inheriting URL and headers', async () => {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { previewParameters, redactSecrets, resolveParameters } from '../../daemon/registry/index.js';
+import { previewParameters, redactSecrets, resolveParameters } from '../../daemon/registry/internal.js';
 import type { Parameter } from '../../schema/generated/destination.js';
 import { tempDir, writeFiles } from '../helpers/folders.js';
 

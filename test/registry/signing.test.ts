@@ -1,5 +1,6 @@
 // The signing option as a destination folder declares it: checked when destination.json is read,
-// applied by the one render path (daemon, preview, send, examples), hidden wherever a request is stored.
+// applied through the auth seam (the daemon and send stamp each attempt, preview and the examples
+// stamp placeholders), hidden wherever a request is stored.
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -14,9 +15,11 @@ import {
   RequestNotPossibleError,
   type DestinationLoad,
   type LoadedSync,
-} from '../../daemon/registry/index.js';
+} from '../../daemon/registry/internal.js';
 import { buildEventContext } from '../../daemon/render/index.js';
 import { REDACTED } from '../../daemon/secrets/index.js';
+import { authSettingsProblems, syncAuth } from '../../daemon/auth/index.js';
+import type { RenderedRequest } from '../../daemon/render/index.js';
 import { signingSecretProblems } from '../../daemon/signing/index.js';
 import type { AmplitudeEvent } from '../../daemon/events/index.js';
 import { baseDefinition, destinationFiles, tempDir, writeFiles } from '../helpers/folders.js';
@@ -51,6 +54,11 @@ function signedSync(parameters: Record<string, unknown> = {}): Record<string, un
 
 function errors(load: DestinationLoad): string[] {
   return load.problems.filter((problem) => problem.severity === 'error').map((problem) => formatProblem(problem));
+}
+
+/** The request as an attempt sends it: stamped by the sync's auth schemes, as the daemon and send do. */
+function asSent(sync: LoadedSync, request: RenderedRequest): Promise<RenderedRequest> {
+  return syncAuth(sync)!.stamp(request, { now: Date.now(), exchange: () => Promise.reject(new Error('signing makes no request of its own')) });
 }
 
 describe('registry signing', () => {
@@ -99,7 +107,7 @@ describe('registry signing', () => {
 
   it('signs what the daemon renders with the real key: a Standard Webhooks library verifies it', async () => {
     const sync = await syncOf();
-    const request = renderEventsForSync(sync, [purchase]);
+    const request = await asSent(sync, renderEventsForSync(sync, [purchase]));
     assert.equal(request.headers['webhook-id'], 'ins-1');
     assert.equal(request.headers['webhook-signature'].split(' ').length, 1, 'the optional old key is not given');
     assert.deepEqual(new Webhook(KEY).verify(request.body, request.headers), JSON.parse(request.body));
@@ -109,7 +117,7 @@ describe('registry signing', () => {
     const body = '{"events": [{% for e in events %}{{ e.input.insert_id | json }}{{ "," if not loop.last }}{% endfor %}]}';
     const sync = await syncOf({ 'destination.json': signedDefinition({ batch: { maxEvents: 10 } }), 'body.njk': body, 'syncs/default.json': signedSync({ old_signing_key: { env: 'OLD_SIGNING_KEY' } }) });
     const events = [purchase, { ...purchase, insert_id: 'ins-2' }];
-    const request = renderEventsForSync(sync, events);
+    const request = await asSent(sync, renderEventsForSync(sync, events));
     const key = defaultIdempotencyKey(events.map((event) => buildEventContext(event, sync.selection)));
     assert.equal(request.headers['webhook-id'], key);
     assert.equal(renderEventsForSync(sync, events).headers['webhook-id'], key);
@@ -149,11 +157,13 @@ describe('registry signing', () => {
     assert.equal(problem.file, sync.file);
     assert.doesNotMatch(problem.message, /hunter2/);
     assert.deepEqual(signingSecretProblems(await syncOf()), []);
+    // What the daemon checks before it runs the sync: the same problem, through the auth seam.
+    assert.deepEqual(authSettingsProblems(sync), [problem]);
   });
 
   it('hides the signature whole when a request is stored (dead letter), and wherever it is echoed', async () => {
     const sync = await syncOf();
-    const request = renderEventsForSync(sync, [purchase]);
+    const request = await asSent(sync, renderEventsForSync(sync, [purchase]));
     const signature = request.headers['webhook-signature'];
     const stored = redactRequest(sync, { ...request, body: `${request.body} echo ${signature.slice(3)}` });
     assert.equal(stored.headers['webhook-signature'], REDACTED);

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { loadDestination, resolveSyncTls, sameSyncTls, syncTls, syncTlsProblems, type LoadedSync } from '../../daemon/registry/index.js';
+import { loadDestination, resolveSyncTls, sameSyncTls, syncTls, syncTlsProblems, type LoadedSync } from '../../daemon/registry/internal.js';
 import { baseSync, destinationFiles, tempDir, writeFiles } from '../helpers/folders.js';
 import { makeTestCertificates, type TestCertificates } from '../helpers/tls-certificates.js';
 

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { findTemplateUses } from '../../daemon/registry/index.js';
+import { findTemplateUses } from '../../daemon/registry/internal.js';
 
 const names = (uses: Array<{ name: string }>) => uses.map((use) => use.name);
 

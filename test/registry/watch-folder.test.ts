@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { watchFolder } from '../../daemon/registry/index.js';
+import { watchFolder } from '../../daemon/registry/internal.js';
 import { tempDir } from '../helpers/folders.js';
 
 /** Changes the watcher reports, as promises a test can wait on (real fs events, no sleeping). */

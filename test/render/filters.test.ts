@@ -22,6 +22,18 @@ describe('render filters', () => {
     assert.equal(json({ id: 9007199254740993n, name: 'x' }), '{"id":9007199254740993,"name":"x"}');
   });
 
+  it('json keeps a key or a string spelled like a bigint mark as text, so its output stays JSON', () => {
+    // A fixed mark ("\u0000bigint\u0000") let an event's key become a bare number: {1:"x",…} is not JSON.
+    for (const mark of ['\u0000bigint\u0000', '\u0000', '']) {
+      const forged = `${mark}1${mark}`;
+      const value = { [forged]: forged, big: 12345678901234567890n };
+      const text = json(value);
+      assert.deepEqual(Object.keys(JSON.parse(text)), [forged, 'big'], text);
+      assert.equal(JSON.parse(text)[forged], forged);
+      assert.match(text, /"big":12345678901234567890}$/);
+    }
+  });
+
   it('json writes NaN and Infinity as null', () => {
     assert.equal(json(Number.NaN), 'null');
     assert.equal(json(Number.POSITIVE_INFINITY), 'null');
@@ -81,6 +93,49 @@ describe('render filters', () => {
     assert.equal(truncateBytes('héllo', 2), 'h');
     assert.equal(truncateBytes('héllo', 3), 'hé');
     assert.equal(truncateBytes('short', 100), 'short');
+  });
+
+  it('urlencode encodes an unpaired surrogate as U+FFFD instead of failing the event', () => {
+    const render = (value: unknown) => compileTemplate('{{ v | urlencode }}', 't').render({ v: value });
+    assert.equal(render('x-😀 /%'), 'x-%F0%9F%98%80%20%2F%25');
+    assert.equal(render('a\ud800b'), 'a%EF%BF%BDb');
+    assert.equal(render('\udc00\ud800\udc00'), '%EF%BF%BD%F0%90%80%80');
+    assert.equal(render({ k: 'v\ud800', 'k\udfff': 1 }), 'k=v%EF%BF%BD&k%EF%BF%BD=1');
+    assert.equal(render([['a', '\ud800']]), 'a=%EF%BF%BD');
+  });
+
+  it('urlencode writes a number or a boolean as its text (nunjucks wrote "" for them: the value was lost from the URL)', () => {
+    const render = (value: unknown) => compileTemplate('/customers/{{ v | urlencode }}', 't').render({ v: value });
+    assert.equal(render(12345), '/customers/12345');
+    assert.equal(render(0), '/customers/0');
+    assert.equal(render(-1.5), '/customers/-1.5');
+    assert.equal(render(9007199254740991), '/customers/9007199254740991');
+    assert.equal(render(1e21), '/customers/1e%2B21');
+    assert.equal(render(true), '/customers/true');
+    assert.equal(render(false), '/customers/false');
+    // Inside a dict the values were already their text.
+    assert.equal(compileTemplate('{{ v | urlencode }}', 't').render({ v: { n: 5, b: false } }), 'n=5&b=false');
+  });
+
+  it('the text filters take a number or a boolean as its text, the list filters refuse one by name (nunjucks answered "", [] or 0 in silence)', () => {
+    const render = (template: string, v: unknown) => compileTemplate(template, 't').render({ v });
+    assert.equal(render('{{ v | lower }}', false), 'false');
+    assert.equal(render('{{ v | upper }}', 5), '5');
+    assert.equal(render('{{ v | trim }}', -1.5), '-1.5');
+    assert.equal(render('{{ v | truncate(3) }}', true), 'tru...');
+    assert.equal(render('[{{ v | center(7) }}]', false), '[ false ]');
+    assert.equal(render('{{ v | wordcount }}', 0), '1');
+    assert.equal(render('{{ v | capitalize }}', true), 'True');
+    for (const filter of ['sort', 'reverse', 'select', 'reject', 'batch(2)', 'groupby("a")', 'length', 'first', 'last', 'slice(2)', 'list', 'dictsort']) {
+      for (const value of [5, 0, true, false]) {
+        const name = filter.replace(/\(.*/, '');
+        assert.throws(() => render(`{{ v | ${filter} | dump }}`, value), new RegExp(`${name}: takes a (list|dict).* not a ${typeof value} \\(${String(value)}\\)`), `${filter} of ${String(value)}`);
+      }
+    }
+    // What they take still works.
+    assert.equal(render('{{ v | length }}', 'abc'), '3');
+    assert.equal(render('{{ v | reverse }}', 'abc'), 'cba');
+    assert.equal(render('{{ v | sort | join(",") }}', [3, 1, 2]), '1,2,3');
   });
 
   it('base64 encodes UTF-8 text, for Basic credentials', () => {

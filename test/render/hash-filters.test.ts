@@ -5,7 +5,7 @@ import { after, describe, it } from 'node:test';
 import { hmacSha256, sha256, sha256Email, sha256Phone } from '../../daemon/render/hash-filters.js';
 import { buildEventContext, compileTemplate, RenderError, SecretTracker } from '../../daemon/render/index.js';
 import { PACKAGE_ROOT } from '../../daemon/paths.js';
-import { loadDestination, renderForSync } from '../../daemon/registry/index.js';
+import { loadDestination, RENDER_FOR_DELIVERY, renderForSync } from '../../daemon/registry/index.js';
 import { derivedSecretsOf, redactorFor, Redactor } from '../../daemon/secrets/index.js';
 import { baseDefinition, baseSync, destinationFiles, tempDir, writeFiles } from '../helpers/folders.js';
 
@@ -159,7 +159,7 @@ describe('render hash filters through renderForSync', () => {
     assert.deepEqual(load.problems.filter((problem) => problem.severity === 'error'), []);
     const [loaded] = load.destination!.syncs;
     const event = { event_type: 'purchase', user_id: 'user-42', insert_id: 'i-1', user_properties: { email: ' Test@Example.com ' } };
-    const request = renderForSync(loaded, [buildEventContext(event, loaded.selection)], 'track');
+    const request = renderForSync(loaded, [buildEventContext(event, loaded.selection)], 'track', RENDER_FOR_DELIVERY);
     assert.deepEqual(JSON.parse(request.body), { id: HMAC_USER, em: SHA256_TEST_EMAIL });
     assert.ok(!request.body.includes('user-42') && !request.body.toLowerCase().includes('test@example.com'));
     // What a dead letter or a span would keep of this request: the body redacted against the delivery's set.

@@ -8,8 +8,8 @@ import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { PACKAGE_ROOT } from '../../daemon/paths.js';
-import { loadDestination, renderEventsForSync, type LoadedSync } from '../../daemon/registry/index.js';
-import { RenderError } from '../../daemon/render/index.js';
+import { loadDestination, renderEventsForSync, type LoadedSync } from '../../daemon/registry/internal.js';
+import { RenderError, TemplateSyntaxError, type CompiledTemplate } from '../../daemon/render/index.js';
 import { compileTemplateWithoutStaticCheck } from '../../daemon/render/template.js';
 import { runCli } from '../helpers/cli.js';
 import { destinationFiles, tempDir, writeFiles } from '../helpers/folders.js';
@@ -98,9 +98,16 @@ describe('hostile templates', () => {
     assert.ok(!`${result.stdout}${result.stderr}`.includes(CANARY));
   });
 
-  it("the daemon's render refuses every one at run time too, even without the static check, as render_failed", () => {
+  it("the daemon's render refuses every one without the static check too: a name that is no name at compile, the rest at run time as render_failed", () => {
     for (const name of names) {
-      const body = compileTemplateWithoutStaticCheck(sourceOf(name), 'body.njk');
+      let body: CompiledTemplate;
+      try {
+        body = compileTemplateWithoutStaticCheck(sourceOf(name), 'body.njk');
+      } catch (error) {
+        // nunjucks writes names into the code it generates unescaped: our compiler refuses such a name itself.
+        assert.ok(error instanceof TemplateSyntaxError && /is not a name/.test(error.message) && !error.message.includes(CANARY), `${name}: ${error}`);
+        continue;
+      }
       const sync: LoadedSync = { ...benign, destination: { ...benign.destination, track: { ...benign.destination.track, body } } };
       assert.throws(
         () => renderEventsForSync(sync, [EVENT as never]),

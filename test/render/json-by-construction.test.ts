@@ -59,6 +59,6 @@ describe('render: bodies that are JSON by construction', () => {
   it('a value json cannot write is a render error, not a hole left empty', () => {
     const template = compileTemplate('{"a": {{ range | json }}}', 'body.njk');
     assert.equal(template.jsonByConstruction, true);
-    assert.throws(() => template.render({}), (error: unknown) => error instanceof RenderError && /a function cannot be written as JSON/.test(error.detail));
+    assert.throws(() => template.render({}), (error: unknown) => error instanceof RenderError && /filter json was given a function/.test(error.detail));
   });
 });

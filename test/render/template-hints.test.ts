@@ -19,9 +19,9 @@ describe('render: template hints', () => {
       found.map((found) => `${found.line}:${found.column} ${found.message}`),
       [
         '2:11 ${input.event_type} is Freemarker, which nunjucks writes as text: write {{ input.event_type | json }}',
-        '3:1 <#if input.time??> is Freemarker, which nunjucks writes as text: write {% if input.time?? %}',
+        '3:1 <#if input.time??> is Freemarker, which nunjucks writes as text: write {% if input.time != null %}',
         '5:1 </#if> is Freemarker, which nunjucks writes as text: write {% endif %}',
-        '6:1 <#list items as item> is Freemarker, which nunjucks writes as text: write {% for item in items %}',
+        '6:1 <#list items as item> is Freemarker, which nunjucks writes as text: write {% for item in input.items %}',
         '6:23 </#list> is Freemarker, which nunjucks writes as text: write {% endfor %}',
       ],
     );

@@ -346,6 +346,35 @@ describe('send http-sender', () => {
     assert.equal(destination.echoes.length, echoed, 'nothing was sent');
   });
 
+  it('refuses a header value undici would refuse, as invalid_header naming the header, without connecting and without quoting the value', async () => {
+    const before = destination.connections;
+    const echoed = destination.echoes.length;
+    const cases: Array<[value: string, holds: string]> = [
+      ['Bearer s3cret\r\nX-Injected: 1', 'a line break'],
+      ['Bearer s3cret\u0000', 'a control character'],
+      ['Bearer s3cret\u007f', 'a control character'],
+      ['Bearer s3cret-😀', 'a character beyond U+00FF'],
+    ];
+    for (const [value, holds] of cases) {
+      const request = post(`${destination.origin}/echo`);
+      request.headers.authorization = value;
+      const error = await sender.send(request).then(
+        () => assert.fail(`${JSON.stringify(value)} must not be sent`),
+        (caught: unknown) => caught,
+      );
+      const result = classify({ error }) as { kind: string; code: string; message: string };
+      assert.deepEqual([result.kind, result.code], ['permanent', 'invalid_header']);
+      assert.match(result.message, new RegExp(`^header authorization holds ${holds.replace('+', '\\+')}, `));
+      assert.ok(!result.message.includes('s3cret'), 'the value is not quoted');
+    }
+    assert.equal(destination.connections, before, 'no connection was made');
+    assert.equal(destination.echoes.length, echoed, 'nothing was sent');
+    // What undici accepts is sent: a tab, and Latin-1 as single bytes.
+    const request = post(`${destination.origin}/echo`);
+    request.headers['x-latin'] = 'a\tcafé';
+    assert.equal((await sender.send(request)).status, 200);
+  });
+
   it('sends to a host in its egress allow-list and refuses any other as permanent egress_denied without connecting', async () => {
     const port = Number(new URL(destination.origin).port);
     const own = new HttpSender({ allowedHosts: ['*.customer.io', `127.0.0.1:${port}`] });

@@ -1,13 +1,14 @@
-// deploy/systemd/destinations.service: systemd-analyze verify accepts it, and the daemon does what
-// the unit promises — readiness through systemd-notify only once consuming (a stand-in
-// systemd-notify on the PATH reports what it was asked to send), a reload on the unit's own
-// ExecReload command, and a drain then exit 0 on SIGTERM within TimeoutStopSec.
+// deploy/systemd/destinations.service and its template destinations@.service: systemd-analyze
+// verify accepts both, the unit starts as copied (no credential it would need a file for), the
+// template is the unit with the instance's admin port, and the daemon does what the unit promises —
+// readiness through systemd-notify only once consuming (a stand-in systemd-notify on the PATH
+// reports what it was asked to send), a reload on the unit's own ExecReload command, a drain then
+// exit 0 on SIGTERM within TimeoutStopSec, and two instances of the template sharing a sync.
 import assert from 'node:assert/strict';
 import { execFile, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
-import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer as createHttpServer, type ServerResponse } from 'node:http';
-import { createServer as createTcpServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -19,22 +20,27 @@ import { DAEMON_NODE_FLAGS, DEFAULT_TELEMETRY_SHUTDOWN_TIMEOUT_MS } from '../../
 import { PACKAGE_ROOT } from '../../daemon/paths.js';
 import { freePort, startNatsServer, type NatsServerHandle } from '../helpers/nats-server.js';
 import { makeDestinationsDir, testDefinition, testEvent, writeDestinationFolder } from '../helpers/destination-folder.js';
-import { spawnDaemon, writeConfig } from '../helpers/daemon-process.js';
+import { startTestSink, waitForDistinctInsertIds } from '../helpers/http-sink.js';
+import { CHECKOUT_COMMAND, spawnDaemonCommand, writeConfig } from '../helpers/daemon-process.js';
+import { fakeSystemdNotify } from '../helpers/systemd-notify.js';
 
 const UNIT_FILE = join(PACKAGE_ROOT, 'deploy', 'systemd', 'destinations.service');
+const TEMPLATE_FILE = join(PACKAGE_ROOT, 'deploy', 'systemd', 'destinations@.service');
+/** The configuration path the units name. */
+const UNIT_CONFIG = '/etc/destinations/destinationsrc.json';
 
-/** The unit's [Service] settings; a key given several times keeps every value. */
-function serviceSettings(): Map<string, string[]> {
+/** A unit's settings by section ("[Service]" by default); a key given several times keeps every value. */
+function serviceSettings(file = UNIT_FILE, wanted = '[Service]'): Map<string, string[]> {
   const settings = new Map<string, string[]>();
   let section = '';
-  for (const raw of readFileSync(UNIT_FILE, 'utf8').split('\n')) {
+  for (const raw of readFileSync(file, 'utf8').split('\n')) {
     const line = raw.trim();
     if (line === '' || line.startsWith('#') || line.startsWith(';')) continue;
     if (line.startsWith('[')) {
       section = line;
       continue;
     }
-    if (section !== '[Service]') continue;
+    if (section !== wanted) continue;
     const at = line.indexOf('=');
     const name = line.slice(0, at);
     settings.set(name, [...(settings.get(name) ?? []), line.slice(at + 1)]);
@@ -42,51 +48,21 @@ function serviceSettings(): Map<string, string[]> {
   return settings;
 }
 
-function hasCommand(name: string): boolean {
-  return spawnSync('sh', ['-c', `command -v ${name}`], { stdio: 'ignore' }).status === 0;
+/** A unit's ExecStart as this test runs it: the installed command is this checkout's, the
+ *  configuration and the instance name are the test's. */
+function execStart(file: string, config: string, instance?: string): string[] {
+  const [command, ...args] = serviceSettings(file).get('ExecStart')![0].split(/\s+/);
+  assert.equal(command, 'destinations', 'ExecStart runs the installed command by name');
+  return [...CHECKOUT_COMMAND, ...args.map((arg) => (arg === UNIT_CONFIG ? config : arg.replace('%i', instance ?? '%i')))];
 }
 
-/** A stand-in for systemd-notify: reports its arguments and NOTIFY_SOCKET to a TCP listener, exits 0. */
-async function fakeSystemdNotify(): Promise<{ bin: string; env: NodeJS.ProcessEnv; next(match: RegExp): Promise<string[]>; close(): Promise<void> }> {
-  const bin = mkdtempSync(join(tmpdir(), 'fake-systemd-notify-'));
-  const received: Array<{ argv: string[]; socket: string }> = [];
-  const waiters: Array<{ match: RegExp; resolve: (argv: string[]) => void }> = [];
-  const server = createTcpServer((socket) => {
-    let text = '';
-    socket.on('data', (chunk) => (text += chunk.toString()));
-    socket.on('end', () => {
-      const message = JSON.parse(text) as { argv: string[]; socket: string };
-      received.push(message);
-      for (const waiter of [...waiters]) {
-        if (message.argv.some((arg) => waiter.match.test(arg))) {
-          waiters.splice(waiters.indexOf(waiter), 1);
-          waiter.resolve(message.argv);
-        }
-      }
-    });
-  });
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const port = (server.address() as { port: number }).port;
-  const script = join(bin, 'systemd-notify');
-  writeFileSync(
-    script,
-    `#!${process.execPath}\nconst s = require('node:net').connect(${port}, '127.0.0.1', () => s.end(JSON.stringify({ argv: process.argv.slice(2), socket: process.env.NOTIFY_SOCKET })));\n`,
-  );
-  chmodSync(script, 0o755);
-  return {
-    bin,
-    env: { PATH: `${bin}:${process.env.PATH}`, NOTIFY_SOCKET: '/run/systemd/notify-test' },
-    next(match) {
-      const found = received.find((message) => message.argv.some((arg) => match.test(arg)));
-      if (found) return Promise.resolve(found.argv);
-      return new Promise((resolve) => waiters.push({ match, resolve }));
-    },
-    async close() {
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-      rmSync(bin, { recursive: true, force: true });
-    },
-  };
+/** The unit's Environment= assignments, as the service's environment. */
+function unitEnvironment(file: string): NodeJS.ProcessEnv {
+  return Object.fromEntries((serviceSettings(file).get('Environment') ?? []).map((assignment) => assignment.split(/=(.*)/s).slice(0, 2)));
+}
+
+function hasCommand(name: string): boolean {
+  return spawnSync('sh', ['-c', `command -v ${name}`], { stdio: 'ignore' }).status === 0;
 }
 
 /** A destination that holds every request until the test answers it. */
@@ -117,35 +93,57 @@ async function startHeldSink(): Promise<{ url: string; nextRequest(): Promise<Se
 }
 
 describe('systemd unit', () => {
-  it('is accepted by systemd-analyze verify', { skip: hasCommand('systemd-analyze') ? false : 'systemd-analyze is not installed (.ci/run installs it)' }, async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'unit-verify-'));
-    try {
-      // The node binary is the unit's one machine-specific path; verify checks that it exists.
-      let unit = readFileSync(UNIT_FILE, 'utf8');
-      if (!existsSync('/usr/bin/node')) unit = unit.replace('ExecStart=/usr/bin/node ', `ExecStart=${process.execPath} `);
-      const copy = join(dir, 'destinations.service');
-      writeFileSync(copy, unit);
-      const result = await new Promise<{ code: number; output: string }>((resolve) =>
-        execFile('systemd-analyze', ['verify', copy], (error, stdout, stderr) => resolve({ code: error ? Number(error.code ?? 1) : 0, output: `${stdout}${stderr}` })),
-      );
-      const aboutUnit = result.output.split('\n').filter((line) => line.includes('destinations.service'));
-      assert.deepEqual(aboutUnit, [], 'no warning about the unit (systemd-analyze exits 0 even when it ignores a bad line)');
-      assert.equal(result.code, 0, result.output);
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
+  for (const [file, instance] of [[UNIT_FILE, undefined], [TEMPLATE_FILE, '9465']] as const) {
+    const name = instance ? `destinations@${instance}.service` : 'destinations.service';
+    it(`${name} is accepted by systemd-analyze verify`, { skip: hasCommand('systemd-analyze') ? false : 'systemd-analyze is not installed (.ci/run installs it)' }, async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'unit-verify-'));
+      try {
+        // The installed command is the unit's one machine-specific part; verify checks that it exists.
+        const unit = readFileSync(file, 'utf8').replace(/^ExecStart=destinations /m, `ExecStart=${CHECKOUT_COMMAND.join(' ')} `);
+        const copy = join(dir, name);
+        writeFileSync(copy, unit);
+        const result = await new Promise<{ code: number; output: string }>((resolve) =>
+          execFile('systemd-analyze', ['verify', copy], (error, stdout, stderr) => resolve({ code: error ? Number(error.code ?? 1) : 0, output: `${stdout}${stderr}` })),
+        );
+        const aboutUnit = result.output.split('\n').filter((line) => line.includes(name));
+        assert.deepEqual(aboutUnit, [], 'no warning about the unit (systemd-analyze exits 0 even when it ignores a bad line)');
+        assert.equal(result.code, 0, result.output);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    });
+  }
+
+  it('starts as copied: it needs no credential file, and shows credentials as commented examples', () => {
+    assert.equal(serviceSettings().get('LoadCredential'), undefined, 'a LoadCredential= line stops the unit when its file is missing');
+    assert.match(readFileSync(UNIT_FILE, 'utf8'), /^#LoadCredential=\w+:\/etc\/destinations\/credentials\/\w+$/m);
+    for (const line of serviceSettings().get('EnvironmentFile') ?? []) assert.ok(line.startsWith('-'), `${line}: optional`);
+  });
+
+  it('has a template that is the unit with the admin port from the instance name', () => {
+    for (const section of ['[Unit]', '[Service]', '[Install]']) {
+      const unit = serviceSettings(UNIT_FILE, section);
+      const template = serviceSettings(TEMPLATE_FILE, section);
+      assert.deepEqual([...template.keys()], [...unit.keys()], section);
+      for (const [key, values] of unit) {
+        if (key === 'ExecStart') assert.deepEqual(template.get(key), values.map((value) => `${value} --admin-port %i`));
+        else if (key === 'Description') assert.deepEqual(template.get(key), values.map((value) => `${value} (admin port %i)`));
+        else assert.deepEqual(template.get(key), values, `${section} ${key}`);
+      }
     }
   });
 
-  it('declares notify readiness, reload by SIGHUP, restart on failure, credentials, hardening, and a stop timeout past the drain bound', () => {
+  it('declares notify readiness, reload by SIGHUP, restart on failure, hardening, and a stop timeout past the drain bound', () => {
     const unit = serviceSettings();
     const one = (name: string) => unit.get(name)?.at(-1);
     assert.equal(one('Type'), 'notify');
     assert.equal(one('NotifyAccess'), 'all', 'systemd-notify is a child process of the daemon');
-    assert.match(one('ExecStart') ?? '', /dist\/tools\/cli\.js daemon --config \S+/);
-    // The daemon's V8 flags, wherever it is started: the unit and `npm start`.
+    assert.equal(one('ExecStart'), `destinations daemon --config ${UNIT_CONFIG}`);
+    // The daemon's V8 flags, wherever it is started: the unit (through NODE_OPTIONS, as the command is
+    // the installed script) and `npm start`.
     const startScript = (JSON.parse(readFileSync(join(PACKAGE_ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts.start;
     for (const flag of DAEMON_NODE_FLAGS) {
-      assert.ok((one('ExecStart') ?? '').split(/\s+/).includes(flag), `ExecStart runs node with ${flag}`);
+      assert.ok((unitEnvironment(UNIT_FILE).NODE_OPTIONS ?? '').split(/\s+/).includes(flag), `the unit runs node with ${flag}`);
       assert.ok(startScript.split(/\s+/).includes(flag), `npm start runs node with ${flag}`);
     }
     assert.equal(one('ExecReload'), '/bin/kill -HUP $MAINPID');
@@ -153,7 +151,6 @@ describe('systemd unit', () => {
     assert.equal(one('KillSignal'), 'SIGTERM');
     const stopSeconds = Number(/^(\d+)s?$/.exec(one('TimeoutStopSec') ?? '')?.[1]);
     assert.ok(stopSeconds * 1_000 > settingsFrom({}, undefined, PACKAGE_ROOT).drainTimeoutMs + DEFAULT_TELEMETRY_SHUTDOWN_TIMEOUT_MS, `TimeoutStopSec=${stopSeconds} covers the drain bound and the trace flush`);
-    assert.ok(unit.get('LoadCredential')?.length, 'secrets through systemd credentials');
     for (const [name, value] of Object.entries({ NoNewPrivileges: 'yes', ProtectSystem: 'strict', PrivateTmp: 'yes', DynamicUser: 'yes', ProtectHome: 'yes' })) {
       assert.equal(one(name), value, name);
     }
@@ -184,7 +181,8 @@ describe('systemd unit', () => {
       writeDestinationFolder(folder.dir, 'first', { definition: testDefinition(), syncs: { main: { parameters: { endpoint: sink.url, token: { env: 'UNIT_TOKEN' } } } } });
       const stream = { name: 'UNIT_1', subjects: ['unit1.>'], deadLetterStream: 'UNITDEAD_1', deadLetterSubjectPrefix: 'unitdead1', ackWaitMs: 10_000 };
       const config = writeConfig(folder.dir, { nats: { servers: [nats.url] }, destinationsDir: '.', stream, admin: { enabled: true, host: '127.0.0.1', port: adminPort }, drainTimeoutMs: 5_000, logLevel: 'info' });
-      const daemon = spawnDaemon(config, { ...notify.env, UNIT_TOKEN: 'unit-secret' });
+      // The unit's own command line and environment, with this checkout as the installed command.
+      const daemon = spawnDaemonCommand(execStart(UNIT_FILE, config), { ...unitEnvironment(UNIT_FILE), ...notify.env, UNIT_TOKEN: 'unit-secret' });
       try {
         const ready = await notify.next(/^READY=1$/);
         assert.ok(ready.some((arg) => /^STATUS=consuming 1 syncs$/.test(arg)), ready.join(' '));
@@ -218,6 +216,30 @@ describe('systemd unit', () => {
         if (daemon.child.exitCode === null) daemon.child.kill('SIGKILL');
         await sink.close();
         await notify.close();
+        folder.remove();
+      }
+    });
+    it('runs two instances of the template on one configuration, each on the admin port of its name, sharing the sync', async () => {
+      const sink = await startTestSink();
+      const folder = makeDestinationsDir();
+      const ports = [await freePort(), await freePort()];
+      writeDestinationFolder(folder.dir, 'shared', { definition: testDefinition(), syncs: { main: { parameters: { endpoint: sink.url, token: { env: 'UNIT_TOKEN' } } } } });
+      const stream = { name: 'UNIT_2', subjects: ['unit2.>'], deadLetterStream: 'UNITDEAD_2', deadLetterSubjectPrefix: 'unitdead2', ackWaitMs: 10_000 };
+      // One configuration for both; its own admin.port is what --admin-port %i replaces.
+      const config = writeConfig(folder.dir, { nats: { servers: [nats.url] }, destinationsDir: '.', stream, admin: { enabled: true, host: '127.0.0.1', port: 9 }, drainTimeoutMs: 2_000 });
+      const daemons = ports.map((port) => spawnDaemonCommand(execStart(TEMPLATE_FILE, config, String(port)), { ...unitEnvironment(TEMPLATE_FILE), UNIT_TOKEN: 'unit-secret' }));
+      try {
+        for (const daemon of daemons) await daemon.waitForLog('daemon ready');
+        for (const port of ports) assert.equal((await fetch(`http://127.0.0.1:${port}/readyz`)).status, 200, `an instance answers on ${port}`);
+        const events = 20;
+        await Promise.all(Array.from({ length: events }, (_, index) => js.publish('unit2.test', JSON.stringify(testEvent(index)))));
+        await waitForDistinctInsertIds(sink, events);
+        for (const daemon of daemons) daemon.child.kill('SIGTERM');
+        for (const daemon of daemons) assert.deepEqual(await daemon.exited, { code: 0, signal: null });
+        assert.equal(sink.requests.length, events, 'each event delivered once: both instances consume one durable consumer');
+      } finally {
+        for (const daemon of daemons) if (daemon.child.exitCode === null) daemon.child.kill('SIGKILL');
+        await sink.close();
         folder.remove();
       }
     });

@@ -45,7 +45,11 @@ describe('tools dead', () => {
     stream = nats.streams('deadcli');
     writeFiles(temp.dir, { '.destinationsrc.json': { nats: { servers: [nats.url] }, stream: { name: stream.name, subjects: stream.subjects, deadLetterStream: stream.deadLetterStream, deadLetterSubjectPrefix: stream.deadLetterSubjectPrefix } } });
     const settings = settingsFrom({ stream: { name: stream.name, subjects: stream.subjects, deadLetterStream: stream.deadLetterStream, deadLetterSubjectPrefix: stream.deadLetterSubjectPrefix } }, undefined, temp.dir);
-    await ensureStreams(await jetstreamManager(nats.connection), settings.stream, createLogger({ write: () => undefined }));
+    const jsm = await jetstreamManager(nats.connection);
+    // Made by hand without deny_delete (ensureStreams leaves it so), so that a test can take an event
+    // away as max_age would.
+    await jsm.streams.add({ name: stream.name, subjects: stream.subjects });
+    await ensureStreams(jsm, settings.stream, createLogger({ write: () => undefined }));
     await writeLetter(Buffer.from(JSON.stringify({ event_type: 'x', insert_id: hostileInsertId })), { message: `not JSON: ${ESC}[31mred` });
     for (let i = 2; i <= 4; i++) await writeLetter(Buffer.from(JSON.stringify({ event_type: 'x', insert_id: `ins-${i}` })));
     eventSeq = (await nats.js.publish(stream.subject, bigEvent)).seq;

@@ -15,10 +15,11 @@ import { useNatsServer } from '../helpers/nats-server.js';
 
 const POSTHOG = 'test/fixtures/posthog/good';
 
-/** A copy of the shipped webhook and PostHog folders: the "before" side. */
+/** A copy of the shipped webhook and PostHog folders (and the variables the shipped syncs use): the "before" side. */
 function baseTree(root: string): string {
   const dir = join(root, 'destinations');
   cpSync('destinations/webhook', join(dir, 'webhook'), { recursive: true });
+  cpSync('destinations/variables.json', join(dir, 'variables.json'));
   cpSync(POSTHOG, join(dir, 'posthog'), { recursive: true });
   return dir;
 }
@@ -75,6 +76,55 @@ describe('tools plan', () => {
       assert.equal(result.code, 0, result.stderr);
       assert.match(result.stdout, /! webhook {2}fails validation \(1 error\): a daemon keeps its last good version; run destinations validate/);
       assert.doesNotMatch(result.stdout, /webhook\.default/);
+    } finally {
+      temp.remove();
+    }
+  });
+
+  it('shows what leaves the network: the hosts of each new or changed sync (token URL included), and the examples\' requests before and after a template change, secrets as placeholders', async () => {
+    const temp = tempDir();
+    try {
+      const before = baseTree(join(temp.dir, 'before'));
+      const proposed = baseTree(join(temp.dir, 'after'));
+      // A template change (the webhook body), and a new sync to a new host through a destination with an OAuth token URL.
+      writeFileSync(join(proposed, 'webhook', 'body.njk'), '{"forwarded": {{ input | json }}}\n');
+      writeFiles(join(proposed, 'webhook', 'syncs'), { 'partner.json': { parameters: { url: 'https://hooks.partner.example:8443/in?team={{x}}' } } });
+      const result = await runCli(['plan', proposed, '--against', before, '--format', 'json'], { env: { WEBHOOK_SIGNING_SECRET: 'plan-secret-value' } });
+      assert.equal(result.code, 0, result.stderr);
+      const plan = planOf(result.stdout);
+      assert.deepEqual(plan.egress, [
+        { sync: 'webhook.default', hosts: ['127.0.0.1:3000'], hostsBefore: ['127.0.0.1:3000'], newHosts: [] },
+        { sync: 'webhook.partner', hosts: ['hooks.partner.example:8443'], newHosts: ['hooks.partner.example:8443'] },
+      ]);
+      assert.deepEqual(plan.requests.map((row) => [row.slug, row.example, row.sync]), [['webhook', 'examples/identify.json', 'default'], ['webhook', 'examples/purchase.json', 'default']]);
+      assert.doesNotMatch(plan.requests[1].before!, /"forwarded"/);
+      assert.match(plan.requests[1].after!, /^POST http:\/\/127\.0\.0\.1:3000\/webhook$/m);
+      assert.match(plan.requests[1].after!, /"forwarded": \{/);
+      assert.equal(plan.changes, 2, 'egress and requests explain the changes; they are not counted again');
+      const text = await runCli(['plan', proposed, '--against', before], { env: { WEBHOOK_SIGNING_SECRET: 'plan-secret-value' } });
+      assert.match(text.stdout, /what leaves the network/);
+      assert.match(text.stdout, /> webhook\.partner {2}hooks\.partner\.example:8443 {2}\(new\)/);
+      assert.match(text.stdout, /> webhook\.default {2}127\.0\.0\.1:3000 {2}\(as before\)/);
+      assert.match(text.stdout, /webhook\/examples\/purchase\.json \(sync default\)\n {6}POST http:\/\/127\.0\.0\.1:3000\/webhook\n[\s\S]*\n {4}- {3}"event_type": "purchase",\n[\s\S]*\n {4}\+ {3}"forwarded": \{\n/);
+      assert.doesNotMatch(text.stdout + result.stdout, /plan-secret-value/, 'a secret is never shown');
+
+      // The token URL of an OAuth destination is egress too.
+      writeFiles(join(proposed, 'oauthed'), {
+        'destination.json': {
+          ...JSON.parse(readFileSync(join(proposed, 'webhook', 'destination.json'), 'utf8')),
+          signing: undefined,
+          // The webhook's contract holds its own envelope, not this body (and its file is not copied).
+          contract: undefined,
+          name: 'OAuthed',
+          parameters: [{ name: 'url', displayName: 'URL' }, { name: 'signing_secret', displayName: 'Client secret', secret: true }],
+          oauth: { tokenUrl: 'https://auth.partner.example/token', clientId: 'id', clientSecret: '{{ parameters.signing_secret }}' },
+        },
+        'body.njk': '{}',
+        'logo.png': readFileSync(join(proposed, 'webhook', 'logo.png')),
+        'syncs/default.json': { parameters: { url: 'https://api.partner.example/v1' , signing_secret: { env: 'PLAN_TEST_TOKEN_SECRET' } } },
+      });
+      const oauthed = planOf((await runCli(['plan', proposed, '--against', before, '--format', 'json'])).stdout);
+      assert.deepEqual(oauthed.egress.find((row) => row.sync === 'oauthed.default')?.hosts, ['api.partner.example', 'auth.partner.example']);
     } finally {
       temp.remove();
     }
@@ -143,8 +193,9 @@ describe('tools plan: where a new sync starts', () => {
   });
 });
 
+const nats = useNatsServer();
+
 describe('tools plan against a running daemon', () => {
-  const nats = useNatsServer();
   const temp = tempDir();
   let daemon: TestDaemon;
   let admin: AdminServer;

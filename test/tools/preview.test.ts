@@ -2,8 +2,10 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Webhook } from 'standardwebhooks';
+import { headerId } from '../../daemon/render/index.js';
 import { runCli, runShell } from '../helpers/cli.js';
-import { tempDir, writeFiles } from '../helpers/folders.js';
+import { baseDefinition, destinationFiles, tempDir, writeFiles } from '../helpers/folders.js';
+import { HOSTILE_IDS } from '../helpers/hostile-ids.js';
 import { startRecordingSink, type RecordingSink } from '../helpers/sink.js';
 
 /** A Standard Webhooks signing key, as the shipped webhook destination takes it. */
@@ -58,6 +60,16 @@ describe('tools preview', () => {
       headers: { 'content-type': 'application/json', authorization: 'Bearer <secret:api_key>' },
       body: { external_id: 'user-1234', app_id: 'some app id', name: 'purchase', time: '2022-01-06T17:29:04Z', properties: {} },
     });
+  });
+
+  it('shows HTTP Basic credentials decoded on stderr when they hold masked secrets, and not with --show-secrets', async () => {
+    const env = { CUSTOMERIO_API_KEY: 'cio-key-123' };
+    const masked = await runCli(['preview', 'destinations/customerio', '--event', file('purchase.json')], { env });
+    assert.equal(masked.code, 0, masked.stderr);
+    assert.match(masked.stderr, /^note: header authorization is Basic base64 of "demo-site:<secret:api_key>" \(placeholders stand for the secrets\)$/m);
+    assert.match(masked.stdout, /-H 'authorization: Basic ZGVtby1zaXRlOjxzZWNyZXQ6YXBpX2tleT4='/, 'the command itself is unchanged');
+    const shown = await runCli(['preview', 'destinations/customerio', '--event', file('purchase.json'), '--show-secrets'], { env });
+    assert.doesNotMatch(shown.stderr, /note: header/);
   });
 
   it('shows secret values with --show-secrets', async () => {
@@ -168,6 +180,45 @@ describe('tools preview', () => {
   });
 });
 
+/** An insert_id HTTP cannot carry (issue 20): an emoji, a line break that tries to add a header, NUL, an unpaired surrogate. */
+const hostileId = { ...purchase, insert_id: 'x-😀\r\nX-Injected: 1\u0000\ud800' };
+
+describe('tools preview of event data in headers', () => {
+  const temp = tempDir();
+  after(() => temp.remove());
+
+  it('shows the idempotency key and webhook-id the daemon sends for every kind of id, sha256: for those HTTP cannot carry', async () => {
+    const events = HOSTILE_IDS.map(([, id], index) => ({ ...purchase, insert_id: id, time: purchase.time + index }));
+    writeFiles(temp.dir, { 'events.json': events });
+    const result = await runCli(['preview', 'destinations/webhook', '--event', join(temp.dir, 'events.json'), '--format', 'json'], { env: { WEBHOOK_SIGNING_SECRET: SIGNING_KEY } });
+    assert.equal(result.code, 0, result.stderr);
+    const requests = JSON.parse(result.stdout) as Array<{ headers: Record<string, string>; body: { insert_id: string } }>;
+    assert.equal(requests.length, HOSTILE_IDS.length);
+    for (const [index, [what, id]] of HOSTILE_IDS.entries()) {
+      const { headers, body } = requests[index];
+      assert.equal(body.insert_id, id, what);
+      assert.equal(headers['idempotency-key'], headerId(id), what);
+      assert.equal(headers['webhook-id'], headerId(id), what);
+      assert.match(headers['idempotency-key'], /^sha256:[0-9a-f]{32}$/, what);
+    }
+  });
+
+  it('exits 1 naming the header and the fix when a parameter holds what a header cannot carry', async () => {
+    const definition = baseDefinition();
+    (definition.request as { headers: Record<string, string> }).headers['X-Tenant'] = '{{ parameters.tenant }}';
+    (definition.parameters as object[]).push({ name: 'tenant', displayName: 'Tenant' });
+    writeFiles(join(temp.dir, 'dest'), destinationFiles({
+      'destination.json': definition,
+      'syncs/default.json': { parameters: { url: 'http://127.0.0.1:9/test', api_key: { env: 'TEST_API_KEY' }, tenant: 'acme\u0007' }, fieldMappings: { external_id: { scope: 'field', property: 'user_id' } } },
+    }));
+    writeFiles(temp.dir, { 'purchase.json': purchase });
+    const result = await runCli(['preview', join(temp.dir, 'dest'), '--event', join(temp.dir, 'purchase.json')], { env: { TEST_API_KEY: 'k' } });
+    assert.equal(result.code, 1);
+    assert.equal(result.stdout, '');
+    assert.match(result.stderr, /^destinations preview: header x-tenant holds a control character, which an HTTP header cannot carry: .*fix the parameter's value, or encode it in the template \(\| urlencode, \| base64 or \| sha256\) \(the daemon dead-letters it as invalid_header\)$/m);
+  });
+});
+
 describe('tools preview cURL round trip', () => {
   let sink: RecordingSink;
   const temp = tempDir();
@@ -179,7 +230,11 @@ describe('tools preview cURL round trip', () => {
     temp.remove();
   });
 
-  for (const [name, event] of [['a plain event', purchase], ['an event full of quotes, dollars, newlines and unicode', awkward]] as const) {
+  for (const [name, event] of [
+    ['a plain event', purchase],
+    ['an event full of quotes, dollars, newlines and unicode', awkward],
+    ['an event whose insert_id HTTP cannot carry', hostileId],
+  ] as const) {
     it(`delivers exactly the previewed body and headers of ${name} when pasted into sh`, async () => {
       writeFiles(temp.dir, {
         'event.json': event,
@@ -201,7 +256,8 @@ describe('tools preview cURL round trip', () => {
       // The two previews ran apart: their timestamps (and so signatures) may differ by a second.
       const stamped = new Set(['webhook-timestamp', 'webhook-signature']);
       for (const [header, value] of Object.entries(previewed.headers)) if (!stamped.has(header)) assert.equal(got.headers[header], value, header);
-      assert.equal(got.headers['webhook-id'], event.insert_id);
+      assert.equal(got.headers['webhook-id'], headerId(event.insert_id));
+      assert.equal(got.headers['x-injected'], undefined);
       assert.deepEqual(new Webhook(SIGNING_KEY).verify(got.body, got.headers as Record<string, string>), JSON.parse(JSON.stringify(event)));
       assert.deepEqual(JSON.parse(got.body), previewed.body);
       assert.deepEqual(JSON.parse(got.body), JSON.parse(JSON.stringify(event)));

@@ -60,7 +60,8 @@ describe('tools send', () => {
     const sync = syncTo(`${ok.url}/never`, 'unresolved');
     const before = ok.received.length;
     const result = await runCli(['send', 'destinations/webhook', '--event', join(temp.dir, 'event.json'), '--sync', sync], { env: { WEBHOOK_SIGNING_SECRET: '' } });
-    assert.equal(result.code, 1);
+    assert.equal(result.code, 4, 'an unset secret has its own exit status');
+    assert.equal(result.stderr.trimEnd().split('\n').length, 1, result.stderr);
     assert.match(result.stderr, /secret parameter signing_secret is not resolved: environment variable WEBHOOK_SIGNING_SECRET is not set/);
     assert.match(result.stderr, /refusing to send/);
     assert.equal(ok.received.length, before);

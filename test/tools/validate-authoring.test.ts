@@ -65,18 +65,22 @@ describe('tools validate: templates proven on generated events', () => {
     assert.match(result.stderr, /dest\/examples\/basic\.json:\d+:\d+: cannot render this event with sync default: body\.njk:1:\d+: input\.event_typ is undefined/);
   });
 
-  it('fails Freemarker pasted from the partner guide, naming the nunjucks to write', async () => {
+  it('fails Freemarker pasted from the partner guide, naming the nunjucks to write (the quotes of the JSON string go with it)', async () => {
     const result = await validateFolder({ 'body.njk': '{"id": {{ mappedFields.external_id | json }}, "event": "${input.event_type}"}\n', 'examples/basic.json': EXAMPLE });
     assert.equal(result.code, 1);
-    assert.match(result.stderr, /dest\/body\.njk:1:57: template: \$\{input\.event_type\} is Freemarker, which nunjucks writes as text: write \{\{ input\.event_type \| json \}\}/);
+    assert.match(result.stderr, /dest\/body\.njk:1:56: template: "\$\{input\.event_type\}" is Freemarker, which nunjucks writes as text: write \{\{ input\.event_type \| json \}\}/);
   });
 
-  it('fails a header that carries event data with characters a header cannot hold', async () => {
-    const definition = baseDefinition();
-    (definition.request as { headers: Record<string, string> }).headers['X-Event'] = '{{ input.event_type }}';
-    const result = await validateFolder({ 'destination.json': definition, 'examples/basic.json': EXAMPLE });
-    assert.equal(result.code, 1);
-    assert.match(result.stderr, /destination\.json: fails on generated events: header X-Event renders (a line break|a character a header value cannot hold)/);
+  it('passes a header that carries event data (it is percent-encoded), and fails one whose own text a header cannot hold, naming the header and the fix', async () => {
+    const encoded = baseDefinition();
+    (encoded.request as { headers: Record<string, string> }).headers['X-Event'] = '{{ input.event_type }}';
+    const passed = await validateFolder({ 'destination.json': encoded, 'examples/basic.json': EXAMPLE });
+    assert.equal(passed.code, 0, passed.stderr);
+    const literal = baseDefinition();
+    (literal.request as { headers: Record<string, string> }).headers['X-Raw'] = 'a\u0001b';
+    const failed = await validateFolder({ 'destination.json': literal, 'examples/basic.json': EXAMPLE });
+    assert.equal(failed.code, 1);
+    assert.match(failed.stderr, /destination\.json:\d+:\d+: fails on generated events: header x-raw holds a control character, which an HTTP header cannot carry: .*encode it in the template/);
   });
 });
 

@@ -37,7 +37,8 @@ describe('tools validate', () => {
     assert.equal(result.stderr, '');
     assert.equal(result.code, 0);
     assert.match(result.stdout, /^ok {2}braze {2}version [0-9a-f]{12} {2}syncs: default$/m);
-    assert.match(result.stdout, /6 destinations valid/);
+    const shipped = readdirSync(join(PACKAGE_ROOT, 'destinations'), { withFileTypes: true }).filter((entry) => entry.isDirectory()).length;
+    assert.match(result.stdout, new RegExp(`^${shipped} destinations valid$`, 'm'));
   });
 
   it('validates the default folder, destinations, without an argument', async () => {

@@ -1,21 +1,18 @@
-// destinations catalog [DIR] [--format markdown|json|html] [--out FILE]
+// destinations catalog [DIR] [--format markdown|json|html] [--json] [--category NAME] [--out FILE]
 // Prints the catalog of the destination folders under DIR (default: destinations): name, category,
-// summary, description, version and syncs, as Markdown (a pull request description, a docs page),
-// JSON, or one static HTML page with the logos inside it (data: URLs, no external asset).
+// summary, description, version, syncs, and what registry/catalog-facts.ts derives (limits, auth,
+// hashing, the vendor's reference; the console shows the same), as Markdown (a pull request
+// description, a docs page), JSON, or one static HTML page with the logos inside it (data: URLs).
 import { readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
-import { formatProblem, loadDestinations, type LoadedDestination } from '../../daemon/registry/index.js';
+import { catalogFacts, formatProblem, limitsText, loadDestinations, type CatalogFacts, type LoadedDestination } from '../../daemon/registry/index.js';
 import { parseCommandArgs, UsageError } from './usage.js';
 
-const USAGE = 'destinations catalog [DIR] [--format markdown|json|html] [--out FILE]';
+const USAGE = 'destinations catalog [DIR] [--format markdown|json|html] [--json] [--category NAME] [--out FILE]';
 export const CATALOG_FORMATS = ['markdown', 'json', 'html'] as const;
 export type CatalogFormat = (typeof CATALOG_FORMATS)[number];
 
-export interface CatalogEntry {
-  slug: string;
-  name: string;
-  category: string;
-  summary: string;
+export interface CatalogEntry extends CatalogFacts {
   description: string;
   version: string;
   /** The logo's path relative to where the output goes (the --out file's folder, else the working directory). */
@@ -27,13 +24,10 @@ export function catalogEntries(destinations: LoadedDestination[], base: string):
   return [...destinations]
     .sort((a, b) => a.definition.name.localeCompare(b.definition.name))
     .map((destination) => ({
-      slug: destination.slug,
-      name: destination.definition.name,
-      category: destination.definition.category,
-      summary: destination.definition.summary,
+      ...catalogFacts(destination),
       description: destination.definition.description,
       version: destination.version,
-      logo: relative(base, join(destination.dir, destination.definition.logo ?? 'logo.png')),
+      logo: relative(base, destination.logoFile),
       syncs: destination.syncs.map((sync) => ({ id: sync.id, enabled: sync.enabled, description: sync.definition.description })),
     }));
 }
@@ -46,9 +40,9 @@ function markdownCell(text: string): string {
 export function catalogMarkdown(entries: CatalogEntry[]): string {
   const rows = entries.map(
     (entry) =>
-      `| <img src="${encodeURI(entry.logo)}" alt="" width="32" height="32"> | **${markdownCell(entry.name)}** (\`${entry.slug}\`) | ${markdownCell(entry.category)} | ${markdownCell(entry.summary)} | ${entry.syncs.map((sync) => `\`${sync.id}\`${sync.enabled ? '' : ' (disabled)'}`).join(', ') || '–'} | \`${entry.version.slice(0, 12)}\` |`,
+      `| <img src="${encodeURI(entry.logo)}" alt="" width="32" height="32"> | **${markdownCell(entry.name)}** (\`${entry.slug}\`) | ${markdownCell(entry.category)} | ${markdownCell(entry.summary)} | ${markdownCell(limitsText(entry.limits))} | ${markdownCell(entry.auth.join(', '))} | ${entry.hashing.map((name) => `\`${name}\``).join(', ') || '–'} | ${entry.vendor ? `[reference](${encodeURI(entry.vendor.reference).replace(/[()]/g, (c) => (c === '(' ? '%28' : '%29'))}) (read ${entry.vendor.read})` : '–'} | ${entry.syncs.map((sync) => `\`${sync.id}\`${sync.enabled ? '' : ' (disabled)'}`).join(', ') || '–'} | \`${entry.version.slice(0, 12)}\` |`,
   );
-  return ['# Destinations', '', '| | Destination | Category | Summary | Syncs | Version |', '|---|---|---|---|---|---|', ...rows, ''].join('\n');
+  return ['# Destinations', '', '| | Destination | Category | Summary | Limits | Auth | Hashing | Vendor | Syncs | Version |', '|---|---|---|---|---|---|---|---|---|---|', ...rows, ''].join('\n');
 }
 
 function escapeHtml(text: string): string {
@@ -65,6 +59,7 @@ export function catalogHtml(entries: CatalogEntry[], base: string): string {
   <p class="category">${escapeHtml(entry.category)} · version <code>${escapeHtml(entry.version.slice(0, 12))}</code></p>
   <p><strong>${escapeHtml(entry.summary)}</strong></p>
   <p>${escapeHtml(entry.description)}</p>
+  <p class="facts">limits: ${escapeHtml(limitsText(entry.limits))} · auth: ${escapeHtml(entry.auth.join(', '))} · hashing: ${escapeHtml(entry.hashing.join(', ') || 'none')}${entry.vendor ? ` · vendor reference: <code>${escapeHtml(entry.vendor.reference)}</code> (read ${escapeHtml(entry.vendor.read)})` : ''}</p>
   ${syncs ? `<ul>${syncs}</ul>` : ''}
 </article>`;
   });
@@ -80,7 +75,7 @@ main { display: grid; grid-template-columns: repeat(auto-fill, minmax(320px, 1fr
 article { border: 1px solid #dde2ea; border-radius: 8px; padding: 1em; }
 article img { float: left; margin-right: 0.8em; border-radius: 8px; }
 h2 { margin: 0; font-size: 1.1em; }
-.category { color: #6a7382; margin: 0 0 0.6em; font-size: 0.9em; }
+.category, .facts { color: #6a7382; margin: 0 0 0.6em; font-size: 0.9em; }
 </style>
 </head>
 <body>
@@ -94,12 +89,17 @@ ${cards.join('\n')}
 }
 
 export async function run(args: string[]): Promise<number> {
-  const { values, positionals } = parseCommandArgs(args, { format: { type: 'string', default: 'markdown' }, out: { type: 'string' }, help: { type: 'boolean' } }, USAGE);
+  const { values, positionals } = parseCommandArgs(
+    args,
+    { format: { type: 'string' }, json: { type: 'boolean' }, category: { type: 'string' }, out: { type: 'string' }, help: { type: 'boolean' } },
+    USAGE,
+  );
   if (values.help) {
-    console.log(USAGE);
+    console.log(`usage: ${USAGE}`);
     return 0;
   }
-  const format = values.format as CatalogFormat;
+  if (values.json && values.format !== undefined && values.format !== 'json') throw new UsageError(`--json is --format json, not --format ${values.format}\n\nusage: ${USAGE}`);
+  const format = (values.json ? 'json' : (values.format ?? 'markdown')) as CatalogFormat;
   if (!CATALOG_FORMATS.includes(format)) throw new UsageError(`--format is one of ${CATALOG_FORMATS.join(', ')}, not ${JSON.stringify(values.format)}\n\nusage: ${USAGE}`);
   if (positionals.length > 1) throw new UsageError(`one DIR at most\n\nusage: ${USAGE}`);
   const dir = positionals[0] ?? 'destinations';
@@ -108,7 +108,13 @@ export async function run(args: string[]): Promise<number> {
   const errors = loaded.problems.filter((problem) => problem.severity === 'error');
   for (const problem of errors) console.error(formatProblem(problem));
   const base = values.out ? dirname(resolve(values.out)) : process.cwd();
-  const entries = catalogEntries(loaded.destinations, base);
+  const all = catalogEntries(loaded.destinations, base);
+  const category = values.category;
+  if (category !== undefined && !all.some((entry) => entry.category === category)) {
+    const known = [...new Set(all.map((entry) => entry.category))].sort();
+    throw new UsageError(`no destination of category ${JSON.stringify(category)}; the catalog has ${known.join(', ')}\n\nusage: ${USAGE}`);
+  }
+  const entries = category === undefined ? all : all.filter((entry) => entry.category === category);
   const text = format === 'json' ? `${JSON.stringify(entries, null, 2)}\n` : format === 'html' ? catalogHtml(entries, base) : catalogMarkdown(entries);
   if (values.out) writeFileSync(values.out, text);
   else process.stdout.write(text);

@@ -1,19 +1,27 @@
 // destinations dead list|show|replay — reading and replaying dead letters from the DEAD stream.
 import { createHash } from 'node:crypto';
-import { jetstream, jetstreamManager, DeliverPolicy, type JetStreamManager } from '@nats-io/jetstream';
+import { jetstream, jetstreamManager, DeliverPolicy, JetStreamApiCodes, JetStreamApiError, type JetStreamManager } from '@nats-io/jetstream';
 import { headers as natsHeaders, type NatsConnection } from '@nats-io/nats-core';
 import { REPLAY_SYNC_HEADER } from '../../daemon/consumer/index.js';
 import { deadLetterSubject, replaySubject, syncOfDeadLetterSubject, utf8OrUndefined, type DeadLetter } from '../../daemon/dead-letter/index.js';
 import type { DaemonSettings } from '../../daemon/config/index.js';
 import { subjectMatches } from '../../daemon/nats/index.js';
 import { terminalLine, terminalText } from '../terminal-text.js';
-import { connectForCli } from './nats-client.js';
+import { NATS_HELP, NATS_OPTIONS, NATS_USAGE } from '../nats-identity.js';
+import { OperatorError } from '../operator-error.js';
+import { withNats } from './nats-client.js';
 import { parseCommandArgs, UsageError } from './usage.js';
 
 const USAGE = `destinations dead list [--sync ID] [--reason CODE] [--after SEQ] [--limit N] [--json]
        destinations dead show SEQ
        destinations dead replay SEQ … | --sync ID --all
-  common: [--config FILE] [--server URL]`;
+  common: ${NATS_USAGE}`;
+const HELP = `usage: ${USAGE}
+
+Lists, shows and replays the dead letters of the dead-letter stream (docs/cli.md, "dead"). Behind
+the NATS authorization of deploy/nats, connect as the operator.
+
+${NATS_HELP}`;
 
 export interface StoredDeadLetter {
   seq: number;
@@ -98,7 +106,7 @@ async function getDeadLetter(jsm: JetStreamManager, settings: DaemonSettings, se
 
 async function getStoredDeadLetter(jsm: JetStreamManager, settings: DaemonSettings, seq: number): Promise<{ letter: DeadLetter; subject: string }> {
   const stored = await jsm.streams.getMessage(settings.stream.deadLetterStream, { seq });
-  if (!stored) throw new Error(`no dead letter with sequence ${seq}`);
+  if (!stored) throw new OperatorError('failed', `no dead letter with sequence ${seq} in stream ${settings.stream.deadLetterStream}: destinations dead list shows the ones there are`);
   return { letter: stored.json<DeadLetter>(), subject: stored.subject };
 }
 
@@ -182,6 +190,10 @@ function oneLine(stored: StoredDeadLetter): string {
 
 export async function run(args: string[]): Promise<number> {
   const [action, ...rest] = args;
+  if (action === '--help' || action === '-h') {
+    console.log(HELP);
+    return 0;
+  }
   const { values, positionals } = parseCommandArgs(
     rest,
     {
@@ -191,11 +203,15 @@ export async function run(args: string[]): Promise<number> {
       after: { type: 'string' },
       all: { type: 'boolean' },
       json: { type: 'boolean' },
-      config: { type: 'string' },
-      server: { type: 'string' },
+      ...NATS_OPTIONS,
+      help: { type: 'boolean', short: 'h' },
     },
     USAGE,
   );
+  if (values.help) {
+    console.log(HELP);
+    return 0;
+  }
   if (!action || !['list', 'show', 'replay'].includes(action)) throw new UsageError(`say list, show or replay\n\nusage: ${USAGE}`);
   const seqs = positionals.map((text) => {
     const seq = Number(text);
@@ -208,33 +224,44 @@ export async function run(args: string[]): Promise<number> {
   if (after !== undefined && !(Number.isInteger(after) && after >= 0)) throw new UsageError(`--after takes a sequence number (0 for the start), not ${values.after}`);
   if (action === 'show' && seqs.length !== 1) throw new UsageError(`show takes one sequence number\n\nusage: ${USAGE}`);
   if (action === 'replay' && seqs.length === 0 && !(values.sync && values.all)) throw new UsageError(`replay takes sequence numbers, or --sync ID --all\n\nusage: ${USAGE}`);
-  const { connection, settings } = await connectForCli(values);
-  try {
-    if (action === 'list') {
-      await listDeadLetters(deadLetters(connection, settings, values.sync, after), { reason: values.reason, after, limit, json: values.json === true });
-      return 0;
-    }
-    if (action === 'show') {
-      await showDeadLetter(await jetstreamManager(connection), settings, seqs[0]);
-      return 0;
-    }
-    const targets: number[] = seqs;
-    // --sync ID --all: every sequence first, then replay (replaying deletes from the stream being read).
-    if (targets.length === 0) for await (const stored of deadLetters(connection, settings, values.sync)) targets.push(stored.seq);
-    // A refused letter is reported and kept; the others are still replayed.
-    let refused = 0;
-    for (const seq of targets) {
-      try {
-        const { letter, syncId } = await replayDeadLetter(connection, settings, seq);
-        console.log(`replayed ${seq} to ${syncId} (${letter.insertId ?? 'no insert_id'})`);
-      } catch (error) {
-        if (!(error instanceof ReplayRefusedError)) throw error;
-        console.error(error.message);
-        refused += 1;
+  return withNats(`dead ${action}`, 'operator', values, (connection, settings) =>
+    deadAction(action, connection, settings, { ...values, seqs, limit, after }).catch((error: unknown) => {
+      if (error instanceof JetStreamApiError && error.code === JetStreamApiCodes.StreamNotFound) {
+        throw new OperatorError('failed', `NATS has no stream ${settings.stream.deadLetterStream} (or no ${settings.stream.name}) (${error.message}): the daemon creates them when it starts; with other stream names in the daemon's config, give that config (or a role file with the same "stream" settings) with --config`, { cause: error });
       }
-    }
-    return refused === 0 ? 0 : 1;
-  } finally {
-    await connection.drain();
+      throw error;
+    }),
+  );
+}
+
+async function deadAction(
+  action: string,
+  connection: NatsConnection,
+  settings: DaemonSettings,
+  { seqs, limit, after, ...values }: { sync?: string; reason?: string; json?: boolean; seqs: number[]; limit?: number; after?: number },
+): Promise<number> {
+  if (action === 'list') {
+    await listDeadLetters(deadLetters(connection, settings, values.sync, after), { reason: values.reason, after, limit, json: values.json === true });
+    return 0;
   }
+  if (action === 'show') {
+    await showDeadLetter(await jetstreamManager(connection), settings, seqs[0]);
+    return 0;
+  }
+  const targets: number[] = seqs;
+  // --sync ID --all: every sequence first, then replay (replaying deletes from the stream being read).
+  if (targets.length === 0) for await (const stored of deadLetters(connection, settings, values.sync)) targets.push(stored.seq);
+  // A refused letter is reported and kept; the others are still replayed.
+  let refused = 0;
+  for (const seq of targets) {
+    try {
+      const { letter, syncId } = await replayDeadLetter(connection, settings, seq);
+      console.log(`replayed ${seq} to ${syncId} (${letter.insertId ?? 'no insert_id'})`);
+    } catch (error) {
+      if (!(error instanceof ReplayRefusedError)) throw error;
+      console.error(error.message);
+      refused += 1;
+    }
+  }
+  return refused === 0 ? 0 : 1;
 }

@@ -7,6 +7,7 @@ import { DEFAULT_DESTINATIONS_DIR } from '../../daemon/defaults.js';
 import { describeSchemaErrors, validateAdminReport } from '../../daemon/registry/index.js';
 import { formatPlan, planChanges } from '../plan/plan-diff.js';
 import { daemonSide, gitRefSide, treeSide, type PlanSide } from '../plan/plan-state.js';
+import { printable } from '../printable.js';
 import { terminalText } from '../terminal-text.js';
 import { parseCommandArgs, UsageError } from './usage.js';
 
@@ -61,7 +62,7 @@ export async function run(args: string[]): Promise<number> {
     else if (values.against !== undefined) before = await treeSide(values.against, values.against, { resolveSecrets: false });
     else before = await gitRefSide(dir, values.ref!);
   } catch (error) {
-    console.error(terminalText(`destinations plan: ${(error as Error).message}`));
+    console.error(terminalText(printable(`destinations plan: ${(error as Error).message}`)));
     return 1;
   }
   const after = await treeSide(dir, dir, { resolveSecrets: true });

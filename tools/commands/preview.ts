@@ -1,7 +1,7 @@
 // destinations preview DEST_DIR --event FILE [--sync FILE] [--format curl|json] [--show-secrets]
 // Prints the request an event would produce: a runnable cURL command, or {method, url, headers, body}.
 import { renderEventRequests } from '../../daemon/registry/index.js';
-import type { RenderedRequest } from '../../daemon/render/index.js';
+import { isJsonContentType, unsendableHeader, unsendableHeaderMessage, type RenderedRequest } from '../../daemon/render/index.js';
 import { toCurl } from '../curl.js';
 import { changedOperations, isIdentifyEvent, memoryOfValues } from '../../daemon/events/index.js';
 import { readPreviousProperties } from '../previous-properties.js';
@@ -28,11 +28,16 @@ Renders the request EVENT would produce through a sync of the destination in DES
                     (a JSON array of them when the events make several requests)
   --show-secrets    print secret parameters' values instead of <secret:NAME>
 
-Exit 0 when it renders, 1 when the folder, sync or event is invalid or the template fails, 2 on usage errors.`;
+Header values made of event data are shown as they are sent (see "Headers and event data" in
+docs/writing-a-destination.md): an insert_id that is not plain ASCII becomes sha256:<hash> in the
+idempotency header and webhook-id, other event data is percent-encoded.
+
+Exit 0 when it renders, 1 when the folder, sync or event is invalid, the template fails or a header
+could not be sent, 2 on usage errors.`;
 
 export function toJsonPreview(request: RenderedRequest): string {
   let body: unknown = request.body;
-  if (/[/+]json\b/i.test(request.headers['content-type'] ?? '')) body = JSON.parse(request.body);
+  if (isJsonContentType(request.headers['content-type'] ?? '')) body = JSON.parse(request.body);
   return JSON.stringify({ method: request.method, url: request.url, headers: request.headers, body }, null, 2);
 }
 
@@ -90,6 +95,15 @@ export async function run(args: string[]): Promise<number> {
   }
   for (const warning of rendered.warnings) console.error(`warning: ${warning}`);
   const { requests } = rendered;
+  if (!values['show-secrets']) for (const note of basicAuthNotes(requests.map(({ request }) => request.headers))) console.error(terminalLine(note));
+  // What the sender would refuse is not printed as if it could be sent: the daemon dead-letters it.
+  for (const [at, { request }] of requests.entries()) {
+    const unsendable = unsendableHeader(request.headers);
+    if (unsendable === undefined) continue;
+    const which = requests.length > 1 ? `request ${at + 1}: ` : '';
+    console.error(terminalLine(`destinations preview: ${which}${unsendableHeaderMessage(unsendable)} (the daemon dead-letters it as invalid_header)`));
+    return 1;
+  }
   if (values.format === 'json') {
     console.log(requests.length === 1 ? toJsonPreview(requests[0].request) : `[\n${requests.map(({ request }) => toJsonPreview(request)).join(',\n')}\n]`);
     return 0;
@@ -100,6 +114,25 @@ export async function run(args: string[]): Promise<number> {
     console.log(toCurl(request));
   }
   return 0;
+}
+
+/**
+ * Masked, HTTP Basic credentials are base64 of "<secret:site_id>:<secret:api_key>", which reads as
+ * noise: each such header once, decoded, so the author sees which parameters went where. Only
+ * masked previews (the placeholders are all a decoded value holds of a secret), on stderr so the
+ * cURL command stays runnable.
+ */
+export function basicAuthNotes(headers: ReadonlyArray<Record<string, string>>): string[] {
+  const notes = new Set<string>();
+  for (const request of headers) {
+    for (const [name, value] of Object.entries(request)) {
+      const basic = /^Basic\s+([A-Za-z0-9+/]+={0,2})$/i.exec(value);
+      if (!basic) continue;
+      const decoded = Buffer.from(basic[1], 'base64').toString('utf8');
+      if (/<(secret|unresolved):[^>]+>/.test(decoded)) notes.add(`note: header ${name} is Basic base64 of ${JSON.stringify(decoded)} (placeholders stand for the secrets)`);
+    }
+  }
+  return [...notes];
 }
 
 /** "event 3", "events 1, 2, 4" (1-based, as a person counts lines of the file). */

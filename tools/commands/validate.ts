@@ -8,11 +8,13 @@ import { DEFAULT_DESTINATIONS_DIR } from '../../daemon/defaults.js';
 import {
   formatProblem,
   loadDestination,
+  sortProblems,
   loadDestinations,
   type DestinationLoad,
   type LoadResult,
   type ParameterUsage,
 } from '../../daemon/registry/index.js';
+import { schemaReferenceProblems } from '../schema-references.js';
 import { githubAnnotation, githubSummary } from '../github-annotations.js';
 import { parseCommandArgs, UsageError } from './usage.js';
 import { terminalText } from '../terminal-text.js';
@@ -61,7 +63,14 @@ export async function run(args: string[]): Promise<number> {
   const loaded: LoadResult = existsSync(join(dir, 'destination.json'))
     ? fromOne(await loadDestination(dir, options))
     : await loadDestinations(dir, options);
-  const result = values.strict ? strict(loaded) : loaded;
+  for (const folder of loaded.folders) {
+    const unresolved = schemaReferenceProblems(folder.dir);
+    folder.problems.push(...unresolved);
+    loaded.problems.push(...unresolved);
+  }
+  const checked = values.strict ? strict(loaded) : loaded;
+  // One list for every folder, by file and place: the order an editor or a reviewer walks.
+  const result = { ...checked, problems: sortProblems(checked.problems) };
 
   if (values.format === 'github') {
     for (const problem of result.problems) console.log(githubAnnotation(problem));

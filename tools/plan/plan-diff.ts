@@ -2,6 +2,7 @@
 // request's tree). Pure: both sides are read before (plan-state.ts). The JSON form is the
 // contract for scripts; the text form is for a pull request's description.
 import type { DestinationState, PlanSide, SyncState } from './plan-state.js';
+import { DEFAULT_START_AT } from '../../daemon/defaults.js';
 
 export interface FileChanges {
   added: string[];
@@ -28,6 +29,13 @@ export interface Plan {
   };
   /** References new in the proposed tree that this process's environment does not resolve: named, never shown. */
   unresolvedSecrets: Array<{ sync: string; parameter: string; reference: string; why: string }>;
+  /** What leaves the network: the hosts (host[:port]) each enabled sync that is added, enabled, changed or
+   *  whose destination changed sends to (requests and token requests); hostsBefore when it ran before
+   *  and that side knows them, newHosts those it did not reach before. Explains changes above: not counted. */
+  egress: Array<{ sync: string; hosts: string[]; hostsBefore?: string[]; newHosts: string[] }>;
+  /** For each changed destination (both sides trees), the examples whose rendered request differs:
+   *  the request as text before and after (absent on a side without that example), secrets as placeholders. Not counted. */
+  requests: Array<{ slug: string; example: string; sync: string; before?: string; after?: string }>;
   changes: number;
 }
 
@@ -61,6 +69,8 @@ export function planChanges(before: PlanSide, after: PlanSide): Plan {
     destinations: { added: [], changed: [], removed: [], rejected: [] },
     syncs: { added: [], changed: [], removed: [], disabled: [], enabled: [] },
     unresolvedSecrets: [],
+    egress: [],
+    requests: [],
     changes: 0,
   };
   const slugs = [...new Set([...Object.keys(before.destinations), ...Object.keys(after.destinations), ...Object.keys(after.rejected)])].sort();
@@ -85,7 +95,7 @@ export function planChanges(before: PlanSide, after: PlanSide): Plan {
     const old = oldSyncs.get(id);
     const next = newSyncs.get(id);
     if (!old && next) {
-      const startAt = next.startAt ?? 'new';
+      const startAt = next.startAt ?? DEFAULT_START_AT;
       plan.syncs.added.push({ id, enabled: next.enabled, startAt, starts: next.enabled ? describeStart(startAt) : 'nothing: it is disabled' });
     } else if (old && !next) plan.syncs.removed.push({ id });
     else if (old && next) {
@@ -98,6 +108,25 @@ export function planChanges(before: PlanSide, after: PlanSide): Plan {
       const reference = next!.references?.[name] ?? '';
       const known = old?.references?.[name];
       if (next!.enabled && known !== reference) plan.unresolvedSecrets.push({ sync: id, parameter: name, reference, why });
+    }
+  }
+  const changedSlugs = new Set(plan.destinations.changed.map((row) => row.slug));
+  for (const [id, next] of newSyncs) {
+    if (keptByRejection.has(slugOf(id)) || !next.enabled || !next.egressHosts) continue;
+    const old = oldSyncs.get(id);
+    const touched = !old || !old.enabled || (old.fileHash !== undefined && old.fileHash !== next.fileHash) || changedSlugs.has(slugOf(id));
+    if (!touched) continue;
+    const hostsBefore = old?.enabled ? old.egressHosts : undefined;
+    plan.egress.push({ sync: id, hosts: next.egressHosts, ...(hostsBefore ? { hostsBefore } : {}), newHosts: next.egressHosts.filter((host) => !hostsBefore?.includes(host)) });
+  }
+  plan.egress.sort((a, b) => a.sync.localeCompare(b.sync));
+  for (const { slug } of plan.destinations.changed) {
+    const old = before.destinations[slug].examples;
+    const next = after.destinations[slug].examples;
+    if (!old || !next) continue;
+    for (const example of [...new Set([...Object.keys(old), ...Object.keys(next)])].sort()) {
+      if (old[example]?.request === next[example]?.request) continue;
+      plan.requests.push({ slug, example, sync: (next[example] ?? old[example]).sync, before: old[example]?.request, after: next[example]?.request });
     }
   }
   const { destinations: d, syncs: s } = plan;
@@ -134,5 +163,40 @@ export function formatPlan(plan: Plan): string {
     'secrets not resolved here (a daemon with the same environment rejects the folder on reload)',
     plan.unresolvedSecrets.map((row) => `! ${row.sync}  ${row.parameter} ${row.reference}: ${row.why}`),
   );
+  section(
+    'what leaves the network (where each new or changed sync sends, token requests included)',
+    plan.egress.map((row) => `> ${row.sync}  ${row.hosts.join(', ') || '(no host)'}${row.hostsBefore === undefined ? '  (new)' : row.newHosts.length ? `  (new: ${row.newHosts.join(', ')}; was ${row.hostsBefore.join(', ') || 'none'})` : '  (as before)'}`),
+  );
+  if (plan.requests.length) {
+    lines.push('', 'rendered requests of the examples that change (secrets as placeholders; - before, + after)');
+    for (const row of plan.requests) {
+      lines.push(`  ${row.slug}/${row.example} (sync ${row.sync})`, ...lineDiff(row.before, row.after).map((line) => `    ${line}`));
+    }
+  }
   return lines.join('\n');
+}
+
+/** Beyond this many lines a side, the diff is both sides in full (a longest-common-subsequence table is quadratic). */
+const MAX_DIFF_LINES = 400;
+
+/** A line diff of two texts: ' ' kept, '-' before only, '+' after only. */
+export function lineDiff(before: string | undefined, after: string | undefined): string[] {
+  const a = before === undefined ? [] : before.split('\n');
+  const b = after === undefined ? [] : after.split('\n');
+  if (a.length > MAX_DIFF_LINES || b.length > MAX_DIFF_LINES) return [...a.map((line) => `- ${line}`), ...b.map((line) => `+ ${line}`)];
+  const common = Array.from({ length: a.length + 1 }, () => new Array<number>(b.length + 1).fill(0));
+  for (let i = a.length - 1; i >= 0; i--) {
+    for (let j = b.length - 1; j >= 0; j--) common[i][j] = a[i] === b[j] ? common[i + 1][j + 1] + 1 : Math.max(common[i + 1][j], common[i][j + 1]);
+  }
+  const out: string[] = [];
+  let i = 0;
+  let j = 0;
+  while (i < a.length || j < b.length) {
+    if (i < a.length && j < b.length && a[i] === b[j]) {
+      out.push(`  ${a[i++]}`);
+      j++;
+    } else if (i < a.length && (j === b.length || common[i + 1][j] >= common[i][j + 1])) out.push(`- ${a[i++]}`);
+    else out.push(`+ ${b[j++]}`);
+  }
+  return out;
 }

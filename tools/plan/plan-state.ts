@@ -6,7 +6,9 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
-import { loadDestinations } from '../../daemon/registry/index.js';
+import { checkEvent } from '../../daemon/events/index.js';
+import { loadDestinations, previewParameters, renderEventRequest, syncEgress, type LoadedDestination, type LoadedSync, type ResolvedParameters } from '../../daemon/registry/index.js';
+import { isJsonContentType, type RenderedRequest } from '../../daemon/render/index.js';
 import type { AdminReport } from '../../schema/generated/admin-report.js';
 
 export interface SyncState {
@@ -20,6 +22,8 @@ export interface SyncState {
   references?: Record<string, string>;
   /** References the environment of this process does not resolve: name → why (the proposed tree only). */
   unresolved?: Record<string, string>;
+  /** Where its requests (and token requests) go, host[:port]; a daemon report gives its own list. */
+  egressHosts?: string[];
 }
 
 export interface DestinationState {
@@ -27,7 +31,15 @@ export interface DestinationState {
   version: string;
   /** Path within the folder → content hash (trees only). */
   files?: Record<string, string>;
+  /** Each example (examples/NAME.json) rendered through its sync, secrets as placeholders, as text (trees only). */
+  examples?: Record<string, ExampleRequest>;
   syncs: Record<string, SyncState>;
+}
+
+export interface ExampleRequest {
+  sync: string;
+  /** The request as lines: method and URL, headers in name order, a blank line, the body (JSON indented). */
+  request: string;
 }
 
 export interface PlanSide {
@@ -80,11 +92,58 @@ export async function treeSide(dir: string, label: string, options: { resolveSec
         startAt: typeof startAt === 'string' ? startAt : 'new',
         references,
         unresolved: options.resolveSecrets ? Object.fromEntries(sync.parameters.unresolved) : undefined,
+        egressHosts: syncEgress(sync, previewParameters(placeholderSecrets(sync), 'mask').values),
       };
     }
-    destinations[destination.slug] = { slug: destination.slug, version: destination.version, files: fileHashes(destination.dir), syncs };
+    destinations[destination.slug] = { slug: destination.slug, version: destination.version, files: fileHashes(destination.dir), examples: exampleRequests(destination), syncs };
   }
   return { label, destinations, rejected };
+}
+
+/** A sync whose secrets all render as <secret:NAME>, resolved or not: both sides of a plan show the same placeholder. */
+function placeholderSecrets(sync: LoadedSync): ResolvedParameters {
+  return { ...sync.parameters, unresolved: new Map() };
+}
+
+/** The request each example's event gives through its sync (the first in name order when it names none), as text. */
+function exampleRequests(destination: LoadedDestination): Record<string, ExampleRequest> {
+  const requests: Record<string, ExampleRequest> = {};
+  const dir = join(destination.dir, 'examples');
+  if (!existsSync(dir)) return requests;
+  const syncs = [...destination.syncs].sort((a, b) => a.name.localeCompare(b.name));
+  for (const name of readdirSync(dir).filter((file) => file.endsWith('.json') && !file.startsWith('.')).sort()) {
+    let example: { sync?: unknown; event?: unknown };
+    try {
+      example = JSON.parse(readFileSync(join(dir, name), 'utf8')) as typeof example;
+    } catch {
+      continue; // validate reports it
+    }
+    const sync = typeof example.sync === 'string' ? syncs.find((candidate) => candidate.name === example.sync) : syncs[0];
+    if (!sync) continue;
+    const checked = checkEvent(example.event);
+    let request: string;
+    if (!checked.ok) request = `invalid event: ${checked.message}`;
+    else {
+      try {
+        request = requestText(renderEventRequest({ ...sync, parameters: placeholderSecrets(sync) }, checked.event, 'mask').request);
+      } catch (error) {
+        request = `cannot render: ${(error as Error).message}`;
+      }
+    }
+    requests[`examples/${name}`] = { sync: sync.name, request };
+  }
+  return requests;
+}
+
+function requestText(request: RenderedRequest): string {
+  const headers = Object.entries(request.headers).sort(([a], [b]) => a.localeCompare(b)).map(([name, value]) => `${name}: ${value}`);
+  let body = request.body;
+  try {
+    if (isJsonContentType(request.headers['content-type'] ?? '')) body = JSON.stringify(JSON.parse(body), null, 2);
+  } catch {
+    // not JSON after all: shown as it is
+  }
+  return [`${request.method} ${request.url}`, ...headers, '', body].join('\n');
 }
 
 /** A running daemon's admin report (GET /destinations). */
@@ -92,7 +151,7 @@ export function daemonSide(report: AdminReport, label: string): PlanSide {
   const destinations: Record<string, DestinationState> = {};
   for (const destination of report.destinations) {
     const syncs: Record<string, SyncState> = {};
-    for (const sync of destination.syncs) syncs[sync.id] = { id: sync.id, enabled: sync.enabled };
+    for (const sync of destination.syncs) syncs[sync.id] = { id: sync.id, enabled: sync.enabled, egressHosts: sync.egressHosts };
     destinations[destination.slug] = { slug: destination.slug, version: destination.version, syncs };
   }
   return { label, destinations, rejected: {} };
