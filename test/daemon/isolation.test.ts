@@ -85,6 +85,11 @@ describe('daemon isolation between syncs', () => {
     assert.ok(beside.failingRequests >= 16, 'the failing sync was failing all along');
     // A floor of 100 ms for p99: on a loaded machine "2× alone" of a few milliseconds is noise.
     assert.ok(beside.p99Ms <= Math.max(2 * alone.p99Ms, 100), `p99 beside ${beside.p99Ms} ms, alone ${alone.p99Ms} ms`);
-    assert.ok(beside.eventsPerSecond >= 0.9 * alone.eventsPerSecond, `events/s beside ${beside.eventsPerSecond.toFixed(0)}, alone ${alone.eventsPerSecond.toFixed(0)}`);
+    // Half: the failure this guards against is the healthy sync losing its destination's slots to the
+    // failing one's retries, 16 slots held 1–4 s each; 600 events that take 0.3 s alone would then take
+    // over a second, under a quarter of the rate. Beside is also honestly dearer (the stream feeds two
+    // consumers), and run alone after the other files the two sides still spread: 0.88×, 1.26× and
+    // 0.799× in three CI runs, so a ratio near 1 is noise, not a guarantee this test can make.
+    assert.ok(beside.eventsPerSecond >= 0.5 * alone.eventsPerSecond, `events/s beside ${beside.eventsPerSecond.toFixed(0)}, alone ${alone.eventsPerSecond.toFixed(0)}`);
   });
 });
