@@ -10,6 +10,7 @@ import { DEFAULT_CONSUME_BUFFER } from '../defaults.js';
 import type { Logger } from '../log.js';
 import { untilJetStreamAnswers } from '../nats/index.js';
 import type { GateWaiter, InFlightGate } from './in-flight-gate.js';
+import { OldestFirst } from './oldest-first.js';
 
 /**
  * What holds a consumer back: its own cap (maxInFlightPerSync), its destination's, its circuit
@@ -119,6 +120,7 @@ export class Intake implements GateWaiter, MessagesInHand {
   #lastTaken = 0;
   /** Messages handed back to the stream and not yet seen again: sequence → when due (ms). */
   readonly #awaiting = new Map<number, number>();
+  readonly #awaitingOldest = new OldestFirst(this.#awaiting);
 
   constructor(private readonly options: IntakeOptions) {}
 
@@ -329,7 +331,7 @@ export class Intake implements GateWaiter, MessagesInHand {
     awaiting.set(msg.info.streamSequence, Date.now() + delayMs);
     // Another daemon may take it, and then this one never sees it again. A consumer never has more
     // than max_ack_pending messages out (those waiting for a redelivery count), so twice that is plenty.
-    if (awaiting.size > 2 * this.options.settings.stream.maxAckPending) awaiting.delete(awaiting.keys().next().value!);
+    this.#awaitingOldest.trimTo(2 * this.options.settings.stream.maxAckPending);
   }
 
   /**

@@ -46,6 +46,7 @@ import { recentDeliveriesOf, type DeliveryRedaction, type SyncStats } from '../t
 import type { MessagesInHand } from './intake.js';
 import type { DeliveryItem } from './delivery-item.js';
 import { PeriodicSummary } from './periodic-summary.js';
+import { OldestFirst } from './oldest-first.js';
 
 /** What a dead letter says about why its message could not be delivered. */
 export interface DeadLetterCause {
@@ -101,6 +102,7 @@ export class Outcomes {
   #pendingAcks: JsMsg[] = [];
   /** Stream sequences delivered lately (the oldest go first past DEFAULT_DELIVERED_REMEMBERED): see ackIfDelivered. */
   readonly #deliveredLately = new Set<number>();
+  readonly #deliveredOldest = new OldestFirst(this.#deliveredLately);
   /** From the stop on (holdNaks): what goes back to the stream waits here for the drain's end (handBack). */
   #handingBack: Set<JsMsg> | undefined;
   /**
@@ -111,6 +113,7 @@ export class Outcomes {
    * stream sequence; the oldest entries go first past DEFAULT_CARRIED_ATTEMPTS.
    */
   readonly #carriedAttempts = new Map<number, number>();
+  readonly #carriedOldest = new OldestFirst(this.#carriedAttempts);
 
   /** Dead letters are logged per sync and reason once per interval (each is at debug), like failing requests. */
   readonly #letters: PeriodicSummary;
@@ -381,7 +384,7 @@ export class Outcomes {
     this.#forgetAttempts(msgs);
     const lately = this.#deliveredLately;
     for (const msg of msgs) lately.add(msg.info.streamSequence);
-    while (lately.size > DEFAULT_DELIVERED_REMEMBERED) lately.delete(lately.values().next().value!);
+    this.#deliveredOldest.trimTo(DEFAULT_DELIVERED_REMEMBERED);
     this.#ackSoon(msgs);
   }
 
@@ -417,7 +420,7 @@ export class Outcomes {
     // Negative when a try did not count (the circuit breaker held the sync off).
     if (attempt === deliveryCount) return;
     carried.set(streamSequence, attempt - deliveryCount);
-    if (carried.size > DEFAULT_CARRIED_ATTEMPTS) carried.delete(carried.keys().next().value!);
+    this.#carriedOldest.trimTo(DEFAULT_CARRIED_ATTEMPTS);
   }
 
   #forgetAttempts(msgs: readonly JsMsg[]): void {
