@@ -43,6 +43,12 @@ export const DEFAULT_MULTI_STATUS_BODY_BYTES = 1_048_576;
 /** Messages the client pulls ahead of the consumer loop (consume's max_messages). */
 export const DEFAULT_CONSUME_BUFFER = 100;
 /**
+ * The client asks for more when this share of the buffer or less is still owed by the server (nats.js'
+ * default is three quarters: a pull request of 25 for every 25 messages, most of the daemon's socket
+ * writes and a share of nats-server's CPU at full speed). A quarter pulls 75 at a time, the buffer bound unchanged.
+ */
+export const DEFAULT_CONSUME_REFILL_AT = 0.25;
+/**
  * Fan-out (two or more syncs on the stream): decoded events kept for the other syncs, oldest dropped
  * first past either bound. Syncs that keep up take an entry within a few hundred messages of each
  * other and it goes once all have; the bounds only matter while a sync lags (it then decodes again).

@@ -6,7 +6,7 @@
 // is decided by the runner and done by Outcomes.
 import { AckPolicy, DeliverPolicy, JetStreamApiCodes, JetStreamApiError, type Consumer, type ConsumerInfo, type ConsumerMessages, type JetStreamClient, type JetStreamManager, type JsMsg } from '@nats-io/jetstream';
 import type { DaemonSettings } from '../config/index.js';
-import { DEFAULT_CONSUME_BUFFER } from '../defaults.js';
+import { DEFAULT_CONSUME_BUFFER, DEFAULT_CONSUME_REFILL_AT } from '../defaults.js';
 import type { Logger } from '../log.js';
 import { untilJetStreamAnswers } from '../nats/index.js';
 import type { GateWaiter, InFlightGate } from './in-flight-gate.js';
@@ -227,14 +227,15 @@ export class Intake implements GateWaiter, MessagesInHand {
     const stream = this.options.settings.stream;
     // A small client-side buffer: messages waiting there are not yet ours to heartbeat, so a big
     // buffer on a slow sync outlives ack_wait and JetStream redelivers what we still hold.
-    const messages = await this.#consumer!.consume({ max_messages: Math.min(stream.maxAckPending, DEFAULT_CONSUME_BUFFER) });
+    const buffer = Math.min(stream.maxAckPending, DEFAULT_CONSUME_BUFFER);
+    const messages = await this.#consumer!.consume({ max_messages: buffer, threshold_messages: Math.max(1, Math.floor(buffer * DEFAULT_CONSUME_REFILL_AT)) });
     // Each consume has its own pulling flag: an old loop still yielding its buffer after a pause
     // hands it back, even when a new consume has started since.
     const session: Session = { pulling: true, lost: false };
     this.#session = session;
     this.#messages = messages;
     this.#pulling = true;
-    this.#bufferSize = Math.min(stream.maxAckPending, DEFAULT_CONSUME_BUFFER);
+    this.#bufferSize = buffer;
     this.#consumeStartedAt = Date.now();
     this.#loop = this.#pull(messages, this.#handler!, session).catch((error) => this.options.log.error('consumer loop failed', { error }));
     this.#watch(messages).catch((error) => this.options.log.error('watching the consumer failed', { error }));
