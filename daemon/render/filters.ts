@@ -76,8 +76,14 @@ export function compact(value: unknown): unknown {
   return result;
 }
 
-/** Truncates a string to at most `bytes` UTF-8 bytes without splitting a character. */
-export function truncateBytes(value: unknown, bytes: number): string {
+/**
+ * Truncates a value's text to at most `bytes` UTF-8 bytes without splitting a character. No value
+ * (null, undefined) stays as it is, so `| json` writes null or refuses a missing one, instead of
+ * the text "nul"; a list or a dict has no text to cut, so it is refused.
+ */
+export function truncateBytes<T>(value: T, bytes: number): string | T {
+  if (value === null || value === undefined) return value;
+  if (typeof value === 'object' || typeof value === 'function') throw new Error(`truncate_bytes: takes a text, a number or a boolean, not ${Array.isArray(value) ? 'a list' : typeof value === 'function' ? 'a function' : 'a dict'}`);
   const text = String(value);
   const buffer = Buffer.from(text);
   if (buffer.length <= bytes) return text;

@@ -93,6 +93,15 @@ describe('render filters', () => {
     assert.equal(truncateBytes('héllo', 2), 'h');
     assert.equal(truncateBytes('héllo', 3), 'hé');
     assert.equal(truncateBytes('short', 100), 'short');
+    assert.equal(truncateBytes(12345, 3), '123');
+  });
+
+  it('truncate_bytes leaves no value as it is (json then writes null, or refuses undefined) and refuses a list or a dict', () => {
+    assert.equal(truncateBytes(null, 3), null);
+    assert.equal(truncateBytes(undefined, 3), undefined);
+    assert.equal(json(truncateBytes(null, 3)), 'null');
+    assert.throws(() => truncateBytes(['a'], 3), /truncate_bytes: takes a text, a number or a boolean, not a list/);
+    assert.throws(() => truncateBytes({ a: 1 }, 3), /not a dict/);
   });
 
   it('urlencode encodes an unpaired surrogate as U+FFFD instead of failing the event', () => {
