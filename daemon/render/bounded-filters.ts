@@ -374,6 +374,13 @@ const TEXT_FILTERS: ReadonlySet<string> = new Set(['capitalize', 'center', 'inde
  */
 const LIST_FILTERS: ReadonlySet<string> = new Set(['batch', 'dictsort', 'first', 'groupby', 'last', 'length', 'list', 'reject', 'reverse', 'select', 'slice', 'sort']);
 
+/**
+ * nunjucks' `float` and `int` of a boolean parsed its text ("true"), found no number and answered
+ * their default, undefined without one: the render then failed as if the event had no such value.
+ * They take true as 1 and false as 0, as Jinja's do.
+ */
+const NUMBER_FILTERS: ReadonlySet<string> = new Set(['float', 'int']);
+
 function isScalar(value: unknown): value is number | boolean {
   return typeof value === 'number' || typeof value === 'boolean';
 }
@@ -383,6 +390,11 @@ function withScalars(name: string, filter: Filter): Filter {
   if (TEXT_FILTERS.has(name)) {
     return function textOfScalar(this: unknown, value: unknown, ...rest: unknown[]) {
       return filter.call(this, isScalar(value) ? String(value) : value, ...rest);
+    };
+  }
+  if (NUMBER_FILTERS.has(name)) {
+    return function numberOfBoolean(this: unknown, value: unknown, ...rest: unknown[]) {
+      return filter.call(this, typeof value === 'boolean' ? Number(value) : value, ...rest);
     };
   }
   if (LIST_FILTERS.has(name)) {

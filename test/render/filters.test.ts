@@ -126,6 +126,16 @@ describe('render filters', () => {
     assert.equal(compileTemplate('{{ v | urlencode }}', 't').render({ v: { n: 5, b: false } }), 'n=5&b=false');
   });
 
+  it('float and int take true as 1 and false as 0, as Jinja does (nunjucks answered undefined and the render blamed the event)', () => {
+    const render = (template: string, v: unknown) => compileTemplate(template, 't').render({ v });
+    assert.equal(render('{{ v | float | json }}', true), '1');
+    assert.equal(render('{{ v | float | json }}', false), '0');
+    assert.equal(render('{{ v | int | json }}', true), '1');
+    assert.equal(render('{{ v | int(7) | json }}', false), '0');
+    assert.equal(render('{{ v | int | json }}', '42'), '42');
+    assert.equal(render('{{ v | float(2.5) | json }}', 'x'), '2.5');
+  });
+
   it('the text filters take a number or a boolean as its text, the list filters refuse one by name (nunjucks answered "", [] or 0 in silence)', () => {
     const render = (template: string, v: unknown) => compileTemplate(template, 't').render({ v });
     assert.equal(render('{{ v | lower }}', false), 'false');
